@@ -1,0 +1,52 @@
+"""Exceptions and warnings raised by carbon_bayes.
+
+Every error a user can cause names the field, the value and the fix, so that the
+message alone says what to change. They subclass ``ValueError`` so callers that
+already catch ``ValueError`` keep working.
+"""
+
+from __future__ import annotations
+
+
+class CarbonBayesError(Exception):
+    """Base class of every carbon_bayes error."""
+
+
+class InputError(CarbonBayesError, ValueError):
+    """A run description (input contract) is invalid.
+
+    Parameters
+    ----------
+    field
+        The column or flag that is wrong.
+    value
+        The offending value, as given.
+    fix
+        What to do instead.
+    row
+        Zero-based row position (or run_id) of the offending row, when known.
+    """
+
+    def __init__(self, field: str, value: object, fix: str, row: object | None = None):
+        self.field = field
+        self.value = value
+        self.fix = fix
+        self.row = row
+        where = "" if row is None else f" (row {row})"
+        super().__init__(f"{field}={value!r}{where}: {fix}")
+
+
+class DataError(CarbonBayesError, ValueError):
+    """A data or reference file is invalid (names file, row and column)."""
+
+
+class PosteriorFileError(CarbonBayesError, ValueError):
+    """A saved posterior file is missing, corrupt, or does not match the package."""
+
+
+class ConvergenceError(CarbonBayesError, RuntimeError):
+    """MCMC did not pass the convergence gate (r_hat, ESS, divergences)."""
+
+
+class CarbonBayesWarning(UserWarning):
+    """Warning about an assumption or an extrapolation."""
