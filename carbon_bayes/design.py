@@ -1,0 +1,203 @@
+"""Features of runs, shared by the PyMC model and the numpy predictor.
+
+Both the fit and every prediction go through :func:`run_features`, so that a run means the
+same thing to both: its hardware (TDP, dense peak, generation, family), era, size scale,
+compute, device-hours, and the centres of its PUE and carbon-intensity priors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from carbon_bayes import reference
+from carbon_bayes.schema import CATEGORIES
+
+#: Year assumed when a run gives none (a warning says so).
+DEFAULT_YEAR = 2025
+WORLD = "WORLD"
+
+
+@dataclass(frozen=True)
+class Levels:
+    """Group levels of the hierarchy (coords of the posterior)."""
+
+    generation: tuple[str, ...]
+    family: tuple[str, ...]
+    architecture: tuple[str, ...]
+    era: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {k: list(getattr(self, k)) for k in ("generation", "family", "architecture", "era")}
+
+
+def model_levels(structure: dict) -> Levels:
+    """Every level the model knows, observed or not (unobserved levels get new-group draws)."""
+    acc = reference.accelerators()
+    return Levels(
+        generation=tuple(sorted(acc["generation"].unique())),
+        family=tuple(sorted(acc["family"].unique())),
+        architecture=CATEGORIES["architecture"],
+        era=tuple(structure["era_labels"]),
+    )
+
+
+def era_index(year, structure: dict) -> np.ndarray:
+    """Index of the era bin of each year."""
+    return np.searchsorted(np.asarray(structure["era_edges"], dtype=float), np.asarray(year, dtype=float), side="right")
+
+
+def scale(log10_params, structure: dict):
+    """Standardised size: (log10 parameters - centre) / width (works on arrays and tensors)."""
+    return (log10_params - structure["scale_log10_centre"]) / structure["scale_log10_width"]
+
+
+@dataclass
+class RunFeatures:
+    """Per-run arrays (length ``n``); NaN / -1 / "" mark unknowns."""
+
+    n: int
+    hardware: np.ndarray
+    tdp_w: np.ndarray
+    tdp_log_sd: np.ndarray
+    peak_flops: np.ndarray
+    gen_idx: np.ndarray
+    fam_idx: np.ndarray
+    arch_idx: np.ndarray
+    era_idx: np.ndarray
+    year: np.ndarray
+    task: np.ndarray
+    log10_params: np.ndarray
+    log_flops: np.ndarray
+    log_tokens: np.ndarray
+    log_hours: np.ndarray
+    ci_given: np.ndarray
+    log_ci_centre: np.ndarray
+    ci_extra_sd: np.ndarray
+    pue_given: np.ndarray
+    pue_centre: np.ndarray
+    pue_log_sd: np.ndarray
+    power_w_given: np.ndarray
+    energy_basis: np.ndarray
+    power_scope: np.ndarray
+    precision: np.ndarray
+    notes: list[list[str]] = field(default_factory=list)
+
+    @property
+    def hw_known(self) -> np.ndarray:
+        return self.hardware != ""
+
+
+def groups(**columns) -> dict[tuple, np.ndarray]:
+    """Row positions of each distinct combination of the given equal-length arrays."""
+    arrays = list(columns.values())
+    n = len(arrays[0]) if arrays else 0
+    if n <= 256:  # small batches: a dict is faster than a pandas groupby
+        found: dict[tuple, list[int]] = {}
+        for i, key in enumerate(zip(*arrays)):
+            found.setdefault(key, []).append(i)
+        return {k: np.asarray(v) for k, v in found.items()}
+    out = pd.DataFrame(columns).groupby(list(columns), sort=False, dropna=False).indices
+    return {(k if isinstance(k, tuple) else (k,)): v for k, v in out.items()}
+
+
+def _index(values: np.ndarray, levels: tuple[str, ...]) -> np.ndarray:
+    lookup = {v: i for i, v in enumerate(levels)}
+    return np.array([lookup.get(v, -1) for v in values], dtype=np.int64)
+
+
+def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels):
+    """TDP, TDP log-sd, dense peak (FLOP/s), generation and family index per hardware id."""
+    acc = reference.accelerators()
+    n = len(hardware)
+    tdp = np.full(n, np.nan)
+    tdp_sd = np.zeros(n)
+    peak = np.full(n, np.nan)
+    gen = np.full(n, -1, dtype=np.int64)
+    fam = np.full(n, -1, dtype=np.int64)
+    g_lookup = {v: i for i, v in enumerate(levels.generation)}
+    f_lookup = {v: i for i, v in enumerate(levels.family)}
+    for (hw, prec), idx in groups(hw=hardware, prec=precision).items():
+        if not hw:
+            continue
+        row = acc.loc[hw]
+        tdp[idx] = row["tdp_w"]
+        tdp_sd[idx] = row["tdp_log_sd"]
+        peak[idx] = reference.peak_flops(hw, prec or None)
+        gen[idx] = g_lookup[row["generation"]]
+        fam[idx] = f_lookup[row["family"]]
+    return tdp, tdp_sd, peak, gen, fam
+
+
+def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float):
+    """log of the grid intensity at the run's region / country / world mix, and the extra sd."""
+    n = len(df)
+    centre = np.full(n, np.nan)
+    extra = np.zeros(n)
+    extrapolated = np.zeros(n, dtype=bool)
+    region = df["region"].to_numpy()
+    country = df["country"].to_numpy()
+    has_region = region != ""
+    pos = np.flatnonzero(has_region)
+    for (reg, y), idx in groups(reg=region[has_region], y=year[has_region]).items():
+        v, ex = reference.region_intensity(reference.resolve_region(reg), int(y))
+        rows = pos[idx]
+        centre[rows] = v
+        extrapolated[rows] = ex
+    rest = ~has_region
+    codes = np.where(country == "", WORLD, country)
+    v, ex = reference.grid_intensity_many(codes[rest], year[rest].astype(int))
+    centre[rest] = v
+    extrapolated[rest] = ex
+    extra[rest & (country == "")] = unknown_sd
+    # A zero intensity (e.g. an all-hydro region) cannot be a log-scale centre; floor at 1 g/kWh.
+    return np.log(np.maximum(centre, 1e-3)), extra, extrapolated
+
+
+def run_features(df: pd.DataFrame, levels: Levels, structure: dict, unknown_location_sd: float) -> RunFeatures:
+    """Features of schema-normalised runs (see :func:`carbon_bayes.schema.normalise_runs`)."""
+    n = len(df)
+    notes: list[list[str]] = [[] for _ in range(n)]
+    year = df["year"].to_numpy(dtype=float).copy()
+    for i in np.flatnonzero(np.isnan(year)):
+        notes[i].append(f"year not given: assumed {DEFAULT_YEAR}")
+    year[np.isnan(year)] = DEFAULT_YEAR
+    hardware = df["hardware"].to_numpy(dtype=object)
+    precision = df["precision"].to_numpy(dtype=object)
+    tdp, tdp_sd, peak, gen, fam = hardware_arrays(hardware, precision, levels)
+    params = df["active_parameters"].fillna(df["parameters"]).to_numpy(dtype=float)
+    tokens = df["training_tokens"].to_numpy(dtype=float)
+    flops = df["training_flops"].to_numpy(dtype=float)
+    from carbon_bayes import formula
+
+    six_nd = formula.training_flops(params, tokens)
+    log_flops = np.log(np.where(np.isnan(flops), six_nd, flops))
+    log_ci_centre, ci_extra, ci_extrap = _grid_centre(df, year, unknown_location_sd)
+    for i in np.flatnonzero(ci_extrap & df["carbon_intensity"].isna().to_numpy()):
+        notes[i].append(f"grid intensity for {int(year[i])} extrapolated from the nearest published year")
+    provider = df["provider"].to_numpy(dtype=object)
+    pue_c = np.empty(n)
+    pue_sd = np.empty(n)
+    for (prov, y), idx in groups(prov=provider, y=year).items():
+        c, s = reference.pue_prior(prov or None, int(y))
+        pue_c[idx] = c
+        pue_sd[idx] = s
+    return RunFeatures(
+        n=n, hardware=hardware, tdp_w=tdp, tdp_log_sd=tdp_sd, peak_flops=peak, gen_idx=gen, fam_idx=fam,
+        arch_idx=_index(df["architecture"].to_numpy(dtype=object), levels.architecture),
+        era_idx=era_index(year, structure), year=year, task=df["task"].to_numpy(dtype=object),
+        log10_params=np.log10(params), log_flops=log_flops, log_tokens=np.log(tokens),
+        log_hours=np.log(df["device_hours"].to_numpy(dtype=float)),
+        ci_given=df["carbon_intensity"].to_numpy(dtype=float), log_ci_centre=log_ci_centre, ci_extra_sd=ci_extra,
+        pue_given=df["pue"].to_numpy(dtype=float), pue_centre=pue_c, pue_log_sd=pue_sd,
+        power_w_given=df["power_per_device_w"].to_numpy(dtype=float),
+        energy_basis=df["energy_basis"].to_numpy(dtype=object), power_scope=df["power_scope"].to_numpy(dtype=object),
+        precision=precision, notes=notes,
+    )
+
+
+def pue_log_sd_approx(pue_centre, pue_log_sd):
+    """sd of log(PUE) when log(PUE - 1) ~ Normal(log(c - 1), s): delta method, (c - 1) / c * s."""
+    return (pue_centre - 1.0) / pue_centre * pue_log_sd

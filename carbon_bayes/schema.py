@@ -1,0 +1,446 @@
+"""The input contract: what a user may say about a training run, checked and normalised.
+
+``normalise_runs`` accepts a pandas DataFrame, one run as a dict, or a list of dicts, and
+returns a DataFrame with every contract column (missing values as NaN, or ``""`` for text),
+canonical hardware ids, ISO3 countries, canonical cloud regions, device-hours derived from
+``n_devices x training_days`` when needed, and the information tier of each row. Bad input
+raises :class:`~carbon_bayes.errors.InputError` naming the column, the value, the row and
+the fix; nothing is silently guessed.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import difflib
+import re
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from carbon_bayes import reference
+from carbon_bayes.errors import CarbonBayesWarning, InputError
+
+MAX_YEAR = _dt.date.today().year + 5
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the input contract."""
+
+    name: str
+    kind: str  # "text", "number", "category"
+    unit: str
+    description: str
+    lower: float | None = None  # numbers: smallest accepted value (inclusive)
+    upper: float | None = None  # numbers: largest accepted value (inclusive)
+    positive: bool = False  # numbers: must be > 0
+    too_small_fix: str = ""  # numbers: fix shown when value < lower
+    too_large_fix: str = ""  # numbers: fix shown when value > upper
+
+
+_B = "give the plain count (e.g. 7e9 for a 7B model, not 7)"
+COLUMNS: tuple[Column, ...] = (
+    Column("run_id", "text", "-", "any string, passed through to the output"),
+    Column("model_name", "text", "-", "free text"),
+    Column("year", "number", "year", "training year", 2010, MAX_YEAR,
+           too_small_fix="give the training year, 2010 or later", too_large_fix=f"give a year up to {MAX_YEAR}"),
+    Column("task", "category", "-", "language, vision, image_generation, speech, multimodal, other"),
+    Column("architecture", "category", "-", "dense_transformer, moe_transformer, cnn, diffusion_unet, rnn, other"),
+    Column("parameters", "number", "count", "total parameters", 1e5, 1e14, True,
+           too_small_fix=f"this looks like billions or millions; {_B}"),
+    Column("active_parameters", "number", "count", "parameters active per token (mixture-of-experts)", 1e5, 1e14, True,
+           too_small_fix=f"this looks like billions or millions; {_B}"),
+    Column("training_tokens", "number", "count", "training tokens", 1e5, 1e15, True,
+           too_small_fix="this looks like billions or trillions; give the plain count (e.g. 2e12 for 2T tokens)"),
+    Column("training_flops", "number", "FLOP", "total training compute", 1e12, 1e29, True,
+           too_small_fix="this looks like it is in PFLOP, EFLOP or ZFLOP; give total FLOP (e.g. 8.4e22)",
+           too_large_fix="no training run has used more than 1e29 FLOP; check the unit"),
+    Column("hardware", "text", "-", "accelerator name; common spellings resolve"),
+    Column("n_devices", "number", "count", "number of accelerators", 1, 1e7, True,
+           too_small_fix="give the number of accelerators, at least 1"),
+    Column("device_hours", "number", "accelerator-hours", "n_devices x wall-clock hours", None, 1e10, True),
+    Column("training_days", "number", "days", "wall-clock days", None, 2000, True,
+           too_large_fix="give wall-clock days of training (less than 2,000)"),
+    Column("power_per_device_w", "number", "W", "measured average power per device", None, 5000, True,
+           too_large_fix="give watts per device (no accelerator draws more than 5 kW)"),
+    Column("pue", "number", "-", "facility power usage effectiveness", 1.0, 3.0,
+           too_small_fix="PUE is total facility power / IT power, so it is at least 1.0 (e.g. 1.1)",
+           too_large_fix="PUE above 3 is not a datacentre value; give e.g. 1.1-1.6"),
+    Column("carbon_intensity", "number", "kg CO2e/kWh", "grid or contract carbon intensity", 0.0, 1.5,
+           too_small_fix="carbon intensity cannot be negative; give kg CO2e per kWh (e.g. 0.385)",
+           too_large_fix="this looks like g/kWh; give kg CO2e per kWh (divide by 1000)"),
+    Column("region", "text", "-", 'cloud region, e.g. "aws:us-east-1", "gcp:us-central1", "azure:westeurope"'),
+    Column("country", "text", "-", 'ISO 3166 code or name, e.g. "US", "USA", "FR"'),
+    Column("accounting", "category", "-", "location_based (default) or market_based"),
+    Column("energy_basis", "category", "-", "measured (default) or tdp (device-hours x TDP x PUE)"),
+    # Extensions beyond MODEL.md's contract, all optional:
+    Column("precision", "category", "-", "training precision: fp32, tf32, bf16, fp16, fp8 (default: the chip's usual)"),
+    Column("provider", "category", "-", "operator, for the PUE prior: google, aws, azure, meta, oracle, hpc, colo, "
+           "on_premise, unknown (implied by region)"),
+    Column("power_scope", "category", "-", "system (default: devices + host share) or gpu (accelerators only)"),
+)
+COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+_BY_NAME = {c.name: c for c in COLUMNS}
+
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "task": ("language", "vision", "image_generation", "speech", "multimodal", "other"),
+    "architecture": ("dense_transformer", "moe_transformer", "cnn", "diffusion_unet", "rnn", "other"),
+    "accounting": ("location_based", "market_based"),
+    "energy_basis": ("measured", "tdp"),
+    "precision": ("fp32", "tf32", "bf16", "fp16", "fp8"),
+    "provider": ("google", "aws", "azure", "meta", "oracle", "hpc", "colo", "on_premise", "unknown"),
+    "power_scope": ("system", "gpu"),
+}
+CATEGORY_ALIASES: dict[str, dict[str, str]] = {
+    "task": {"nlp": "language", "text": "language", "llm": "language", "diffusion": "image_generation",
+             "image generation": "image_generation", "audio": "speech", "cv": "vision"},
+    "architecture": {"transformer": "dense_transformer", "dense": "dense_transformer", "moe": "moe_transformer",
+                     "mixture_of_experts": "moe_transformer", "unet": "diffusion_unet", "diffusion": "diffusion_unet",
+                     "lstm": "rnn", "convnet": "cnn"},
+    "accounting": {"location": "location_based", "market": "market_based", "unknown": "location_based"},
+    "energy_basis": {"nominal": "tdp", "physical": "measured"},
+    "precision": {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"},
+    "provider": {"gcp": "google", "google_cloud": "google", "microsoft": "azure", "amazon": "aws"},
+    "power_scope": {},
+}
+
+#: Columns of ``data/training_runs.csv`` (labels, provenance) that estimate() ignores silently.
+PASSTHROUGH = frozenset({
+    "run_group", "organization", "hardware_as_published", "location_or_region", "scope", "energy_mwh", "co2_t",
+    "pue_included", "source_power_w", "source_pue", "source_carbon_intensity",
+    "source_ci_country", "derived_from", "in_fit", "validate", "decision_note", "feature_sources", "source",
+    "source_quote", "confidence", "tier", "warnings",
+})
+
+_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
+_SUFFIX_RE = re.compile(r"^\s*([-+]?\d*\.?\d+(?:e[-+]?\d+)?)\s*([kmbgt])\s*$", re.IGNORECASE)
+
+#: Fraction by which device_hours may exceed n_devices x training_days x 24 (rounded days).
+HOURS_TOLERANCE_HIGH = 1.25
+#: device_hours below this fraction of n_devices x days x 24 is called a contradiction.
+HOURS_TOLERANCE_LOW = 0.5
+#: training_flops and 6 N D further apart than this factor give a warning.
+FLOPS_TOLERANCE = 3.0
+
+
+def _suggest(value: str, choices) -> str:
+    close = difflib.get_close_matches(str(value).lower(), [str(c).lower() for c in choices], n=3, cutoff=0.6)
+    lookup = {str(c).lower(): c for c in choices}
+    return (" Did you mean " + " or ".join(repr(lookup[c]) for c in close) + "?") if close else ""
+
+
+def _to_frame(runs) -> pd.DataFrame:
+    if isinstance(runs, pd.DataFrame):
+        df = runs.copy()
+    elif isinstance(runs, pd.Series):
+        df = runs.to_frame().T
+    elif isinstance(runs, Mapping):
+        if all(np.ndim(v) == 0 for v in runs.values()):
+            df = pd.DataFrame([dict(runs)])
+        else:
+            df = pd.DataFrame(dict(runs))
+    elif isinstance(runs, Sequence) and not isinstance(runs, (str, bytes)) and all(
+        isinstance(r, Mapping) for r in runs
+    ):
+        df = pd.DataFrame(list(runs))
+    else:
+        raise InputError("runs", type(runs).__name__,
+                         "pass a pandas DataFrame, a dict describing one run, or a list of such dicts")
+    if len(df) == 0:
+        raise InputError("runs", "empty", "give at least one run")
+    df.columns = [str(c).strip() for c in df.columns]
+    return df.reset_index(drop=True)
+
+
+def _row_label(df: pd.DataFrame, i: int) -> str:
+    rid = df["run_id"].iloc[i] if "run_id" in df.columns else None
+    return f"{i}, run_id {rid!r}" if isinstance(rid, str) and rid else str(i)
+
+
+def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+    """Numbers; strings like '7B', '1.3M', '184,320' are accepted; anything else is an error."""
+    try:
+        out = np.array(values, dtype=float)
+        if values.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in values):
+            raise ValueError
+        return _check_finite(col, out, values, df)
+    except (ValueError, TypeError):
+        pass
+    out = np.empty(len(values))
+    for i, raw in enumerate(values):
+        if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+            out[i] = np.nan
+            continue
+        if isinstance(raw, (bool, np.bool_)):
+            raise InputError(col, raw, "give a number", row=_row_label(df, i))
+        text = str(raw).replace(",", "").replace("_", "").strip()
+        if text == "" or text.lower() in ("nan", "na", "none"):
+            out[i] = np.nan
+            continue
+        m = _SUFFIX_RE.match(text)
+        try:
+            out[i] = float(m.group(1)) * _SUFFIX[m.group(2).lower()] if m else float(text)
+        except ValueError:
+            c = _BY_NAME[col]
+            raise InputError(col, raw, f"give a number in {c.unit} (e.g. {_example(col)})", row=_row_label(df, i)) from None
+    return _check_finite(col, out, values, df)
+
+
+def _check_finite(col, out, values, df):
+    if np.isinf(out).any():
+        i = int(np.flatnonzero(np.isinf(out))[0])
+        raise InputError(col, values[i], "give a finite number", row=_row_label(df, i))
+    return out
+
+
+def _example(col: str) -> str:
+    return {"parameters": "7e9", "training_tokens": "2e12", "training_flops": "8.4e22", "device_hours": "184320",
+            "n_devices": "512", "training_days": "21", "pue": "1.1", "carbon_intensity": "0.385",
+            "power_per_device_w": "350", "year": "2024", "active_parameters": "3.7e10"}.get(col, "1")
+
+
+def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: pd.DataFrame) -> None:
+    known = ~np.isnan(values)
+    if col.positive:
+        bad = known & (values <= 0)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(col.name, raw[i], f"must be greater than zero (in {col.unit}); leave it empty if unknown",
+                             row=_row_label(df, i))
+    if col.lower is not None:
+        bad = known & (values < col.lower)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(col.name, raw[i], col.too_small_fix or f"must be at least {col.lower:g} {col.unit}",
+                             row=_row_label(df, i))
+    if col.upper is not None:
+        bad = known & (values > col.upper)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError(col.name, raw[i], col.too_large_fix or f"must be at most {col.upper:g} {col.unit}",
+                             row=_row_label(df, i))
+
+
+def _text(values: np.ndarray) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+    return out
+
+
+def _category(name: str, raw: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+    allowed = CATEGORIES[name]
+    aliases = CATEGORY_ALIASES[name]
+    values = _text(raw)
+    out = np.empty(len(values), dtype=object)
+    for v in set(values):
+        key = str(v).strip().lower().replace("-", "_").replace(" ", "_")
+        if key == "":
+            canon = ""
+        elif key in allowed:
+            canon = key
+        elif key in aliases or key.replace("_", " ") in aliases:
+            canon = aliases.get(key, aliases.get(key.replace("_", " ")))
+        else:
+            i = int(np.flatnonzero(values == v)[0])
+            raise InputError(name, v, f"use one of {', '.join(allowed)}.{_suggest(v, allowed)}", row=_row_label(df, i))
+        out[values == v] = canon
+    return out
+
+
+def _check_columns(df: pd.DataFrame) -> None:
+    unknown = [c for c in df.columns if c not in _BY_NAME and c not in PASSTHROUGH]
+    ignored = []
+    for c in unknown:
+        close = difflib.get_close_matches(c.lower(), COLUMN_NAMES, n=1, cutoff=0.75)
+        if close:
+            raise InputError("column", c, f"unknown column; did you mean {close[0]!r}? "
+                             "(see `carbon-bayes estimate --help` for the input columns)")
+        ignored.append(c)
+    if ignored:
+        warnings.warn(f"ignoring columns that are not part of the input contract: {', '.join(ignored)}",
+                      CarbonBayesWarning, stacklevel=3)
+
+
+def _resolve_unique(values: np.ndarray, fn, df: pd.DataFrame, field: str):
+    """Apply a scalar resolver once per distinct value; re-raise with the row of the first bad value."""
+    mapping = {}
+    for v in set(values):
+        if v == "":
+            mapping[v] = None
+            continue
+        try:
+            mapping[v] = fn(v)
+        except InputError as e:
+            i = int(np.flatnonzero(values == v)[0])
+            raise InputError(field, v, e.fix, row=_row_label(df, i)) from None
+    return mapping
+
+
+def normalise_runs(runs) -> pd.DataFrame:
+    """Check and normalise runs described by the input contract.
+
+    Parameters
+    ----------
+    runs
+        A DataFrame (one row per run), a dict for one run, or a list of dicts. Every column
+        is optional; see :data:`COLUMNS` for names and units.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per run with every contract column, plus ``tier`` (T1 hours known, T2 compute
+        known, T3 metadata only) and ``warnings`` (``"; "``-joined notes about assumptions).
+
+    Raises
+    ------
+    InputError
+        Naming the column, the value, the row and the fix.
+    """
+    df = _to_frame(runs)
+    _check_columns(df)
+    n = len(df)
+    out: dict[str, np.ndarray] = {}
+    notes: list[list[str]] = [[] for _ in range(n)]
+    for col in COLUMNS:
+        raw = df[col.name].to_numpy(dtype=object) if col.name in df.columns else np.full(n, None, dtype=object)
+        if col.kind == "number":
+            vals = _parse_number(col.name, raw, df)
+            _check_bounds(col, vals, raw, df)
+            out[col.name] = vals
+        elif col.kind == "category":
+            out[col.name] = _category(col.name, raw, df)
+        else:
+            out[col.name] = _text(raw)
+
+    # run_id: strings, unique, filled when absent.
+    rid = out["run_id"]
+    empty = rid == ""
+    rid[empty] = [f"run-{i}" for i in np.flatnonzero(empty)]
+    if len(set(rid)) < n:
+        i = int(np.flatnonzero(pd.Series(rid).duplicated().to_numpy())[0])
+        raise InputError("run_id", rid[i], "run_id must be unique; rename or drop the duplicate row", row=i)
+
+    yr = out["year"]
+    frac = ~np.isnan(yr) & (yr != np.round(yr))
+    if frac.any():
+        i = int(np.flatnonzero(frac)[0])
+        raise InputError("year", yr[i], "give a whole year, e.g. 2024", row=_row_label(df, i))
+
+    # Hardware.
+    hw_map = _resolve_unique(out["hardware"], reference.resolve_hardware, df, "hardware")
+    out["hardware"] = np.array([hw_map[v] or "" for v in out["hardware"]], dtype=object)
+
+    # Region -> provider, country.
+    region_map = _resolve_unique(out["region"], reference.resolve_region, df, "region")
+    region_canon = np.array(["" if region_map[v] is None else f"{region_map[v].provider}:{region_map[v].region}"
+                             for v in out["region"]], dtype=object)
+    region_country = np.array(["" if region_map[v] is None else region_map[v].country_iso3 for v in out["region"]],
+                               dtype=object)
+    region_provider = np.array(["" if region_map[v] is None else region_map[v].provider for v in out["region"]],
+                               dtype=object)
+    out["region"] = region_canon
+    country_map = _resolve_unique(out["country"], reference.resolve_country, df, "country")
+    country = np.array([country_map[v] or "" for v in out["country"]], dtype=object)
+    clash = (country != "") & (region_country != "") & (country != region_country)
+    if clash.any():
+        i = int(np.flatnonzero(clash)[0])
+        raise InputError("country", country[i],
+                         f"region {region_canon[i]!r} is in {region_country[i]}, not {country[i]}; "
+                         "drop one of country/region or make them agree", row=_row_label(df, i))
+    out["country"] = np.where(country == "", region_country, country)
+    provider_map = {"google": "google", "aws": "aws", "azure": "azure", "gcp": "google"}
+    rp = np.array([provider_map.get(p, p) for p in region_provider], dtype=object)
+    pclash = (out["provider"] != "") & (rp != "") & (out["provider"] != rp)
+    if pclash.any():
+        i = int(np.flatnonzero(pclash)[0])
+        raise InputError("provider", out["provider"][i], f"region {region_canon[i]!r} belongs to {rp[i]}; "
+                         "drop provider or make it agree", row=_row_label(df, i))
+    out["provider"] = np.where(out["provider"] == "", rp, out["provider"])
+
+    # Parameters: active <= total.
+    p, pa = out["parameters"], out["active_parameters"]
+    bad = ~np.isnan(p) & ~np.isnan(pa) & (pa > p * 1.0001)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError("active_parameters", pa[i], f"exceeds parameters={p[i]:g}; active parameters are a subset "
+                         "of the total", row=_row_label(df, i))
+    moe_no_active = (out["architecture"] == "moe_transformer") & np.isnan(pa) & ~np.isnan(p)
+    for i in np.flatnonzero(moe_no_active):
+        notes[i].append("mixture-of-experts without active_parameters: FLOPs from total parameters overstate compute")
+
+    # Device-hours vs n_devices x training_days.
+    h, nd, days = out["device_hours"], out["n_devices"], out["training_days"]
+    implied = nd * days * 24.0
+    both = ~np.isnan(h) & ~np.isnan(implied)
+    ratio = np.where(both, h / np.where(both, implied, 1.0), 1.0)
+    bad = both & ((ratio > HOURS_TOLERANCE_HIGH) | (ratio < HOURS_TOLERANCE_LOW))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError("device_hours", h[i],
+                         f"contradicts n_devices x training_days x 24 = {nd[i]:g} x {days[i]:g} x 24 = {implied[i]:,.0f} "
+                         "accelerator-hours; device_hours counts all devices (n_devices x wall-clock hours): "
+                         "fix one of the three or leave device_hours empty", row=_row_label(df, i))
+    fill = np.isnan(h) & ~np.isnan(implied)
+    out["device_hours"] = np.where(fill, implied, h)
+    only_days = np.isnan(out["device_hours"]) & ~np.isnan(days) & np.isnan(nd)
+    for i in np.flatnonzero(only_days):
+        notes[i].append("training_days without n_devices does not give device-hours; it is not used")
+
+    # FLOPs vs 6 N D.
+    n_eff = np.where(np.isnan(pa), p, pa)
+    six_nd = 6.0 * n_eff * out["training_tokens"]
+    both = ~np.isnan(six_nd) & ~np.isnan(out["training_flops"])
+    r = np.where(both, out["training_flops"] / np.where(both, six_nd, 1.0), 1.0)
+    for i in np.flatnonzero(both & ((r > FLOPS_TOLERANCE) | (r < 1 / FLOPS_TOLERANCE))):
+        notes[i].append(f"training_flops is {r[i]:.2g}x 6 x parameters x tokens; training_flops is used")
+
+    # Power per device vs TDP.
+    pw = out["power_per_device_w"]
+    has = ~np.isnan(pw) & (out["hardware"] != "")
+    if has.any():
+        tdp = reference.accelerators()["tdp_w"]
+        t = np.array([tdp[hw] if hw else np.nan for hw in out["hardware"]], dtype=float)
+        r = pw / t
+        bad = has & ((r > 3.0) | (r < 0.05))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise InputError("power_per_device_w", pw[i], f"is {r[i]:.2g}x the {out['hardware'][i]} TDP of {t[i]:g} W; "
+                             "give the average watts drawn per device (typically 0.3-1.5x TDP)", row=_row_label(df, i))
+
+    # Accounting.
+    mb = (out["accounting"] == "market_based") & np.isnan(out["carbon_intensity"])
+    if mb.any():
+        i = int(np.flatnonzero(mb)[0])
+        raise InputError("accounting", "market_based", "market-based accounting needs your contract's "
+                         "carbon_intensity (kg CO2e/kWh); give it, or use location_based", row=_row_label(df, i))
+    out["accounting"] = np.where(out["accounting"] == "", "location_based", out["accounting"])
+    out["energy_basis"] = np.where(out["energy_basis"] == "", "measured", out["energy_basis"])
+    out["power_scope"] = np.where(out["power_scope"] == "", "system", out["power_scope"])
+
+    # Precision must exist for the hardware.
+    has_prec = (out["precision"] != "") & (out["hardware"] != "")
+    for i in np.flatnonzero(has_prec):
+        reference.peak_flops(out["hardware"][i], out["precision"][i])
+
+    out["tier"] = information_tier(out)
+    out["warnings"] = np.array(["; ".join(x) for x in notes], dtype=object)
+    return pd.DataFrame(out, columns=[*COLUMN_NAMES, "tier", "warnings"])
+
+
+def information_tier(runs) -> np.ndarray:
+    """T1 when device-hours are known, T2 when compute is (FLOPs, or parameters and tokens), else T3."""
+    hours = ~np.isnan(np.asarray(runs["device_hours"], dtype=float))
+    n_eff = np.where(np.isnan(np.asarray(runs["active_parameters"], dtype=float)),
+                     np.asarray(runs["parameters"], dtype=float), np.asarray(runs["active_parameters"], dtype=float))
+    compute = ~np.isnan(np.asarray(runs["training_flops"], dtype=float)) | (
+        ~np.isnan(n_eff) & ~np.isnan(np.asarray(runs["training_tokens"], dtype=float)))
+    return np.where(hours, "T1", np.where(compute, "T2", "T3"))
+
+
+def describe_columns() -> pd.DataFrame:
+    """The input contract as a table (name, unit, description)."""
+    return pd.DataFrame([(c.name, c.unit, c.description) for c in COLUMNS], columns=["column", "unit", "description"])
