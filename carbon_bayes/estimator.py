@@ -1,0 +1,171 @@
+"""``estimate()``: credible intervals for runs, from whatever the user knows.
+
+The output contract (``Estimate.to_frame()``): one row per input run with ``run_id``;
+``energy_mwh_mean/median/lower/upper``; ``co2_t_mean/median/lower/upper`` (equal-tailed
+interval at the requested level, default 0.9); ``tier`` (T1 hours known, T2 compute known,
+T3 metadata only) and ``warnings``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from carbon_bayes import schema
+from carbon_bayes.constants import CHUNK_SIZE, CI_LEVEL, SEED
+from carbon_bayes.errors import InputError
+from carbon_bayes.predict import Predictor, Simulation, get_predictor
+
+QUANTITIES = ("energy_mwh", "co2_t")
+STATS = ("mean", "median", "lower", "upper")
+OUTPUT_COLUMNS = ("run_id", *[f"{q}_{s}" for q in QUANTITIES for s in STATS], "tier", "warnings")
+#: Estimates keep their draws when runs x draws is at most this many values (per quantity).
+KEEP_DRAWS_LIMIT = 20_000_000
+
+
+def check_ci(ci) -> float:
+    try:
+        ci = float(ci)
+    except (TypeError, ValueError):
+        raise InputError("ci", ci, "give the interval level as a fraction between 0 and 1, e.g. 0.9") from None
+    if not 0 < ci < 1:
+        fix = "give a fraction, e.g. 0.9 for 90%" if 1 < ci <= 100 else "give a level strictly between 0 and 1"
+        raise InputError("ci", ci, fix)
+    return ci
+
+
+def summarise(draws: np.ndarray, ci: float) -> dict[str, np.ndarray]:
+    """mean, median and equal-tailed interval of draws (axis 0)."""
+    lo, hi = (1 - ci) / 2, (1 + ci) / 2
+    q = np.quantile(draws, [lo, 0.5, hi], axis=0, method="linear")
+    return {"mean": draws.mean(axis=0, dtype=np.float64), "median": q[1], "lower": q[0], "upper": q[2]}
+
+
+@dataclass
+class Estimate:
+    """Credible estimates of energy and CO2e for a batch of runs.
+
+    Attributes
+    ----------
+    ci
+        Interval level of the summary columns.
+    inputs
+        The normalised inputs (one row per run).
+    """
+
+    summary: pd.DataFrame
+    ci: float
+    inputs: pd.DataFrame
+    _draws: xr.Dataset | None = field(default=None, repr=False)
+    simulation: Simulation | None = field(default=None, repr=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The output contract as a DataFrame (a copy)."""
+        return self.summary.loc[:, list(OUTPUT_COLUMNS)].copy()
+
+    @property
+    def draws(self) -> xr.Dataset:
+        """Predictive draws: ``energy_mwh`` and ``co2_t`` with dims (run, draw)."""
+        if self._draws is None:
+            raise RuntimeError("draws were not kept for this batch (too large); call estimate(..., keep_draws=True) "
+                               "on fewer runs")
+        return self._draws
+
+    def _da(self, quantity: str) -> xr.DataArray:
+        if quantity not in QUANTITIES:
+            raise InputError("quantity", quantity, f"use one of {', '.join(QUANTITIES)}")
+        return self.draws[quantity]
+
+    def quantile(self, q, quantity: str = "co2_t") -> pd.DataFrame:
+        """Quantiles ``q`` (a number or list in [0, 1]) of ``quantity`` per run (rows: run_id)."""
+        qs = np.atleast_1d(np.asarray(q, dtype=float))
+        if np.any((qs < 0) | (qs > 1)):
+            raise InputError("q", q, "quantiles are fractions between 0 and 1")
+        vals = np.quantile(self._da(quantity).values, qs, axis=1).T
+        return pd.DataFrame(vals, index=pd.Index(self.summary["run_id"], name="run_id"),
+                            columns=[f"q{x:g}" for x in qs])
+
+    def prob_exceeds(self, co2_t: float | None = None, energy_mwh: float | None = None) -> pd.Series:
+        """P(quantity > threshold) per run; give exactly one of ``co2_t`` or ``energy_mwh``."""
+        if (co2_t is None) == (energy_mwh is None):
+            raise InputError("prob_exceeds", {"co2_t": co2_t, "energy_mwh": energy_mwh},
+                             "give exactly one threshold, e.g. prob_exceeds(co2_t=100)")
+        quantity, thr = ("co2_t", co2_t) if co2_t is not None else ("energy_mwh", energy_mwh)
+        thr = float(thr)
+        if not np.isfinite(thr) or thr < 0:
+            raise InputError(quantity, thr, "give a budget >= 0 in " + ("t CO2e" if quantity == "co2_t" else "MWh"))
+        p = (self._da(quantity).values > thr).mean(axis=1)
+        return pd.Series(p, index=pd.Index(self.summary["run_id"], name="run_id"), name=f"P({quantity} > {thr:g})")
+
+
+def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = None, seed: int | None = None,
+             keep_draws: bool | None = None, chunk_size: int = CHUNK_SIZE) -> Estimate:
+    """Estimate energy (MWh) and CO2e (t) with credible intervals, without MCMC.
+
+    Parameters
+    ----------
+    runs
+        One run (dict), several (list of dicts) or a DataFrame, in the input contract
+        (``carbon_bayes.schema.COLUMNS``); every column is optional.
+    ci
+        Interval level, default 0.9 (equal-tailed).
+    model
+        Path of a posterior file (default: the posterior shipped with the package), a loaded
+        :class:`~carbon_bayes.posterior.Posterior`, or a :class:`~carbon_bayes.predict.Predictor`.
+    n_draws
+        Posterior draws to use (default 1,000).
+    seed
+        Random seed (default fixed, so the same input gives the same output).
+    keep_draws
+        Keep the draws for ``.draws``, ``.quantile`` and ``.prob_exceeds`` (default: when
+        runs x draws <= 2e7).
+    chunk_size
+        Runs simulated at a time (memory is bounded by chunk_size x n_draws).
+
+    Examples
+    --------
+    >>> import carbon_bayes as cb
+    >>> est = cb.estimate({"parameters": 7e9, "training_tokens": 2e12, "hardware": "A100-80GB",
+    ...                    "device_hours": 184320, "country": "US", "year": 2023})
+    >>> est.to_frame()[["co2_t_median", "co2_t_lower", "co2_t_upper"]]  # doctest: +SKIP
+    """
+    ci = check_ci(ci)
+    inputs = schema.normalise_runs(runs)
+    pred: Predictor = get_predictor(model, n_draws)
+    n = len(inputs)
+    if keep_draws is None:
+        keep_draws = n * pred.S <= KEEP_DRAWS_LIMIT
+    rng_root = np.random.SeedSequence(SEED if seed is None else seed)
+    n_chunks = max(1, -(-n // chunk_size))
+    children = rng_root.spawn(n_chunks)
+    parts, kept, sims = [], {q: [] for q in QUANTITIES}, []
+    for k in range(n_chunks):
+        sl = slice(k * chunk_size, min(n, (k + 1) * chunk_size))
+        chunk = inputs.iloc[sl]
+        sim = pred.simulate(chunk, np.random.default_rng(children[k]))
+        stats = {}
+        for q in QUANTITIES:
+            d = getattr(sim, q)
+            for s, v in summarise(d, ci).items():
+                stats[f"{q}_{s}"] = v
+            if keep_draws:
+                kept[q].append(d)
+        warn = [w for w in chunk["warnings"]]
+        notes = ["; ".join([x for x in ([w] if w else []) + sim.notes[i]]) for i, w in enumerate(warn)]
+        part = pd.DataFrame({"run_id": chunk["run_id"].to_numpy(), **stats, "tier": chunk["tier"].to_numpy(),
+                             "warnings": notes})
+        parts.append(part)
+        if keep_draws and n_chunks == 1:
+            sims.append(sim)
+    summary = pd.concat(parts, ignore_index=True)
+    draws = None
+    if keep_draws:
+        draws = xr.Dataset(
+            {q: (("run", "draw"), np.concatenate(kept[q], axis=1).T) for q in QUANTITIES},
+            coords={"run": summary["run_id"].to_numpy(), "draw": np.arange(pred.S)},
+            attrs={"units_energy_mwh": "MWh", "units_co2_t": "t CO2e", "ci": ci},
+        )
+    return Estimate(summary=summary, ci=ci, inputs=inputs, _draws=draws, simulation=sims[0] if sims else None)

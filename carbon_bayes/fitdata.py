@@ -1,0 +1,169 @@
+"""Turn ``data/training_runs.csv`` into the arrays the PyMC model observes.
+
+Runs (``run_group``) carry the latent nodes of the chain; labels (one per published energy
+or CO2 figure) observe one node each, on their own basis (see ``docs/model.md``):
+
+- a *measured* energy label observes hours x TDP x rho [x GPU share] [x PUE];
+- a *nominal* (``tdp`` / ``assumed``) energy label observes hours x the source's power
+  [x PUE]: TDP arithmetic never teaches rho;
+- a CO2 label (when its row has no energy figure) observes that energy x the intensity
+  behind the figure: the source's stated value, or a latent one; when neither PUE nor
+  intensity is stated, only their product is identified, so it is one latent;
+- a CO2 figure in a row that also gives energy re-derives it and is not used again;
+- stated intensities of location-based figures are evidence about how the intensity behind
+  published figures relates to the grid average of their country and year.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from carbon_bayes import design, reference, schema
+from carbon_bayes.dataset import fitted_rows
+from carbon_bayes.errors import DataError
+
+RUN_COLUMNS = ("year", "task", "architecture", "parameters", "active_parameters", "training_tokens",
+               "training_flops", "hardware", "n_devices", "device_hours", "training_days", "country", "region",
+               "provider")
+COMPUTE_COLUMNS = ("parameters", "active_parameters", "training_tokens", "training_flops")
+
+
+def rounding_sd(value: float) -> float:
+    """Log-scale sd of rounding a figure to the digits it is printed with.
+
+    "0.02" is +-0.005, i.e. uniform on +-25%: sd = 0.25 / sqrt(3). Trailing zeros of whole
+    numbers are taken as not significant ("1300000" = 1.3M, +-50,000).
+    """
+    if not np.isfinite(value) or value <= 0:
+        return 0.0
+    text = np.format_float_positional(float(value), trim="-").replace("-", "")
+    digits = text.replace(".", "").lstrip("0")
+    if "." not in text:
+        digits = digits.rstrip("0")
+        n_sig = max(len(digits), 1)
+    else:
+        n_sig = max(len(digits), 1)
+    exponent = np.floor(np.log10(value))
+    half_unit = 0.5 * 10 ** (exponent - n_sig + 1)
+    return float(half_unit / value / np.sqrt(3))
+
+
+@dataclass
+class FitData:
+    """Runs, labels and evidence of one fit, as numpy arrays and tidy frames."""
+
+    runs: pd.DataFrame
+    feats: design.RunFeatures
+    labels: pd.DataFrame
+    ci_evidence: pd.DataFrame
+    needs_u: np.ndarray
+    hours_observed: np.ndarray
+    needs_rho: np.ndarray
+    needs_pue: np.ndarray
+    params_missing: np.ndarray
+    hours_round_sd: np.ndarray
+    params_prior: np.ndarray  # (n_runs, 2) mean, sd of log10 params
+
+    @property
+    def n_runs(self) -> int:
+        return len(self.runs)
+
+    @property
+    def n_labels(self) -> int:
+        return len(self.labels)
+
+
+def _first(series: pd.Series):
+    s = series.replace("", np.nan).dropna()
+    return s.iloc[0] if len(s) else (np.nan if series.dtype.kind == "f" else "")
+
+
+def run_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per run group: the first stated value of each run-level fact."""
+    groups = list(dict.fromkeys(rows["run_group"]))
+    recs = []
+    for g in groups:
+        sub = rows[rows["run_group"] == g]
+        rec = {"run_id": g}
+        for c in RUN_COLUMNS:
+            rec[c] = _first(sub[c])
+        if (sub["scope"] == "aggregate").all():
+            for c in COMPUTE_COLUMNS:
+                rec[c] = np.nan
+        rec["aggregate"] = bool((sub["scope"] == "aggregate").all())
+        recs.append(rec)
+    return pd.DataFrame(recs)
+
+
+def build_fit_data(dataset: pd.DataFrame, levels: design.Levels, structure: dict,
+                   unknown_location_sd: float) -> FitData:
+    """Assemble runs, labels and intensity evidence from the fitted rows of ``dataset``."""
+    rows = fitted_rows(dataset)
+    table = run_table(rows)
+    runs = schema.normalise_runs(table.drop(columns=["aggregate"]))
+    runs["run_group"] = table["run_id"].to_numpy()
+    runs["aggregate"] = table["aggregate"].to_numpy()
+    feats = design.run_features(runs, levels, structure, unknown_location_sd)
+    run_index = {g: i for i, g in enumerate(runs["run_group"])}
+
+    labels = []
+    for r in rows.itertuples(index=False):
+        ri = run_index[r.run_group]
+        measured = r.energy_basis == "measured"
+        nominal_w = r.source_power_w if not np.isnan(r.source_power_w) else feats.tdp_w[ri]
+        if not r.pue_included:
+            pue_mode, pue_val = "none", 1.0
+        elif not np.isnan(r.source_pue):
+            pue_mode, pue_val = "given", r.source_pue
+        else:
+            pue_mode, pue_val = "latent", np.nan
+        base = dict(run_idx=ri, run_group=r.run_group, row_id=r.run_id, measured=measured,
+                    gpu=measured and r.power_scope == "gpu", log_nominal_w=np.log(nominal_w),
+                    pue_mode=pue_mode, pue_value=pue_val)
+        if not np.isnan(r.energy_mwh):
+            labels.append(dict(base, kind="energy", log_value=np.log(r.energy_mwh), round_sd=rounding_sd(r.energy_mwh),
+                               ci_mode="none", ci_value=np.nan))
+        elif not np.isnan(r.co2_t) and r.co2_t > 0 and r.accounting != "market_based":
+            ci_stated = not np.isnan(r.source_carbon_intensity)
+            lab = dict(base, kind="co2", log_value=np.log(r.co2_t), round_sd=rounding_sd(r.co2_t),
+                       ci_mode="given" if ci_stated else "latent", ci_value=r.source_carbon_intensity)
+            if not ci_stated and pue_mode == "latent":
+                lab["pue_mode"] = "folded"  # PUE x intensity is one latent
+            labels.append(lab)
+    labels = pd.DataFrame(labels)
+
+    ev = rows[(rows["source_carbon_intensity"] > 0) & (rows["source_ci_country"] != "")
+              & (rows["accounting"] != "market_based")].copy()
+    ev = ev.drop_duplicates(subset=["source_carbon_intensity", "source_ci_country"])  # one statement, once
+    centres, _ = reference.grid_intensity_many(ev["source_ci_country"].to_numpy(), ev["year"].to_numpy(dtype=int))
+    ci_evidence = pd.DataFrame({
+        "run_group": ev["run_group"].to_numpy(), "row_id": ev["run_id"].to_numpy(),
+        "log_ci": np.log(ev["source_carbon_intensity"].to_numpy(dtype=float)),
+        "log_centre": np.log(centres),
+    })
+
+    n = len(runs)
+    h_known = ~np.isnan(feats.log_hours)
+    c_known = ~np.isnan(feats.log_flops)
+    aggregate = runs["aggregate"].to_numpy()
+    needs_u = (~h_known) | (h_known & c_known & ~aggregate)
+    hours_observed = needs_u & h_known
+    needs_rho = np.zeros(n, dtype=bool)
+    needs_rho[labels.loc[labels["measured"], "run_idx"].to_numpy()] = True
+    needs_pue = np.zeros(n, dtype=bool)
+    needs_pue[labels.loc[labels["pue_mode"] == "latent", "run_idx"].to_numpy()] = True
+    params_missing = (needs_u | needs_rho) & np.isnan(feats.log10_params)
+    blind = ~h_known & ~c_known
+    if blind.any():
+        g = runs["run_group"].iloc[int(np.flatnonzero(blind)[0])]
+        raise DataError(f"run_group {g!r}: a fitted run needs device-hours (or n_devices and training_days) or its "
+                        "compute (training_flops, or parameters and training_tokens); set in_fit to False or add one")
+    params_prior = np.array([reference.params_prior(t or None, int(y)) for t, y in zip(feats.task, feats.year)])
+    hours = runs["device_hours"].to_numpy(dtype=float)
+    hours_round = np.array([rounding_sd(h) for h in hours])
+    return FitData(runs=runs, feats=feats, labels=labels, ci_evidence=ci_evidence, needs_u=needs_u,
+                   hours_observed=hours_observed, needs_rho=needs_rho, needs_pue=needs_pue,
+                   params_missing=params_missing, hours_round_sd=hours_round, params_prior=params_prior)

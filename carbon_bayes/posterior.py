@@ -1,0 +1,210 @@
+"""Save and load fitted posteriors: one netCDF file (xarray DataTree via h5netcdf), no pickle.
+
+A posterior file holds the ``posterior`` and ``sample_stats`` groups, a ``fit_data`` group
+(the dataset rows the fit used, so the file is self-contained), and root attributes: the
+package version, the model and sampler configuration as JSON, the convergence report, and
+SHA-256 hashes of the dataset and of the prior files. :func:`load_posterior` checks all of
+them and returns a :class:`Posterior` of plain numpy arrays for the predictor. Importing
+this module does not import PyMC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from carbon_bayes._version import __version__
+from carbon_bayes.errors import PosteriorFileError
+from carbon_bayes.resources import default_posterior_path, priors_path
+
+FORMAT = "carbon_bayes-posterior"
+FORMAT_VERSION = 1
+REQUIRED_ATTRS = ("format", "format_version", "carbon_bayes_version", "created_utc", "model_config",
+                  "sampler_config", "convergence", "data_sha256", "priors_sha256")
+#: Posterior variables the predictor needs, with their dims after (chain, draw).
+PREDICTOR_VARIABLES: dict[str, tuple[str, ...]] = {
+    "u_intercept": (), "u_generation": ("generation",), "u_architecture": ("architecture",), "u_era": ("era",),
+    "u_slope": ("generation",), "u_run_sigma": (), "u_generation_sigma": (), "u_architecture_sigma": (),
+    "u_era_sigma": (), "u_slope_mu": (), "u_slope_sigma": (),
+    "rho_intercept": (), "rho_family": ("family",), "rho_architecture": ("architecture",), "rho_era": ("era",),
+    "rho_slope": (), "rho_run_sigma": (), "rho_family_sigma": (), "rho_architecture_sigma": (), "rho_era_sigma": (),
+    "gpu_share": (), "ci_offset": (), "ci_sigma": (), "nominal_sigma": (),
+}
+#: Files in priors/ whose content the model depends on (hashed into every posterior).
+PRIOR_FILES = ("model_priors.toml", "accelerators.csv", "countries.csv", "grid_intensity_country.csv",
+               "cloud_regions.csv", "gcp_region_intensity.csv", "pue_by_provider.csv",
+               "hardware_usage_by_year.csv", "compute_prior.csv")
+
+
+def sha256_file(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def priors_sha256(directory: str | Path | None = None, prior_file: str | Path | None = None) -> str:
+    """One hash over the prior specification and the reference tables the model reads."""
+    directory = Path(directory) if directory is not None else priors_path()
+    h = hashlib.sha256()
+    for name in PRIOR_FILES:
+        path = Path(prior_file) if (name == "model_priors.toml" and prior_file is not None) else directory / name
+        h.update(name.encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def dataset_sha256(df: pd.DataFrame) -> str:
+    """Hash of a dataset's content (independent of how the CSV was formatted)."""
+    canon = df.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+def atomic_write(path: str | Path, write) -> Path:
+    """Call ``write(tmp_path)`` then move the temporary file over ``path`` in one step."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
+    data = {}
+    for c in df.columns:
+        s = df[c]
+        if s.dtype.kind in "fiub":
+            data[c] = ("row", s.to_numpy())
+        else:
+            data[c] = ("row", s.astype(str).replace({"nan": ""}).to_numpy(dtype=str))
+    return xr.Dataset(data, coords={"row": np.arange(len(df))})
+
+
+def dataset_from_tree(tree: xr.DataTree) -> pd.DataFrame:
+    """The ``fit_data`` group of a posterior file as a DataFrame."""
+    ds = tree["fit_data"].to_dataset()
+    return pd.DataFrame({c: ds[c].values for c in ds.data_vars})
+
+
+def save_posterior(tree: xr.DataTree, path: str | Path, *, fit_rows: pd.DataFrame, model_config: dict,
+                   sampler_config: dict, convergence: dict, data_sha256: str, priors_sha256: str,
+                   thin: int = 1) -> Path:
+    """Write a fitted posterior and its provenance to one netCDF file, atomically.
+
+    The raw standard-normal draws of non-centred effects (``*_z``) are not stored (the
+    effects themselves are); draws are stored as float32, optionally thinned by ``thin``.
+    """
+    post = tree["posterior"].to_dataset()
+    post = post[[v for v in post.data_vars if not str(v).endswith("_z")]].isel(draw=slice(None, None, thin))
+    out = xr.DataTree()
+    out["posterior"] = xr.DataTree(post)
+    if "sample_stats" in tree:
+        stats = tree["sample_stats"].to_dataset()
+        keep = [v for v in ("diverging", "energy", "tree_depth", "step_size", "n_steps", "lp") if v in stats]
+        out["sample_stats"] = xr.DataTree(stats[keep].isel(draw=slice(None, None, thin)))
+    out["fit_data"] = xr.DataTree(_frame_to_dataset(fit_rows))
+    out.attrs = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "carbon_bayes_version": __version__,
+        "created_utc": pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"),
+        "model_config": json.dumps(model_config, sort_keys=True),
+        "sampler_config": json.dumps(sampler_config, sort_keys=True),
+        "convergence": json.dumps(convergence, sort_keys=True),
+        "data_sha256": data_sha256, "priors_sha256": priors_sha256,
+    }
+    encoding = {"/posterior": {v: {"zlib": True, "complevel": 4, "dtype": "float32"}
+                               for v in out["posterior"].to_dataset().data_vars}}
+    return atomic_write(path, lambda tmp: out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding))
+
+
+@dataclass
+class Posterior:
+    """A loaded posterior, as the predictor needs it (numpy arrays of shape (draws, ...))."""
+
+    draws: dict[str, np.ndarray]
+    levels: dict[str, list[str]]
+    model_config: dict
+    sampler_config: dict
+    convergence: dict
+    attrs: dict
+    path: str
+    tree: xr.DataTree
+
+    @property
+    def n_draws(self) -> int:
+        return len(self.draws["u_intercept"])
+
+    def fit_data(self) -> pd.DataFrame:
+        return dataset_from_tree(self.tree)
+
+
+def load_posterior(path: str | Path | None = None) -> Posterior:
+    """Open and check a posterior file (default: the one shipped with the package).
+
+    Raises
+    ------
+    PosteriorFileError
+        If the file is missing, not a carbon_bayes posterior, truncated, or lacks what the
+        predictor needs; the message says which and how to fix it.
+    """
+    path = Path(path) if path is not None else default_posterior_path()
+    if not path.is_file():
+        hint = ("the shipped posterior is missing; rebuild it with `python scripts/build_default_posterior.py`"
+                if path == default_posterior_path() else "check the path, or fit one with `carbon-bayes fit --out FILE`")
+        raise PosteriorFileError(f"posterior file {str(path)!r} not found: {hint}")
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as t:
+            tree = t.load()
+    except Exception as e:  # h5py/netCDF raise many types for corrupt files
+        raise PosteriorFileError(f"{path}: not a readable netCDF posterior ({type(e).__name__}: {e}); "
+                                 "re-create it with `carbon-bayes fit`") from None
+    attrs = dict(tree.attrs)
+    missing = [a for a in REQUIRED_ATTRS if a not in attrs]
+    if missing or attrs.get("format") != FORMAT:
+        raise PosteriorFileError(f"{path}: not a carbon_bayes posterior (missing attributes {missing}); "
+                                 "fit one with `carbon-bayes fit`")
+    if int(attrs["format_version"]) > FORMAT_VERSION:
+        raise PosteriorFileError(f"{path}: written by a newer carbon_bayes (file format "
+                                 f"{attrs['format_version']} > {FORMAT_VERSION}); upgrade carbon_bayes")
+    try:
+        config = {k: json.loads(attrs[k]) for k in ("model_config", "sampler_config", "convergence")}
+    except json.JSONDecodeError as e:
+        raise PosteriorFileError(f"{path}: corrupt configuration attributes ({e})") from None
+    for group in ("posterior", "fit_data"):
+        if group not in tree:
+            raise PosteriorFileError(f"{path}: missing the {group!r} group; re-create the file with `carbon-bayes fit`")
+    post = tree["posterior"].to_dataset()
+    levels = config["model_config"]["levels"]
+    draws = {}
+    for name, dims in PREDICTOR_VARIABLES.items():
+        if name not in post:
+            raise PosteriorFileError(f"{path}: posterior lacks {name!r}; it was not fitted by this model version")
+        da = post[name]
+        if tuple(da.dims) != ("chain", "draw", *dims):
+            raise PosteriorFileError(f"{path}: {name} has dims {da.dims}, expected {('chain', 'draw', *dims)}")
+        for d in dims:
+            if list(da[d].values.astype(str)) != list(levels[d]):
+                raise PosteriorFileError(f"{path}: {name} levels of {d!r} do not match the file's model_config")
+        arr = da.values.reshape((-1,) + da.shape[2:])
+        if not np.all(np.isfinite(arr)):
+            raise PosteriorFileError(f"{path}: {name} has non-finite draws")
+        draws[name] = arr.astype(float)
+    return Posterior(draws=draws, levels=levels, model_config=config["model_config"],
+                     sampler_config=config["sampler_config"], convergence=config["convergence"], attrs=attrs,
+                     path=str(path), tree=tree)
