@@ -45,6 +45,7 @@ CATEGORIES = {
     "confidence": {"high", "medium", "low"},
     "provider": {"", "google", "aws", "azure", "meta", "oracle", "hpc", "colo", "on_premise", "unknown"},
 }
+OPTIONAL_TEXT = ("cluster",)  # "" for published runs; a user's own cluster name for their measurements
 TEXT = ("run_id", "run_group", "model_name", "organization", "hardware", "hardware_as_published", "country",
         "region", "location_or_region", "derived_from", "decision_note", "feature_sources", "source",
         "source_quote", "source_ci_country")
@@ -56,13 +57,25 @@ def _err(path, i, rid, col, value, fix) -> DataError:
     return DataError(f"{path}: row {i + 2} (run_id {rid!r}), column {col!r}: value {value!r}: {fix}")
 
 
-def load_training_runs(path: str | Path | None = None) -> pd.DataFrame:
+def _as_strings(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=range(len(df)))
+    for c in df.columns:
+        s = df[c].reset_index(drop=True)
+        if s.dtype.kind == "f":
+            out[c] = [("" if np.isnan(v) else repr(float(v))) for v in s]
+        else:
+            out[c] = ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in s]
+    return out
+
+
+def load_training_runs(path: str | Path | pd.DataFrame | None = None) -> pd.DataFrame:
     """Load and validate the training-run dataset.
 
     Parameters
     ----------
     path
-        A CSV with the columns of ``data/training_runs.csv``; default: the shipped file.
+        A CSV with the columns of ``data/training_runs.csv`` (default: the shipped file), or a
+        DataFrame with those columns (validated the same way).
 
     Returns
     -------
@@ -75,11 +88,17 @@ def load_training_runs(path: str | Path | None = None) -> pd.DataFrame:
         Naming the file, the row (as numbered in a spreadsheet, header = row 1), the column,
         the value and the fix.
     """
-    path = Path(path) if path is not None else data_path(TRAINING_RUNS)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise DataError(f"{path}: not a readable CSV ({e})") from None
+    if isinstance(path, pd.DataFrame):
+        raw, path = _as_strings(path), "<DataFrame>"
+    else:
+        path = Path(path) if path is not None else data_path(TRAINING_RUNS)
+        try:
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, UnicodeDecodeError) as e:
+            raise DataError(f"{path}: not a readable CSV ({e})") from None
+    for c in OPTIONAL_TEXT:
+        if c not in raw.columns:
+            raw[c] = ""
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; see data/README.md for the data dictionary")
@@ -178,6 +197,32 @@ def _check_rows(path, df: pd.DataFrame) -> None:
                     continue  # rounding differences between sources (e.g. 176B vs 176.247B)
                 raise DataError(f"{path}: run_group {g!r} has conflicting {col} values {list(vals)} among its "
                                 "fitted rows; fix one or split the group")
+
+
+#: Defaults for columns a user's own measurement rows may omit (see CarbonModel.update).
+ROW_DEFAULTS = {"run_group": None, "model_name": "", "organization": "", "task": "other", "architecture": "other",
+                "hardware_as_published": "", "country": "", "region": "", "provider": "", "location_or_region": "",
+                "scope": "final_pretraining", "energy_basis": "measured", "power_scope": "system",
+                "pue_included": False, "accounting": "location_based", "derived_from": "", "in_fit": True,
+                "validate": False, "decision_note": "", "feature_sources": "", "source_ci_country": "",
+                "confidence": "high", "cluster": ""}
+
+
+def with_defaults(rows: pd.DataFrame) -> pd.DataFrame:
+    """Fill the columns a measurement row may omit (numbers NaN; text as :data:`ROW_DEFAULTS`)."""
+    out = rows.copy().reset_index(drop=True)
+    for col in REQUIRED + OPTIONAL_TEXT:
+        if col in out.columns:
+            continue
+        if col == "run_group":
+            out[col] = out["run_id"]
+        elif col in ROW_DEFAULTS:
+            out[col] = ROW_DEFAULTS[col]
+        elif col in NUMERIC:
+            out[col] = np.nan
+        else:
+            out[col] = ""
+    return out
 
 
 def fitted_rows(df: pd.DataFrame) -> pd.DataFrame:

@@ -68,6 +68,17 @@ class FitData:
     params_prior: np.ndarray  # (n_runs, 2) mean, sd of log10 params
 
     @property
+    def clusters(self) -> list[str]:
+        """Names of users' own clusters among the runs (empty for published data only)."""
+        return sorted({c for c in self.runs["cluster"] if c})
+
+    @property
+    def cluster_idx(self) -> np.ndarray:
+        """Index into :attr:`clusters` per run; -1 for published runs."""
+        lookup = {c: i for i, c in enumerate(self.clusters)}
+        return np.array([lookup.get(c, -1) for c in self.runs["cluster"]], dtype=np.int64)
+
+    @property
     def n_runs(self) -> int:
         return len(self.runs)
 
@@ -94,6 +105,7 @@ def run_table(rows: pd.DataFrame) -> pd.DataFrame:
             for c in COMPUTE_COLUMNS:
                 rec[c] = np.nan
         rec["aggregate"] = bool((sub["scope"] == "aggregate").all())
+        rec["cluster"] = _first(sub["cluster"]) if "cluster" in sub else ""
         recs.append(rec)
     return pd.DataFrame(recs)
 
@@ -103,9 +115,10 @@ def build_fit_data(dataset: pd.DataFrame, levels: design.Levels, structure: dict
     """Assemble runs, labels and intensity evidence from the fitted rows of ``dataset``."""
     rows = fitted_rows(dataset)
     table = run_table(rows)
-    runs = schema.normalise_runs(table.drop(columns=["aggregate"]))
+    runs = schema.normalise_runs(table.drop(columns=["aggregate", "cluster"]))
     runs["run_group"] = table["run_id"].to_numpy()
     runs["aggregate"] = table["aggregate"].to_numpy()
+    runs["cluster"] = table["cluster"].to_numpy()
     feats = design.run_features(runs, levels, structure, unknown_location_sd)
     run_index = {g: i for i, g in enumerate(runs["run_group"])}
 

@@ -74,6 +74,7 @@ def coords_of(fd: FitData, levels: design.Levels) -> dict[str, list]:
         "params_run": list(fd.runs["run_group"][fd.params_missing]),
         "label": [f"{r}:{k}" for r, k in zip(lab["row_id"], lab["kind"])],
         "evidence": list(fd.ci_evidence["row_id"]),
+        "cluster": fd.clusters,
     }
 
 
@@ -112,6 +113,18 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         r_era = pm.Deterministic("rho_era", pm.Normal("rho_era_z", 0, 1, dims="era") * hp["power.era_sigma"],
                                  dims="era")
 
+        # --- a user's own cluster (update with their measurements): one effect on each of u and rho
+        c_idx = fd.cluster_idx
+        if fd.clusters:
+            u_cl = pm.Deterministic("u_cluster", priors.value("cluster.utilisation_sigma")
+                                    * pm.Normal("u_cluster_z", 0, 1, dims="cluster"), dims="cluster")
+            r_cl = pm.Deterministic("rho_cluster", priors.value("cluster.power_sigma")
+                                    * pm.Normal("rho_cluster_z", 0, 1, dims="cluster"), dims="cluster")
+            u_cl_run = pt.where(c_idx >= 0, u_cl[np.maximum(c_idx, 0)], 0.0)
+            r_cl_run = pt.where(c_idx >= 0, r_cl[np.maximum(c_idx, 0)], 0.0)
+        else:
+            u_cl_run = r_cl_run = 0.0
+
         # --- size: observed, or drawn from the size prior of the run's task and year
         pm_idx = np.flatnonzero(fd.params_missing)
         lp_latent = pm.Normal("log10_params", mu=fd.params_prior[pm_idx, 0], sigma=fd.params_prior[pm_idx, 1],
@@ -123,7 +136,7 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         # --- utilisation and device-hours
         u_idx = np.flatnonzero(fd.needs_u)
         lin_u = (hp["utilisation.intercept"] + u_gen[f.gen_idx] + u_arch[f.arch_idx] + u_era[f.era_idx]
-                 + u_slope[f.gen_idx] * sc)
+                 + u_slope[f.gen_idx] * sc + u_cl_run)
         logit_u = pm.Normal("logit_u", mu=lin_u[u_idx], sigma=hp["utilisation.run_sigma"], dims="u_run")
         flops = np.exp(np.nan_to_num(f.log_flops[u_idx]))
         log_h_model = pt.log(formula.device_hours(flops, f.peak_flops[u_idx], pm.math.sigmoid(logit_u)))
@@ -141,7 +154,7 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         # --- power fraction
         rho_idx = np.flatnonzero(fd.needs_rho)
         lin_r = (hp["power.intercept"] + r_fam[f.fam_idx] + r_arch[f.arch_idx] + r_era[f.era_idx]
-                 + hp["power.slope"] * sc)
+                 + hp["power.slope"] * sc + r_cl_run)
         log_rho = pm.Deterministic("log_rho", lin_r[rho_idx] + hp["power.run_sigma"]
                                    * pm.Normal("log_rho_z", 0, 1, dims="rho_run"), dims="rho_run")
         log_rho_full = _scatter(n, rho_idx, log_rho)
@@ -300,6 +313,7 @@ class CarbonModel:
         self.dataset = None
         self.convergence = None
         self.model = None
+        self.cluster = None
 
     def observed(self) -> dict:
         """Levels and ranges the fitted runs cover (the predictor warns outside them)."""
@@ -321,6 +335,7 @@ class CarbonModel:
             "fixed": {k: s.params["value"] for k, s in self.priors.specs.items() if s.fixed},
             "priors": {k: {"dist": s.dist, **s.params, "units": s.units} for k, s in self.priors.specs.items()},
             "prior_file_sha256": self.priors.sha256,
+            "default_cluster": self.cluster,
         }
 
     def build(self, dataset: pd.DataFrame) -> pm.Model:
@@ -354,6 +369,41 @@ class CarbonModel:
             raise ConvergenceError(format_report(self.convergence) + "; sample longer (--draws/--tune), or pass "
                                    "allow_unconverged=True (--allow-unconverged) to keep it anyway")
         return self.idata
+
+    def update(self, measurements: pd.DataFrame, *, base=None, cluster: str = "user",
+               allow_unconverged: bool = False, **sampler_overrides):
+        """Refit with a user's own measured runs added, as their own cluster.
+
+        Parameters
+        ----------
+        measurements
+            Rows in the ``data/training_runs.csv`` format (see
+            :mod:`carbon_bayes.measurements` for readers of CodeCarbon files, model cards and
+            CSVs); ``source`` says where each figure came from.
+        base
+            Posterior file whose fit data the update extends (default: the shipped posterior).
+            The base file is never modified.
+        cluster
+            Name of the user's cluster: its runs share one utilisation and one power effect,
+            learned from the measurements, and every estimate from the updated posterior
+            describes a run on that cluster.
+        """
+        from carbon_bayes.dataset import load_training_runs, with_defaults
+        from carbon_bayes.errors import InputError
+        from carbon_bayes.posterior import dataset_from_tree, load_posterior
+
+        if not cluster or not str(cluster).strip():
+            raise InputError("cluster", cluster, "give a name for your cluster, e.g. 'my-lab'")
+        base_rows = load_training_runs(dataset_from_tree(load_posterior(base).tree))
+        user = with_defaults(measurements)
+        user["cluster"] = cluster
+        user["in_fit"] = True
+        clash = set(user["run_id"]) & set(base_rows["run_id"])
+        if clash:
+            raise InputError("run_id", sorted(clash)[0], "already used by the base posterior's data; rename your runs")
+        combined = load_training_runs(pd.concat([base_rows, load_training_runs(user)], ignore_index=True))
+        self.cluster = cluster
+        return self.fit(combined, allow_unconverged=allow_unconverged, **sampler_overrides)
 
     def save(self, path, thin: int = 1) -> Path:
         """Write the posterior, fit data, configuration and hashes to one netCDF file (atomically)."""

@@ -205,6 +205,12 @@ def load_posterior(path: str | Path | None = None) -> Posterior:
         if not np.all(np.isfinite(arr)):
             raise PosteriorFileError(f"{path}: {name} has non-finite draws")
         draws[name] = arr.astype(float)
+    cluster = config["model_config"].get("default_cluster")
+    if cluster:
+        for name in ("u_cluster", "rho_cluster"):
+            if name not in post or cluster not in list(post[name]["cluster"].values.astype(str)):
+                raise PosteriorFileError(f"{path}: model_config names cluster {cluster!r} but {name} lacks it")
+            draws[name] = post[name].sel(cluster=cluster).values.reshape(-1).astype(float)
     return Posterior(draws=draws, levels=levels, model_config=config["model_config"],
                      sampler_config=config["sampler_config"], convergence=config["convergence"], attrs=attrs,
                      path=str(path), tree=tree)

@@ -97,9 +97,13 @@ class Predictor:
         self.hw_gen = np.array([g[v] for v in acc["generation"]])
         self.hw_fam = np.array([f[v] for v in acc["family"]])
         self.unknown_sd = float(self.fixed["intensity.unknown_location_sigma"])
+        #: Posteriors updated with a user's measurements describe runs on that user's cluster.
+        self.cluster = cfg.get("default_cluster")
+        self.u_cluster = self.p.get("u_cluster", np.zeros(self.S, dtype=np.float32))[:, None]
+        self.rho_cluster = self.p.get("rho_cluster", np.zeros(self.S, dtype=np.float32))[:, None]
 
     # ------------------------------------------------------------------ helpers
-    def _effect(self, name: str, dim: str, idx: np.ndarray, sigma_name: str, rng, shape) -> np.ndarray:
+    def _effect(self, name: str, dim: str, idx: np.ndarray, sigma_name: str, rng, shape, zshape=None) -> np.ndarray:
         """Group effect per (draw, run): posterior draw for fitted levels, new-group draw otherwise."""
         table = self.p[name]  # (S, L_post)
         post_idx = np.where(idx >= 0, self._level_map[dim][np.maximum(idx, 0)], -1)
@@ -110,11 +114,11 @@ class Predictor:
             out = np.take_along_axis(table, safe, axis=1)
         new = post_idx < 0
         if np.any(new):
-            z = rng.standard_normal(shape, dtype=np.float32)
+            z = rng.standard_normal(zshape or shape, dtype=np.float32)
             out = np.where(new, self.p[sigma_name][:, None] * z, out)
         return np.broadcast_to(out, shape)
 
-    def _sample_hardware(self, f: design.RunFeatures, rng, shape, notes) -> np.ndarray:
+    def _sample_hardware(self, f: design.RunFeatures, rng, shape, notes, shared: bool = False) -> np.ndarray:
         S, N = shape
         hw = np.empty((S, N), dtype=np.int64)
         known = f.hardware != ""
@@ -126,7 +130,7 @@ class Predictor:
                 cols = unknown[years == y]
                 ids, probs = reference.hardware_mix(int(y))
                 pos = np.array([self.hw_pos[i] for i in ids])
-                u = rng.random((S, len(cols)))
+                u = rng.random((S, 1) if shared else (S, len(cols)))
                 hw[:, cols] = pos[np.minimum(np.searchsorted(np.cumsum(probs), u), len(pos) - 1)]
                 for c in cols:
                     notes[c].append(f"hardware not given: drawn from what runs of {int(y)} used")
@@ -149,8 +153,7 @@ class Predictor:
         def z():
             return np.broadcast_to(rng.standard_normal(zshape, dtype=np.float32), shape)
 
-        hw = self._sample_hardware(f, rng if not shared_noise else np.random.default_rng(rng.integers(2**63)),
-                                   shape, notes)
+        hw = self._sample_hardware(f, rng, shape, notes, shared=shared_noise)
         tdp = self.tdp[hw]
         tdp_sd = self.tdp_sd[hw]
         if np.any(tdp_sd > 0):
@@ -174,10 +177,10 @@ class Predictor:
         era = np.broadcast_to(f.era_idx, shape)
         arch = np.broadcast_to(f.arch_idx, shape)
         logit_u = (p["u_intercept"][:, None] + self._effect("u_generation", "generation", gen, "u_generation_sigma",
-                                                            rng, shape)
-                   + self._effect("u_architecture", "architecture", arch, "u_architecture_sigma", rng, shape)
-                   + self._effect("u_era", "era", era, "u_era_sigma", rng, shape)
-                   + self._slope(gen, rng, shape) * sc + p["u_run_sigma"][:, None] * z())
+                                                            rng, shape, zshape)
+                   + self._effect("u_architecture", "architecture", arch, "u_architecture_sigma", rng, shape, zshape)
+                   + self._effect("u_era", "era", era, "u_era_sigma", rng, shape, zshape)
+                   + self._slope(gen, rng, shape, zshape) * sc + self.u_cluster + p["u_run_sigma"][:, None] * z())
         u = 1.0 / (1.0 + np.exp(-logit_u))
 
         # Compute and device-hours.
@@ -201,10 +204,10 @@ class Predictor:
 
         # Power per device.
         lin_r = (p["rho_intercept"][:, None]
-                 + self._effect("rho_family", "family", fam, "rho_family_sigma", rng, shape)
-                 + self._effect("rho_architecture", "architecture", arch, "rho_architecture_sigma", rng, shape)
-                 + self._effect("rho_era", "era", era, "rho_era_sigma", rng, shape)
-                 + p["rho_slope"][:, None] * sc + p["rho_run_sigma"][:, None] * z())
+                 + self._effect("rho_family", "family", fam, "rho_family_sigma", rng, shape, zshape)
+                 + self._effect("rho_architecture", "architecture", arch, "rho_architecture_sigma", rng, shape, zshape)
+                 + self._effect("rho_era", "era", era, "rho_era_sigma", rng, shape, zshape)
+                 + p["rho_slope"][:, None] * sc + self.rho_cluster + p["rho_run_sigma"][:, None] * z())
         share = np.where(f.power_scope == "gpu", p["gpu_share"][:, None], np.float32(1.0))
         measured = f.energy_basis == "measured"
         rho = np.where(measured, np.exp(lin_r) * share, np.float32(1.0))
@@ -234,13 +237,13 @@ class Predictor:
                           power_w=np.asarray(power), pue=np.asarray(pue), carbon_intensity=np.asarray(ci),
                           training_flops=flops, hardware_idx=hw, notes=notes)
 
-    def _slope(self, gen, rng, shape):
+    def _slope(self, gen, rng, shape, zshape=None):
         table = self.p["u_slope"]
         post_idx = self._level_map["generation"][gen]
         out = np.take_along_axis(table, np.maximum(post_idx, 0), axis=1)
         new = post_idx < 0
         if np.any(new):
-            z = rng.standard_normal(shape, dtype=np.float32)
+            z = rng.standard_normal(zshape or shape, dtype=np.float32)
             out = np.where(new, self.p["u_slope_mu"][:, None] + self.p["u_slope_sigma"][:, None] * z, out)
         return out
 

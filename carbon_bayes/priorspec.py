@@ -34,6 +34,7 @@ HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
     "power": ("intercept", "family_sigma", "architecture_sigma", "era_sigma", "slope", "run_sigma", "gpu_share"),
     "intensity": ("offset", "sigma", "unknown_location_sigma"),
     "noise": ("measured_sigma", "nominal_sigma", "hours_sigma", "nu"),
+    "cluster": ("utilisation_sigma", "power_sigma"),
 }
 _META = ("units", "evidence", "rationale")
 

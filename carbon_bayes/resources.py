@@ -38,4 +38,4 @@ def data_path(name: str = "") -> Path:
 
 def default_posterior_path() -> Path:
     """Path of the shipped default posterior (netCDF)."""
-    return Path(str(resources.files(_PKG) / "posterior" / "default_posterior.nc"))
+    return Path(str(resources.files(_PKG) / "default_posterior.nc"))

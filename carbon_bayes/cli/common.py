@@ -1,0 +1,67 @@
+"""Helpers shared by subcommands: run flags named after the input columns, reading and writing tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from carbon_bayes.errors import InputError
+from carbon_bayes.posterior import atomic_write
+from carbon_bayes.schema import COLUMNS
+
+
+def add_run_flags(parser: argparse.ArgumentParser, *, input_help: str = "CSV of runs, one per row, columns of the "
+                  "input contract") -> None:
+    """``--input FILE`` or one run from flags named after the input columns (``--device-hours`` ...)."""
+    parser.add_argument("--input", metavar="CSV", help=input_help)
+    g = parser.add_argument_group("one run from flags (units as in the input contract)")
+    for c in COLUMNS:
+        g.add_argument(f"--{c.name.replace('_', '-')}", dest=f"run_{c.name}", metavar=c.unit.upper().replace(" ", "_")
+                       if c.kind == "number" else "TEXT", help=f"{c.description} ({c.unit})")
+
+
+def read_table(path: str, field: str = "input") -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(field, path, "file not found; check the path")
+    try:
+        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise InputError(field, path, f"not a readable CSV ({str(e).strip().splitlines()[-1]}); save it as "
+                         "comma-separated UTF-8 with a header row") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(field, path, "the file is empty; give a header row and at least one run") from None
+    if len(df) == 0:
+        raise InputError(field, path, "no rows under the header; give at least one run")
+    return df.replace({"": None})
+
+
+def runs_from_args(args) -> pd.DataFrame:
+    flags = {c.name: getattr(args, f"run_{c.name}") for c in COLUMNS if getattr(args, f"run_{c.name}") is not None}
+    if args.input and flags:
+        raise InputError("--input", args.input, "give either --input FILE or run flags, not both")
+    if args.input:
+        return read_table(args.input)
+    if not flags:
+        raise InputError("run", "none", "describe a run with flags (e.g. --parameters 7e9 --hardware H100 "
+                         "--device-hours 1e6) or give --input FILE")
+    return pd.DataFrame([flags])
+
+
+def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> None:
+    """Write ``df`` to ``output`` (CSV, atomically) or print it (table, csv or json)."""
+    if output:
+        atomic_write(output, lambda tmp: df.to_csv(tmp, index=False))
+        print(f"wrote {len(df)} rows to {output}", file=sys.stderr)
+        return
+    if fmt == "csv":
+        df.to_csv(sys.stdout, index=False)
+    elif fmt == "json":
+        print(json.dumps(json.loads(df.to_json(orient="records")), indent=2))
+    else:
+        with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 80):
+            print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
