@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import reference
+from carbon_bayes.csvio import read_csv_strict
 from carbon_bayes.errors import DataError, InputError
 from carbon_bayes.resources import data_path
 
@@ -93,9 +94,9 @@ def load_training_runs(path: str | Path | pd.DataFrame | None = None) -> pd.Data
     else:
         path = Path(path) if path is not None else data_path(TRAINING_RUNS)
         try:
-            raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, UnicodeDecodeError) as e:
-            raise DataError(f"{path}: not a readable CSV ({e})") from None
+            raw = read_csv_strict(path, "dataset").astype(str)
+        except InputError as e:
+            raise DataError(f"{path}: {e.fix}") from None
     for c in OPTIONAL_TEXT:
         if c not in raw.columns:
             raw[c] = ""

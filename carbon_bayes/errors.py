@@ -28,6 +28,11 @@ class InputError(CarbonBayesError, ValueError):
     """
 
     def __init__(self, field: str, value: object, fix: str, row: object | None = None):
+        if type(value).__module__ == "numpy" and hasattr(value, "item"):
+            try:
+                value = value.item()  # show 1000000.0, not np.float64(1000000.0)
+            except (ValueError, TypeError):
+                pass
         self.field = field
         self.value = value
         self.fix = fix

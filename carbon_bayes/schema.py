@@ -112,7 +112,7 @@ PASSTHROUGH = frozenset({
     "run_group", "organization", "hardware_as_published", "location_or_region", "scope", "energy_mwh", "co2_t",
     "pue_included", "source_power_w", "source_pue", "source_carbon_intensity",
     "source_ci_country", "derived_from", "in_fit", "validate", "decision_note", "feature_sources", "source",
-    "source_quote", "confidence", "tier", "warnings",
+    "source_quote", "confidence", "tier", "warnings", "cluster",
 })
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
@@ -343,12 +343,13 @@ def normalise_runs(runs) -> pd.DataFrame:
     region_provider = np.array(["" if region_map[v] is None else region_map[v].provider for v in out["region"]],
                                dtype=object)
     out["region"] = region_canon
+    country_raw = out["country"]
     country_map = _resolve_unique(out["country"], reference.resolve_country, df, "country")
     country = np.array([country_map[v] or "" for v in out["country"]], dtype=object)
     clash = (country != "") & (region_country != "") & (country != region_country)
     if clash.any():
         i = int(np.flatnonzero(clash)[0])
-        raise InputError("country", country[i],
+        raise InputError("country", country_raw[i],
                          f"region {region_canon[i]!r} is in {region_country[i]}, not {country[i]}; "
                          "drop one of country/region or make them agree", row=_row_label(df, i))
     out["country"] = np.where(country == "", region_country, country)
@@ -424,7 +425,10 @@ def normalise_runs(runs) -> pd.DataFrame:
     # Precision must exist for the hardware.
     has_prec = (out["precision"] != "") & (out["hardware"] != "")
     for i in np.flatnonzero(has_prec):
-        reference.peak_flops(out["hardware"][i], out["precision"][i])
+        try:
+            reference.peak_flops(out["hardware"][i], out["precision"][i])
+        except InputError as e:
+            raise InputError(e.field, e.value, e.fix, row=_row_label(df, i)) from None
 
     out["tier"] = information_tier(out)
     out["warnings"] = np.array(["; ".join(x) for x in notes], dtype=object)

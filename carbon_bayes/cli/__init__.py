@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # restores filters and showwarning on exit
         warnings.simplefilter("always", CarbonBayesWarning)
-        warnings.formatwarning = lambda msg, cat, *a, **k: f"warning: {msg}\n"
+        warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)
         try:
             return int(args.func(args) or 0)
         except CarbonBayesError as e:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
-
 import pandas as pd
 
 from carbon_bayes.errors import InputError
@@ -25,19 +23,10 @@ def add_run_flags(parser: argparse.ArgumentParser, *, input_help: str = "CSV of 
 
 
 def read_table(path: str, field: str = "input") -> pd.DataFrame:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(field, path, "file not found; check the path")
-    try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError) as e:
-        raise InputError(field, path, f"not a readable CSV ({str(e).strip().splitlines()[-1]}); save it as "
-                         "comma-separated UTF-8 with a header row") from None
-    except pd.errors.EmptyDataError:
-        raise InputError(field, path, "the file is empty; give a header row and at least one run") from None
-    if len(df) == 0:
-        raise InputError(field, path, "no rows under the header; give at least one run")
-    return df.replace({"": None})
+    """A CSV of runs as strings (empty cells -> None), rejecting ragged or empty files."""
+    from carbon_bayes.csvio import read_csv_strict
+
+    return read_csv_strict(path, field).replace({"": None})
 
 
 def runs_from_args(args) -> pd.DataFrame:
