@@ -100,6 +100,46 @@ class Estimate:
         p = (self._da(quantity).values > thr).mean(axis=1)
         return pd.Series(p, index=pd.Index(self.summary["run_id"], name="run_id"), name=f"P({quantity} > {thr:g})")
 
+    def carbon_at_risk(self, q: float = 0.95, quantity: str = "co2_t") -> pd.Series:
+        """Carbon-at-risk per run: the ``q``-quantile of ``quantity`` (exceeded with probability ``1 - q``).
+
+        Parameters
+        ----------
+        q
+            Quantile level in [0, 1] (default 0.95).
+        quantity
+            ``co2_t`` (default) or ``energy_mwh``.
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by run_id.
+        """
+        from carbon_bayes import budget
+
+        v = budget.carbon_at_risk(self._da(quantity).values, q)
+        return pd.Series(np.atleast_1d(v), index=pd.Index(self.summary["run_id"], name="run_id"),
+                         name=f"{quantity} at risk (q={float(q):g})")
+
+    def expected_shortfall(self, budget_t: float) -> pd.Series:
+        """Expected overshoot of a CO2e budget per run, ``E[max(CO2 - budget_t, 0)]`` (t CO2e).
+
+        Parameters
+        ----------
+        budget_t
+            Budget in tonnes CO2e (> 0).
+
+        Returns
+        -------
+        pandas.Series
+            Indexed by run_id; 0 where no draw exceeds the budget.
+        """
+        from carbon_bayes import budget
+
+        v = budget.expected_shortfall(self._da("co2_t").values, budget_t)
+        return pd.Series(np.atleast_1d(v), index=pd.Index(self.summary["run_id"], name="run_id"),
+                         name=f"expected shortfall over {float(budget_t):g} t")
+
 
 def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = None, seed: int | None = None,
              keep_draws: bool | None = None, chunk_size: int = CHUNK_SIZE) -> Estimate:

@@ -18,6 +18,8 @@ def register(sub) -> None:
     p.add_argument("--model", metavar="NC", help="posterior file (default: the shipped posterior)")
     p.add_argument("--n-draws", type=int, default=None, help="posterior draws used (default 1000)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
+    p.add_argument("--voi", action="store_true", help="add the most valuable unknown input per run and how many times "
+                   "its interval would narrow once known (voi_top_input, voi_narrowing; at most 50 runs)")
     p.set_defaults(func=run)
 
 
@@ -25,6 +27,21 @@ def run(args) -> int:
     from carbon_bayes.cli.common import runs_from_args, write_table
     from carbon_bayes.estimator import estimate
 
-    est = estimate(runs_from_args(args), ci=args.ci, model=args.model, n_draws=args.n_draws, seed=args.seed)
-    write_table(est.to_frame(), args.output, args.format)
+    runs = runs_from_args(args)
+    if args.voi:
+        from carbon_bayes.errors import InputError
+        from carbon_bayes.voi import MAX_VOI_RUNS
+
+        if len(runs) > MAX_VOI_RUNS:
+            raise InputError("--voi", f"{len(runs)} runs", f"value of information re-estimates every run many times; "
+                             f"give at most {MAX_VOI_RUNS} runs (split the file) or drop --voi")
+    est = estimate(runs, ci=args.ci, model=args.model, n_draws=args.n_draws, seed=args.seed)
+    out = est.to_frame()
+    if args.voi:
+        from carbon_bayes.voi import voi_columns
+
+        v = voi_columns(runs, ci=args.ci, model=args.model, n_draws=args.n_draws, seed=args.seed)
+        out["voi_top_input"] = v["voi_top_input"].to_numpy()
+        out["voi_narrowing"] = v["voi_narrowing"].to_numpy()
+    write_table(out, args.output, args.format)
     return 0

@@ -1,0 +1,670 @@
+"""Deciding under a carbon budget: risk of exceeding it, what-if alternatives, sweeps of many runs.
+
+Everything here works on predictive draws (the ones :func:`carbon_bayes.estimate` keeps),
+so a decision uses the whole distribution, not a point estimate:
+
+- :func:`prob_exceeds`, :func:`carbon_at_risk` and :func:`expected_shortfall` summarise draws
+  against a budget.
+- :func:`plan` compares alternatives for one run (other regions, hardware, PUE) with common
+  random numbers: every alternative sees the same random numbers for every node of the chain,
+  so the difference between two alternatives is caused by their inputs only, and
+  ``P(better than the reference)`` is a sharp, paired comparison.
+- :func:`sweep` gives the risk of a set of runs (an 80-trial hyperparameter search, a project
+  of several runs) by summing per draw: the risk of the total, not N times the risk of one.
+
+Units: CO2e in tonnes (``*_t``), energy in MWh.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from carbon_bayes import schema
+from carbon_bayes.constants import CHUNK_SIZE, CI_LEVEL, SEED
+from carbon_bayes.errors import InputError
+
+#: Largest number of alternatives :func:`plan` compares in one call.
+MAX_ALTERNATIVES = 500
+#: Columns an alternative may override (every input column but the identifiers).
+OVERRIDABLE = tuple(c for c in schema.COLUMN_NAMES if c not in ("run_id", "model_name"))
+#: Inputs that describe where a run is computed; trials of one sweep that agree on all of them
+#: share the draw's carbon intensity and PUE (see :func:`sweep`).
+SITE_COLUMNS = ("region", "country", "provider", "carbon_intensity", "pue", "accounting")
+REFERENCE = "reference"
+
+
+# --------------------------------------------------------------------------- draws -> numbers
+def _values(draws) -> np.ndarray:
+    """Draws as a float array with the draws on the last axis (xarray: the ``draw`` dim)."""
+    if isinstance(draws, xr.DataArray):
+        if "draw" in draws.dims:
+            draws = draws.transpose(..., "draw")
+        return np.asarray(draws.values, dtype=float)
+    arr = np.asarray(draws, dtype=float)
+    if arr.ndim == 0 or arr.shape[-1] == 0:
+        raise InputError("draws", f"shape {arr.shape}", "give at least one draw (draws on the last axis)")
+    return arr
+
+
+def check_budget(budget_t, field: str = "budget_t") -> float:
+    """A budget as a finite positive float, or :class:`InputError` naming ``field``."""
+    try:
+        b = float(budget_t)
+    except (TypeError, ValueError):
+        raise InputError(field, budget_t, "give the budget as a number of tonnes CO2e, e.g. 100") from None
+    if not np.isfinite(b) or b <= 0:
+        raise InputError(field, budget_t, "the budget must be a positive number of tonnes CO2e, e.g. 100")
+    return b
+
+
+def check_risk(max_risk, field: str = "max_risk") -> float:
+    """An acceptable probability of exceeding the budget, strictly between 0 and 1."""
+    try:
+        r = float(max_risk)
+    except (TypeError, ValueError):
+        raise InputError(field, max_risk, "give a probability between 0 and 1, e.g. 0.05") from None
+    if not 0 < r < 1:
+        fix = "give a fraction, e.g. 0.05 for 5%" if 1 <= r <= 100 else "give a probability strictly between 0 and 1"
+        raise InputError(field, max_risk, fix)
+    return r
+
+
+def prob_exceeds(draws, budget_t: float):
+    """Probability that the quantity exceeds a budget: the fraction of draws above it.
+
+    Parameters
+    ----------
+    draws
+        Predictive draws, draws on the last axis (an ``xarray.DataArray`` with a ``draw`` dim
+        is transposed accordingly); e.g. ``Estimate.draws["co2_t"]`` of shape (run, draw).
+    budget_t
+        Budget in the unit of the draws (t CO2e for ``co2_t``), > 0.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        ``P(X > budget)`` per leading index (a float for 1-D draws).
+    """
+    b = check_budget(budget_t)
+    p = (_values(draws) > b).mean(axis=-1)
+    return float(p) if np.ndim(p) == 0 else p
+
+
+def carbon_at_risk(draws, q: float = 0.95):
+    """Carbon-at-risk: the ``q``-quantile of the draws (the budget that is exceeded with probability ``1 - q``).
+
+    Parameters
+    ----------
+    draws
+        Predictive draws, draws on the last axis.
+    q
+        Quantile level in (0, 1); 0.95 means "exceeded with 5% probability".
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The quantile (linear interpolation, as ``numpy.quantile``) per leading index.
+    """
+    try:
+        qf = float(q)
+    except (TypeError, ValueError):
+        raise InputError("q", q, "give a quantile level between 0 and 1, e.g. 0.95") from None
+    if not 0 <= qf <= 1:
+        raise InputError("q", q, "give a quantile level between 0 and 1, e.g. 0.95" +
+                         (" (a fraction, not a percentage)" if 1 < qf <= 100 else ""))
+    v = np.quantile(_values(draws), qf, axis=-1)
+    return float(v) if np.ndim(v) == 0 else v
+
+
+def expected_shortfall(draws, budget_t: float):
+    """Expected overshoot of a budget, ``E[max(X - budget, 0)]``, in the unit of the draws.
+
+    Parameters
+    ----------
+    draws
+        Predictive draws, draws on the last axis.
+    budget_t
+        Budget (> 0).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Mean overshoot per leading index; 0 when no draw exceeds the budget.
+    """
+    b = check_budget(budget_t)
+    v = np.maximum(_values(draws) - b, 0.0).mean(axis=-1)
+    return float(v) if np.ndim(v) == 0 else v
+
+
+def _stats(draws: np.ndarray, ci: float, prefix: str) -> dict[str, np.ndarray]:
+    lo, hi = (1 - ci) / 2, (1 + ci) / 2
+    q = np.quantile(draws, [lo, 0.5, hi], axis=-1)
+    return {f"{prefix}_mean": draws.mean(axis=-1), f"{prefix}_median": q[1], f"{prefix}_lower": q[0],
+            f"{prefix}_upper": q[2]}
+
+
+# --------------------------------------------------------------------------- runs and alternatives
+def _one_run(run) -> pd.DataFrame:
+    """The normalised single run of ``run`` (dict, one-row DataFrame or Series)."""
+    df = schema.normalise_runs(run)
+    if len(df) != 1:
+        raise InputError("run", f"{len(df)} runs", "plan() compares alternatives for one run; give one run "
+                         "(use sweep() for the total of several runs)")
+    return df
+
+
+def _is_missing(v) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and np.isnan(v):
+        return True
+    return isinstance(v, str) and v.strip() == ""
+
+
+def _check_keys(keys, field: str = "alternatives") -> None:
+    for k in keys:
+        if k not in OVERRIDABLE:
+            import difflib
+
+            close = difflib.get_close_matches(str(k), OVERRIDABLE, n=1, cutoff=0.6)
+            hint = (f"; did you mean {close[0]!r}?" if close
+                    else "; use input columns such as region, hardware, pue, carbon_intensity or country")
+            raise InputError(field, k, "unknown override column" + hint)
+
+
+def expand_alternatives(alternatives) -> list[dict]:
+    """Alternatives as a list of override dicts.
+
+    Parameters
+    ----------
+    alternatives
+        A list of dicts of overrides (``[{"region": "gcp:europe-north1"}, {"hardware": "H100"}]``),
+        a DataFrame (one alternative per row; empty cells override nothing), or a grid dict of
+        lists (``{"region": [...], "hardware": [...]}``) expanded to its cartesian product.
+
+    Returns
+    -------
+    list of dict
+        One dict per alternative (empty values dropped).
+
+    Raises
+    ------
+    InputError
+        ``alternatives`` empty, an unknown override column, or more than
+        :data:`MAX_ALTERNATIVES` alternatives.
+    """
+    if alternatives is None:
+        raise InputError("alternatives", None, "give at least one alternative, e.g. [{'region': 'gcp:europe-north1'}] "
+                         "or a grid {'region': [...], 'hardware': [...]}")
+    if isinstance(alternatives, pd.DataFrame):
+        alternatives = alternatives.to_dict("records")
+    if isinstance(alternatives, Mapping):
+        if not alternatives:
+            raise InputError("alternatives", {}, "the grid is empty; give e.g. {'region': ['gcp:europe-north1', "
+                             "'gcp:us-east1']}")
+        _check_keys(alternatives)
+        axes = {}
+        for k, v in alternatives.items():
+            vals = [v] if isinstance(v, (str, bytes)) or np.ndim(v) == 0 else list(v)
+            if not vals:
+                raise InputError(f"alternatives.{k}", [], "give at least one value for each grid column")
+            axes[k] = vals
+        n = int(np.prod([len(v) for v in axes.values()]))
+        if n > MAX_ALTERNATIVES:
+            raise InputError("alternatives", f"grid of {n} alternatives",
+                             f"at most {MAX_ALTERNATIVES} alternatives; use fewer values per column")
+        out = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+    elif isinstance(alternatives, Sequence) and not isinstance(alternatives, (str, bytes)):
+        if len(alternatives) == 0:
+            raise InputError("alternatives", [],
+                             "give at least one alternative, e.g. [{'region': 'gcp:europe-north1'}]")
+        if len(alternatives) > MAX_ALTERNATIVES:
+            raise InputError("alternatives", f"{len(alternatives)} alternatives",
+                             f"at most {MAX_ALTERNATIVES} alternatives")
+        out = []
+        for i, a in enumerate(alternatives):
+            if not isinstance(a, Mapping):
+                raise InputError(f"alternatives[{i}]", a, "each alternative is a dict of overrides, e.g. "
+                                 "{'region': 'gcp:europe-north1'}")
+            _check_keys(a)
+            out.append(dict(a))
+    else:
+        raise InputError("alternatives", type(alternatives).__name__,
+                         "give a list of dicts of overrides, a DataFrame, or a grid dict of lists")
+    cleaned = [{k: v for k, v in a.items() if not _is_missing(v)} for a in out]
+    for i, a in enumerate(cleaned):
+        if not a:
+            raise InputError(f"alternatives[{i}]", out[i], "this alternative overrides nothing; give at least one "
+                             "column, e.g. region")
+    return cleaned
+
+
+def _has_compute(row: dict) -> bool:
+    def known(k):
+        return not _is_missing(row.get(k))
+    return known("training_flops") or ((known("parameters") or known("active_parameters")) and known("training_tokens"))
+
+
+def apply_overrides(reference: dict, overrides: dict) -> tuple[dict, list[str]]:
+    """The reference run with ``overrides`` applied, and notes on what else had to change.
+
+    Rules (so that an alternative is a consistent run, not a contradiction):
+
+    - a new ``region`` drops the reference's ``country`` and ``provider`` (implied by the
+      region) unless they are overridden too; a new ``country`` drops the reference's
+      ``region``;
+    - a new location drops the reference's ``carbon_intensity`` (it belonged to the old
+      location) unless it is overridden too; market-based accounting then falls back to
+      location-based;
+    - new ``hardware`` drops the reference's ``precision`` and ``power_per_device_w``, and, when
+      the compute is known (FLOPs, or parameters and tokens), its device-hours (they are
+      re-derived from the compute on the new hardware); without known compute the given
+      device-hours are kept (a note says so).
+
+    Parameters
+    ----------
+    reference
+        The reference run as a dict of input columns (normalised).
+    overrides
+        Column -> new value.
+
+    Returns
+    -------
+    tuple of (dict, list of str)
+    """
+    row = dict(reference)
+    notes: list[str] = []
+    keys = set(overrides)
+    row.update(overrides)
+    if "region" in keys:
+        for k in ("country", "provider"):
+            if k not in keys:
+                row[k] = None
+    if "country" in keys and "region" not in keys:
+        row["region"] = None
+    if keys & {"region", "country"} and "carbon_intensity" not in keys:
+        if not _is_missing(reference.get("carbon_intensity")):
+            notes.append("the reference's carbon_intensity belongs to its location: drawn for the new one")
+        row["carbon_intensity"] = None
+        if row.get("accounting") == "market_based":
+            row["accounting"] = "location_based"
+            notes.append("market-based accounting needs a contract intensity: location-based used")
+    if "hardware" in keys:
+        for k in ("precision", "power_per_device_w"):
+            if k not in keys:
+                row[k] = None
+        if "device_hours" not in keys and not _is_missing(reference.get("device_hours")):
+            if _has_compute(row):
+                row["device_hours"] = None
+                row["training_days"] = None
+                notes.append("device-hours re-derived from the compute on the new hardware")
+            else:
+                notes.append("device-hours kept from the reference (no compute given to re-derive them)")
+    return row, notes
+
+
+def _label(overrides: dict, normalised: pd.Series) -> str:
+    parts = []
+    for k in overrides:
+        v = normalised.get(k, overrides[k])
+        if _is_missing(v):
+            v = overrides[k]
+        parts.append(f"{k}={v:g}" if isinstance(v, (float, int, np.floating, np.integer)) else f"{k}={v}")
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- simulation helpers
+def _site_keys(inputs: pd.DataFrame) -> np.ndarray:
+    """Integer id per row of its site (rows agreeing on every :data:`SITE_COLUMNS` value)."""
+    keys = [tuple(map(str, r)) for r in inputs[list(SITE_COLUMNS)].itertuples(index=False)]
+    lookup: dict[tuple, int] = {}
+    return np.array([lookup.setdefault(k, len(lookup)) for k in keys])
+
+
+def _share_site(co2: np.ndarray, energy: np.ndarray, ci: np.ndarray, pue: np.ndarray, ci_ref: np.ndarray,
+                pue_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Replace each column's carbon intensity and PUE draws by the reference ones (same draw)."""
+    pue_ratio = pue_ref / pue
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ci_ratio = np.where(ci > 0, ci_ref / np.where(ci > 0, ci, 1.0), 1.0)
+    return co2 * ci_ratio * pue_ratio, energy * pue_ratio
+
+
+def _rng_children(seed, n: int):
+    return np.random.SeedSequence(SEED if seed is None else seed).spawn(n)
+
+
+# --------------------------------------------------------------------------- plan
+def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=None, seed: int | None = None,
+         ci: float = CI_LEVEL, *, n_trials: int = 1, same_site: bool = True,
+         n_draws: int | None = None) -> pd.DataFrame:
+    """Compare alternatives for one run against a carbon budget, with common random numbers.
+
+    The reference (the run as given) and every alternative are simulated in one call of
+    :meth:`~carbon_bayes.predict.Predictor.simulate` with ``shared_noise=True``: each row
+    gets the same random numbers for every node (utilisation, power, PUE, intensity, label
+    noise), so the comparison is paired and differences are not Monte-Carlo noise. With
+    ``n_trials > 1`` the total of that many repetitions of the run is compared (one paired
+    simulation per trial, summed per draw; see :func:`sweep` for ``same_site``).
+
+    Parameters
+    ----------
+    run
+        One run (dict, one-row DataFrame) in the input contract: the reference.
+    budget_t
+        Carbon budget, t CO2e (> 0).
+    max_risk
+        Acceptable probability of exceeding the budget, in (0, 1).
+    alternatives
+        A list of dicts of overrides (``[{"region": "gcp:europe-north1"}]``), a DataFrame of
+        overrides (one row each), or a grid dict (``{"region": [...], "hardware": [...],
+        "pue": [...]}``, cartesian product); at most :data:`MAX_ALTERNATIVES`. How an
+        override changes related inputs: :func:`apply_overrides`. Alternatives identical to
+        the reference (after normalisation) are dropped.
+    model
+        Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor (default:
+        the shipped posterior).
+    seed
+        Random seed (default fixed).
+    ci
+        Level of the credible interval columns (default 0.9).
+    n_trials
+        Repetitions of the run whose total is compared (default 1).
+    same_site
+        With ``n_trials > 1``: trials share the draw's carbon intensity and PUE.
+    n_draws
+        Posterior draws (default 1,000).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per alternative plus the reference, ranked by ``prob_exceeds`` then
+        ``co2_t_mean``: ``rank``, ``alternative`` (label), ``is_reference``, one column per
+        overridden input (the value used), ``co2_t_mean/median/lower/upper``,
+        ``energy_mwh_median``, ``prob_exceeds`` (P(CO2 > budget)), ``meets_risk``
+        (``prob_exceeds <= max_risk``), ``carbon_at_risk_t`` (the ``1 - max_risk`` quantile),
+        ``prob_better`` (P(CO2 of the alternative < CO2 of the reference), per paired draw),
+        ``expected_shortfall_t`` (E[max(CO2 - budget, 0)]) and ``notes``. ``attrs`` holds
+        ``budget_t``, ``max_risk``, ``ci``, ``n_trials`` and ``n_draws``.
+
+    Raises
+    ------
+    InputError
+        Bad budget, risk, run or alternatives (naming the field).
+
+    Examples
+    --------
+    >>> from carbon_bayes.budget import plan
+    >>> run = {"parameters": 7e9, "training_tokens": 2e12, "hardware": "H100", "year": 2024,
+    ...        "region": "gcp:us-east1"}
+    >>> plan(run, budget_t=10, alternatives={"region": ["gcp:europe-north1"]})  # doctest: +SKIP
+    """
+    from carbon_bayes.estimator import check_ci
+    from carbon_bayes.predict import get_predictor
+
+    budget = check_budget(budget_t)
+    risk = check_risk(max_risk)
+    ci = check_ci(ci)
+    n_trials = check_trials(n_trials, allow_none=False)
+    ref = _one_run(run)
+    alts = expand_alternatives(alternatives)
+    ref_row = {c: ref.iloc[0][c] for c in schema.COLUMN_NAMES}
+    ref_row["run_id"] = REFERENCE
+    rows, notes, overrides = [ref_row], [[]], [{}]
+    for i, a in enumerate(alts):
+        r, n = apply_overrides(ref_row, a)
+        r["run_id"] = f"alternative {i + 1}"
+        rows.append(r)
+        notes.append(n)
+        overrides.append(a)
+    inputs = schema.normalise_runs(pd.DataFrame(rows, columns=list(schema.COLUMN_NAMES)))
+    # Drop alternatives identical to the reference or to an earlier alternative.
+    comparable = [tuple(map(str, r)) for r in inputs[list(schema.COLUMN_NAMES[1:])].itertuples(index=False)]
+    keep, seen = [], set()
+    for i, key in enumerate(comparable):
+        if key in seen:
+            continue
+        seen.add(key)
+        keep.append(i)
+    if len(keep) == 1:
+        raise InputError("alternatives", alts, "every alternative equals the reference run; override a column "
+                         "with a different value")
+    inputs = inputs.iloc[keep].reset_index(drop=True)
+    notes = [notes[i] for i in keep]
+    overrides = [overrides[i] for i in keep]
+
+    pred = get_predictor(model, n_draws)
+    co2, energy = _paired_totals(pred, inputs, n_trials, seed, same_site)  # (rows, S)
+    ref_co2 = co2[0]
+    over_cols = list(dict.fromkeys(k for o in overrides for k in o))
+    labels = [REFERENCE] + [_label(o, inputs.iloc[j + 1]) for j, o in enumerate(overrides[1:])]
+    out = pd.DataFrame({"alternative": labels, "is_reference": [True] + [False] * (len(inputs) - 1)})
+    for c in over_cols:
+        out[c] = inputs[c].to_numpy()
+    for k, v in _stats(co2, ci, "co2_t").items():
+        out[k] = v
+    out["energy_mwh_median"] = np.median(energy, axis=-1)
+    out["prob_exceeds"] = (co2 > budget).mean(axis=-1)
+    out["meets_risk"] = out["prob_exceeds"] <= risk
+    out["carbon_at_risk_t"] = np.quantile(co2, 1 - risk, axis=-1)
+    out["prob_better"] = (co2 < ref_co2[None, :]).mean(axis=-1)
+    out["expected_shortfall_t"] = np.maximum(co2 - budget, 0).mean(axis=-1)
+    out["notes"] = ["; ".join(n) for n in notes]
+    out = out.sort_values(["prob_exceeds", "co2_t_mean"], kind="stable").reset_index(drop=True)
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": ci, "n_trials": n_trials, "n_draws": pred.S})
+    return out
+
+
+def _paired_totals(pred, inputs: pd.DataFrame, n_trials: int, seed, same_site: bool):
+    """Per-row totals over ``n_trials`` paired (shared-noise) simulations: (rows, draws) arrays."""
+    children = _rng_children(seed, n_trials)
+    co2_tot = energy_tot = ci_ref = pue_ref = None
+    for t in range(n_trials):
+        sim = pred.simulate(inputs, np.random.default_rng(children[t]), shared_noise=True)
+        co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
+        if t == 0:
+            ci_ref, pue_ref = sim.carbon_intensity.astype(float), sim.pue.astype(float)
+            co2_tot, energy_tot = co2.copy(), energy.copy()
+            continue
+        if same_site:
+            co2, energy = _share_site(co2, energy, sim.carbon_intensity.astype(float), sim.pue.astype(float),
+                                      ci_ref, pue_ref)
+        co2_tot += co2
+        energy_tot += energy
+    return co2_tot.T, energy_tot.T
+
+
+def check_trials(n_trials, allow_none: bool = True):
+    """A number of trials as a positive int (None passes through when ``allow_none``).
+
+    Raises
+    ------
+    InputError
+        ``field="n_trials"`` for a non-integer, a count below 1 or above 1,000,000.
+    """
+    if n_trials is None and allow_none:
+        return None
+    try:
+        n = int(n_trials)
+        if n != float(n_trials):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise InputError("n_trials", n_trials, "give a whole number of trials, e.g. 80") from None
+    if n < 1:
+        raise InputError("n_trials", n_trials, "give at least 1 trial")
+    if n > 1_000_000:
+        raise InputError("n_trials", n_trials, "at most 1,000,000 trials")
+    return n
+
+
+# --------------------------------------------------------------------------- sweep
+@dataclass
+class SweepResult:
+    """Total energy and CO2e of several runs, per draw.
+
+    Attributes
+    ----------
+    draws
+        ``co2_t`` and ``energy_mwh`` of the total, dim ``draw``.
+    run_draws
+        Per-run draws (dims ``run``, ``draw``) after site sharing, whose sum over ``run`` is
+        ``draws``; None when runs x draws exceeds the estimator's keep-draws limit.
+    budget_t
+        The budget (t CO2e) or None.
+    ci
+        Interval level of the summary.
+    n_runs
+        Number of runs summed (trials included).
+    """
+
+    draws: xr.Dataset
+    run_draws: xr.Dataset | None
+    budget_t: float | None
+    ci: float
+    n_runs: int
+    same_site: bool = True
+    inputs: pd.DataFrame = field(default=None, repr=False)
+
+    def prob_exceeds(self, budget_t: float | None = None) -> float:
+        """P(total CO2e > budget) (default: the sweep's budget)."""
+        b = self._budget(budget_t)
+        return prob_exceeds(self.draws["co2_t"].values, b)
+
+    def carbon_at_risk(self, q: float = 0.95) -> float:
+        """The ``q``-quantile of the total CO2e (t)."""
+        return carbon_at_risk(self.draws["co2_t"].values, q)
+
+    def expected_shortfall(self, budget_t: float | None = None) -> float:
+        """E[max(total CO2e - budget, 0)] (t)."""
+        return expected_shortfall(self.draws["co2_t"].values, self._budget(budget_t))
+
+    def _budget(self, budget_t):
+        b = self.budget_t if budget_t is None else budget_t
+        if b is None:
+            raise InputError("budget_t", None, "give a budget, e.g. prob_exceeds(100)")
+        return b
+
+    def to_frame(self) -> pd.DataFrame:
+        """The total as one row.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``n_runs``, energy and CO2e mean/median/lower/upper of the total,
+            ``carbon_at_risk_t`` (95% quantile) and, with a budget, ``budget_t``,
+            ``prob_exceeds`` and ``expected_shortfall_t``.
+        """
+        row: dict = {"n_runs": self.n_runs}
+        for q in ("energy_mwh", "co2_t"):
+            row.update({k: float(v) for k, v in _stats(self.draws[q].values, self.ci, q).items()})
+        row["carbon_at_risk_t"] = self.carbon_at_risk(0.95)
+        if self.budget_t is not None:
+            row["budget_t"] = self.budget_t
+            row["prob_exceeds"] = self.prob_exceeds()
+            row["expected_shortfall_t"] = self.expected_shortfall()
+        return pd.DataFrame([row])
+
+
+def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = None, model=None,
+          seed: int | None = None, ci: float = CI_LEVEL, *, same_site: bool = True,
+          n_draws: int | None = None) -> SweepResult:
+    """Risk of a set of runs under one budget: the per-draw sum of their CO2e.
+
+    Each run (each trial) gets its own draws of its run-level nodes (utilisation, power
+    fraction, hardware when not given, label noise); all runs share the posterior draw (the
+    population parameters), so their uncertainties are correlated as the model says. The
+    total is summed per draw, so ``P(total > budget)`` is the probability for the whole set,
+    neither N times the risk of one run nor ``1 - (1 - p)^N``.
+
+    With ``same_site=True`` (default), runs that agree on every location input (region,
+    country, provider, carbon_intensity, pue, accounting) also share the draw's carbon
+    intensity and PUE: the trials of a sweep run in one data centre on one grid, so that
+    uncertainty does not average out across trials. ``same_site=False`` draws them per run.
+
+    Parameters
+    ----------
+    run_or_runs
+        One run (dict) or several (list of dicts, DataFrame), input contract.
+    n_trials
+        Repetitions: one run repeated ``n_trials`` times (e.g. 80 trials of a hyperparameter
+        search), or every run of a list repeated that many times. Default 1.
+    budget_t
+        Budget for the total, t CO2e (optional).
+    model, seed, ci, n_draws
+        As in :func:`carbon_bayes.estimate`. With the same seed, a sweep of one run gives
+        exactly the draws of ``estimate(run, seed=seed)``.
+    same_site
+        Share carbon intensity and PUE between runs at the same site (see above).
+
+    Returns
+    -------
+    SweepResult
+        ``.draws`` of the total, ``.run_draws`` per run, ``.to_frame()`` summary,
+        ``.prob_exceeds()``.
+
+    Examples
+    --------
+    >>> from carbon_bayes.budget import sweep
+    >>> trial = {"parameters": 1.3e9, "training_tokens": 2.6e10, "hardware": "A100-80GB", "year": 2024,
+    ...          "region": "aws:us-east-1"}
+    >>> sweep(trial, n_trials=80, budget_t=20).to_frame()  # doctest: +SKIP
+    """
+    from carbon_bayes.estimator import KEEP_DRAWS_LIMIT, check_ci
+    from carbon_bayes.predict import get_predictor
+
+    ci = check_ci(ci)
+    budget = None if budget_t is None else check_budget(budget_t)
+    n_trials = check_trials(n_trials) or 1
+    base = schema.normalise_runs(run_or_runs)
+    if n_trials > 1:
+        rep = base.loc[base.index.repeat(n_trials)].reset_index(drop=True)
+        trial = np.tile(np.arange(1, n_trials + 1), len(base))
+        rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial)]
+        base = rep
+    pred = get_predictor(model, n_draws)
+    n = len(base)
+    keep = n * pred.S <= KEEP_DRAWS_LIMIT
+    sites = _site_keys(base)
+    site_ref: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    total_c = np.zeros(pred.S)
+    total_e = np.zeros(pred.S)
+    kept_c, kept_e = [], []
+    n_chunks = max(1, -(-n // CHUNK_SIZE))
+    children = _rng_children(seed, n_chunks)  # the estimator's scheme: same seed, same draws
+    for k in range(n_chunks):
+        sl = slice(k * CHUNK_SIZE, min(n, (k + 1) * CHUNK_SIZE))
+        sim = pred.simulate(base.iloc[sl], np.random.default_rng(children[k]))
+        co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
+        if same_site:
+            ci_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)
+            s = sites[sl]
+            ci_ref = np.empty_like(ci_d)
+            pue_ref = np.empty_like(pue_d)
+            for site in np.unique(s):
+                cols = np.flatnonzero(s == site)
+                if site not in site_ref:
+                    site_ref[site] = (ci_d[:, cols[0]].copy(), pue_d[:, cols[0]].copy())
+                ci_ref[:, cols] = site_ref[site][0][:, None]
+                pue_ref[:, cols] = site_ref[site][1][:, None]
+            co2, energy = _share_site(co2, energy, ci_d, pue_d, ci_ref, pue_ref)
+        total_c += co2.sum(axis=1)
+        total_e += energy.sum(axis=1)
+        if keep:
+            kept_c.append(co2)
+            kept_e.append(energy)
+    draws = xr.Dataset({"co2_t": ("draw", total_c), "energy_mwh": ("draw", total_e)},
+                       coords={"draw": np.arange(pred.S)}, attrs={"n_runs": n, "same_site": int(same_site)})
+    run_draws = None
+    if keep:
+        run_draws = xr.Dataset({"co2_t": (("run", "draw"), np.concatenate(kept_c, axis=1).T),
+                                "energy_mwh": (("run", "draw"), np.concatenate(kept_e, axis=1).T)},
+                               coords={"run": base["run_id"].to_numpy(), "draw": np.arange(pred.S)})
+    return SweepResult(draws=draws, run_draws=run_draws, budget_t=budget, ci=ci, n_runs=n, same_site=same_site,
+                       inputs=base)

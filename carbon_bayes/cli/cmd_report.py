@@ -1,0 +1,49 @@
+"""``carbon-bayes report``: a paragraph, table, BibTeX or model-card block for a paper or a model card."""
+
+from __future__ import annotations
+
+ORDER = 14
+
+
+def register(sub) -> None:
+    from carbon_bayes.cli.common import add_run_flags
+    from carbon_bayes.report import FORMATS
+
+    p = sub.add_parser(
+        "report", help="report an estimate for a paper or a model card (markdown, LaTeX, BibTeX, HF card, JSON)",
+        description="Write the estimated training energy and CO2e with credible intervals as a paragraph a paper "
+                    "can print, with the assumptions, the model version and posterior hashes, and the BibTeX of the "
+                    "data behind the model; or the Hugging Face model-card co2_eq_emissions block (grams).",
+        epilog="Example: carbon-bayes report --parameters 7e9 --training-tokens 2e12 --hardware H100 --n-devices 256 "
+               "--region gcp:europe-north1 --year 2024 --format hf-card")
+    add_run_flags(p)
+    p.add_argument("--format", choices=FORMATS, default="markdown", help="output format (default markdown)")
+    p.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
+    p.add_argument("--ci", type=float, default=0.9, help="credible-interval level (default 0.9)")
+    p.add_argument("--model", metavar="NC", help="posterior file (default: the shipped posterior)")
+    p.add_argument("--n-draws", type=int, default=None, help="posterior draws used (default 1000)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
+    p.add_argument("--training-type", default="pre-training", help="model card training_type (default pre-training)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import sys
+
+    from carbon_bayes.cli.common import runs_from_args
+    from carbon_bayes.report import report
+
+    text = report(runs_from_args(args), format=args.format, ci=args.ci, model=args.model, seed=args.seed,
+                  n_draws=args.n_draws, training_type=args.training_type)
+    if args.output:
+        from carbon_bayes.posterior import atomic_write
+
+        def write(tmp):
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+
+        atomic_write(args.output, write)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
