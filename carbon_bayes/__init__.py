@@ -34,6 +34,9 @@ _LAZY = {
     "load_posterior": "carbon_bayes.posterior",
     "CarbonModel": "carbon_bayes.model",
     "baselines": "carbon_bayes.baselines",
+    "budget": "carbon_bayes.budget",
+    "read_measurements": "carbon_bayes.measurements",
+    "cross_validate": "carbon_bayes.validate",
     "formula": "carbon_bayes.formula",
     "reference": "carbon_bayes.reference",
 }

@@ -28,9 +28,11 @@ class Levels:
     family: tuple[str, ...]
     architecture: tuple[str, ...]
     era: tuple[str, ...]
+    provider: tuple[str, ...]
+    task: tuple[str, ...]
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {k: list(getattr(self, k)) for k in ("generation", "family", "architecture", "era")}
+        return {k: list(getattr(self, k)) for k in ("generation", "family", "architecture", "era", "provider", "task")}
 
 
 def model_levels(structure: dict) -> Levels:
@@ -41,6 +43,8 @@ def model_levels(structure: dict) -> Levels:
         family=tuple(sorted(acc["family"].unique())),
         architecture=CATEGORIES["architecture"],
         era=tuple(structure["era_labels"]),
+        provider=CATEGORIES["provider"],
+        task=CATEGORIES["task"],
     )
 
 
@@ -52,6 +56,16 @@ def era_index(year, structure: dict) -> np.ndarray:
 def scale(log10_params, structure: dict):
     """Standardised size: (log10 parameters - centre) / width (works on arrays and tensors)."""
     return (log10_params - structure["scale_log10_centre"]) / structure["scale_log10_width"]
+
+
+def power_scale(scale_, structure: dict):
+    """Size term of the power fraction: the scale below the knee, 0 above it (power saturates).
+
+    Written with ``(x - |x|) / 2 = min(x, 0)`` so it works on numpy arrays and PyTensor tensors.
+    """
+    knee = (structure["power_knee_log10_params"] - structure["scale_log10_centre"]) / structure["scale_log10_width"]
+    x = scale_ - knee
+    return (x - abs(x)) / 2
 
 
 @dataclass
@@ -83,6 +97,8 @@ class RunFeatures:
     energy_basis: np.ndarray
     power_scope: np.ndarray
     precision: np.ndarray
+    provider_idx: np.ndarray
+    task_idx: np.ndarray
     notes: list[list[str]] = field(default_factory=list)
 
     @property
@@ -194,8 +210,20 @@ def run_features(df: pd.DataFrame, levels: Levels, structure: dict, unknown_loca
         pue_given=df["pue"].to_numpy(dtype=float), pue_centre=pue_c, pue_log_sd=pue_sd,
         power_w_given=df["power_per_device_w"].to_numpy(dtype=float),
         energy_basis=df["energy_basis"].to_numpy(dtype=object), power_scope=df["power_scope"].to_numpy(dtype=object),
-        precision=precision, notes=notes,
+        precision=precision, provider_idx=_index(np.where(provider == "", "unknown", provider), levels.provider),
+        task_idx=_index(df["task"].to_numpy(dtype=object), levels.task),
+        notes=notes,
     )
+
+
+def epoch_compute_coefficients(task: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """Per run (intercept, slope on log10 params - 9, year coefficient) of the Epoch AI regression
+    of log10 FLOP on size and year for the run's task; mean = a + b (log10 N - 9) + c (year - 2020)."""
+    out = np.empty((len(task), 3))
+    for (t,), idx in groups(t=task).items():
+        c = reference.compute_prior_coefficients(t or None, 2020, has_params=True)
+        out[idx] = (c["intercept"], c["coef_log10_params"], c["coef_year"])
+    return out
 
 
 def pue_log_sd_approx(pue_centre, pue_log_sd):

@@ -23,7 +23,6 @@ import pandas as pd
 
 from carbon_bayes import design, reference, schema
 from carbon_bayes.dataset import fitted_rows
-from carbon_bayes.errors import DataError
 
 RUN_COLUMNS = ("year", "task", "architecture", "parameters", "active_parameters", "training_tokens",
                "training_flops", "hardware", "n_devices", "device_hours", "training_days", "country", "region",
@@ -60,12 +59,14 @@ class FitData:
     labels: pd.DataFrame
     ci_evidence: pd.DataFrame
     needs_u: np.ndarray
+    compute_observed: np.ndarray
     hours_observed: np.ndarray
     needs_rho: np.ndarray
     needs_pue: np.ndarray
     params_missing: np.ndarray
     hours_round_sd: np.ndarray
     params_prior: np.ndarray  # (n_runs, 2) mean, sd of log10 params
+    epoch_coef: np.ndarray  # (n_runs, 3) Epoch AI compute regression: intercept, slope, year coefficient
 
     @property
     def clusters(self) -> list[str]:
@@ -156,27 +157,27 @@ def build_fit_data(dataset: pd.DataFrame, levels: design.Levels, structure: dict
         "run_group": ev["run_group"].to_numpy(), "row_id": ev["run_id"].to_numpy(),
         "log_ci": np.log(ev["source_carbon_intensity"].to_numpy(dtype=float)),
         "log_centre": np.log(centres),
+        "run_idx": [run_index[g] for g in ev["run_group"]],
     })
 
     n = len(runs)
     h_known = ~np.isnan(feats.log_hours)
     c_known = ~np.isnan(feats.log_flops)
     aggregate = runs["aggregate"].to_numpy()
-    needs_u = (~h_known) | (h_known & c_known & ~aggregate)
+    # Every single run (not an aggregate of several) carries the chain FLOPs -> u -> hours; its
+    # compute is observed, or latent around the compute regression of its size, task and year.
+    needs_u = ~aggregate
+    compute_observed = needs_u & c_known
     hours_observed = needs_u & h_known
     needs_rho = np.zeros(n, dtype=bool)
     needs_rho[labels.loc[labels["measured"], "run_idx"].to_numpy()] = True
     needs_pue = np.zeros(n, dtype=bool)
     needs_pue[labels.loc[labels["pue_mode"] == "latent", "run_idx"].to_numpy()] = True
     params_missing = (needs_u | needs_rho) & np.isnan(feats.log10_params)
-    blind = ~h_known & ~c_known
-    if blind.any():
-        g = runs["run_group"].iloc[int(np.flatnonzero(blind)[0])]
-        raise DataError(f"run_group {g!r}: a fitted run needs device-hours (or n_devices and training_days) or its "
-                        "compute (training_flops, or parameters and training_tokens); set in_fit to False or add one")
     params_prior = np.array([reference.params_prior(t or None, int(y)) for t, y in zip(feats.task, feats.year)])
     hours = runs["device_hours"].to_numpy(dtype=float)
     hours_round = np.array([rounding_sd(h) for h in hours])
     return FitData(runs=runs, feats=feats, labels=labels, ci_evidence=ci_evidence, needs_u=needs_u,
-                   hours_observed=hours_observed, needs_rho=needs_rho, needs_pue=needs_pue,
-                   params_missing=params_missing, hours_round_sd=hours_round, params_prior=params_prior)
+                   compute_observed=compute_observed, hours_observed=hours_observed, needs_rho=needs_rho, needs_pue=needs_pue,
+                   params_missing=params_missing, hours_round_sd=hours_round, params_prior=params_prior,
+                   epoch_coef=design.epoch_compute_coefficients(feats.task, feats.year))

@@ -65,13 +65,15 @@ def _scatter(n: int, idx: np.ndarray, values, fill=0.0):
 
 def coords_of(fd: FitData, levels: design.Levels) -> dict[str, list]:
     lab = fd.labels
+    runs = fd.runs["run_group"]
     return {
         **levels.as_dict(),
-        "run": list(fd.runs["run_group"]),
-        "u_run": list(fd.runs["run_group"][fd.needs_u]),
-        "rho_run": list(fd.runs["run_group"][fd.needs_rho]),
-        "pue_run": list(fd.runs["run_group"][fd.needs_pue]),
-        "params_run": list(fd.runs["run_group"][fd.params_missing]),
+        "run": list(runs),
+        "u_run": list(runs[fd.needs_u]),
+        "compute_run": list(runs[fd.needs_u & ~fd.compute_observed & np.isnan(fd.feats.log_hours)]),
+        "rho_run": list(runs[fd.needs_rho]),
+        "pue_run": list(runs[fd.needs_pue]),
+        "params_run": list(runs[fd.params_missing]),
         "label": [f"{r}:{k}" for r, k in zip(lab["row_id"], lab["kind"])],
         "evidence": list(fd.ci_evidence["row_id"]),
         "cluster": fd.clusters,
@@ -79,13 +81,14 @@ def coords_of(fd: FitData, levels: design.Levels) -> dict[str, list]:
 
 
 def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.Model:
-    """The PyMC model of ``fd`` under ``priors`` (see the module docstring)."""
+    """The PyMC model of ``fd`` under ``priors`` (see the module docstring and docs/model.md)."""
     f = fd.feats
     st = priors.structure
     if (f.gen_idx < 0).any() or (f.fam_idx < 0).any() or (f.arch_idx < 0).any():
         raise ValueError("every fitted run needs known hardware and architecture")
     lab = fd.labels
     n = fd.n_runs
+    ln10 = float(np.log(10))
     nu = priors.value("noise.nu")
     meas_sigma = priors.value("noise.measured_sigma")
     hours_sigma = priors.value("noise.hours_sigma")
@@ -93,25 +96,27 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 
     with pm.Model(coords=coords_of(fd, levels)) as m:
         label_w = pm.Data("label_weight", np.ones(len(lab)), dims="label")
-        hours_w = pm.Data("hours_weight", np.ones(n), dims="run")
+        run_w = pm.Data("run_weight", np.ones(n), dims="run")
         ci_w = pm.Data("evidence_weight", np.ones(len(fd.ci_evidence)), dims="evidence")
 
-        # --- hyperparameters
+        # --- hyperparameters and non-centred group effects
         hp = {key: _rv(V[key], spec) for key, spec in priors.specs.items() if not spec.fixed}
-        u_gen = pm.Deterministic("u_generation", pm.Normal("u_generation_z", 0, 1, dims="generation")
-                                 * hp["utilisation.generation_sigma"], dims="generation")
-        u_arch = pm.Deterministic("u_architecture", pm.Normal("u_architecture_z", 0, 1, dims="architecture")
-                                  * hp["utilisation.architecture_sigma"], dims="architecture")
-        u_era = pm.Deterministic("u_era", pm.Normal("u_era_z", 0, 1, dims="era") * hp["utilisation.era_sigma"],
-                                 dims="era")
+
+        def effect(name, dim, sigma):
+            return pm.Deterministic(name, pm.Normal(f"{name}_z", 0, 1, dims=dim) * sigma, dims=dim)
+
+        u_gen = effect("u_generation", "generation", hp["utilisation.generation_sigma"])
+        u_arch = effect("u_architecture", "architecture", hp["utilisation.architecture_sigma"])
+        u_era = effect("u_era", "era", hp["utilisation.era_sigma"])
         u_slope = pm.Deterministic("u_slope", hp["utilisation.slope_mu"] + hp["utilisation.slope_sigma"]
                                    * pm.Normal("u_slope_z", 0, 1, dims="generation"), dims="generation")
-        r_fam = pm.Deterministic("rho_family", pm.Normal("rho_family_z", 0, 1, dims="family")
-                                 * hp["power.family_sigma"], dims="family")
-        r_arch = pm.Deterministic("rho_architecture", pm.Normal("rho_architecture_z", 0, 1, dims="architecture")
-                                  * hp["power.architecture_sigma"], dims="architecture")
-        r_era = pm.Deterministic("rho_era", pm.Normal("rho_era_z", 0, 1, dims="era") * hp["power.era_sigma"],
-                                 dims="era")
+        r_fam = effect("rho_family", "family", hp["power.family_sigma"])
+        r_arch = effect("rho_architecture", "architecture", hp["power.architecture_sigma"])
+        r_era = effect("rho_era", "era", hp["power.era_sigma"])
+        r_slope = pm.Deterministic("rho_slope", hp["power.slope_mu"] + hp["power.slope_sigma"]
+                                   * pm.Normal("rho_slope_z", 0, 1, dims="family"), dims="family")
+        ci_prov = effect("ci_provider", "provider", hp["intensity.provider_sigma"])
+        c_task = effect("compute_task", "task", hp["compute.task_sigma"])
 
         # --- a user's own cluster (update with their measurements): one effect on each of u and rho
         c_idx = fd.cluster_idx
@@ -127,34 +132,63 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 
         # --- size: observed, or drawn from the size prior of the run's task and year
         pm_idx = np.flatnonzero(fd.params_missing)
-        lp_latent = pm.Normal("log10_params", mu=fd.params_prior[pm_idx, 0], sigma=fd.params_prior[pm_idx, 1],
-                              dims="params_run") if len(pm_idx) else None
-        log10p = _scatter(n, pm_idx, lp_latent, 0.0) if len(pm_idx) else 0.0
-        log10p = pt.where(np.isnan(f.log10_params), log10p, np.nan_to_num(f.log10_params))
+        log10p = pt.as_tensor(np.nan_to_num(f.log10_params))
+        if len(pm_idx):
+            lp_latent = pm.Normal("log10_params", mu=fd.params_prior[pm_idx, 0], sigma=fd.params_prior[pm_idx, 1],
+                                  dims="params_run")
+            log10p = pt.set_subtensor(log10p[pm_idx], lp_latent)
         sc = design.scale(log10p, st)
 
-        # --- utilisation and device-hours
+        # --- compute: observed, or latent around the (Epoch-informed, learned) regression on size and year
         u_idx = np.flatnonzero(fd.needs_u)
+        ep = fd.epoch_coef
+        if (f.task_idx < 0).any():
+            raise ValueError("every fitted run needs its task")
+        mu_c = (ep[:, 0] + (ep[:, 1] + hp["compute.slope"]) * (log10p - 9.0) + ep[:, 2] * (f.year - 2020.0)
+                + hp["compute.offset"] + c_task[f.task_idx])
+        c_sigma = hp["compute.sigma"] * pt.exp(hp["compute.sigma_slope"] * sc)
+        c_nu = priors.value("compute.nu")
+        obs_c = np.flatnonzero(fd.compute_observed)
+        if len(obs_c):
+            pm.Potential("compute_loglik", (run_w[obs_c] * _student_t_logp(f.log_flops[obs_c] / ln10, c_nu,
+                                                                           mu_c[obs_c], c_sigma[obs_c])).sum())
+        h_known = ~np.isnan(f.log_hours)
+        # Compute is latent only where neither compute nor hours are reported; where hours are,
+        # log C ~ t(mu_c, sigma_c) is integrated out of the hours observation (no ridge between a
+        # latent compute and a latent utilisation); the t convolved with the small hours noise is
+        # taken as a t with the summed variance.
+        lat_c = np.flatnonzero(fd.needs_u & ~fd.compute_observed & ~h_known)
+        log_c = pt.as_tensor(np.nan_to_num(f.log_flops))
+        marg_c = fd.needs_u & ~fd.compute_observed & h_known
+        log_c = pt.where(marg_c, mu_c * ln10, log_c)
+        if len(lat_c):
+            log10c = pm.StudentT("log10_flops", nu=c_nu, mu=mu_c[lat_c], sigma=c_sigma[lat_c], dims="compute_run")
+            log_c = pt.set_subtensor(log_c[lat_c], log10c * ln10)
+
+        # --- utilisation and device-hours
         lin_u = (hp["utilisation.intercept"] + u_gen[f.gen_idx] + u_arch[f.arch_idx] + u_era[f.era_idx]
                  + u_slope[f.gen_idx] * sc + u_cl_run)
         logit_u = pm.Normal("logit_u", mu=lin_u[u_idx], sigma=hp["utilisation.run_sigma"], dims="u_run")
-        flops = np.exp(np.nan_to_num(f.log_flops[u_idx]))
-        log_h_model = pt.log(formula.device_hours(flops, f.peak_flops[u_idx], pm.math.sigmoid(logit_u)))
-        h_known_u = ~np.isnan(f.log_hours[u_idx])
-        obs = np.flatnonzero(h_known_u)
+        log_h_model = pt.log(formula.device_hours(pt.exp(log_c[u_idx]), f.peak_flops[u_idx],
+                                                  pm.math.sigmoid(logit_u)))
+        obs = np.flatnonzero(h_known[u_idx])
         if len(obs):
             r_obs = u_idx[obs]
-            sd_h = np.sqrt(hours_sigma ** 2 + fd.hours_round_sd[r_obs] ** 2)
-            pm.Potential("hours_loglik", (hours_w[r_obs] * _normal_logp(f.log_hours[r_obs], log_h_model[obs], sd_h)).sum())
-        lat = np.flatnonzero(~h_known_u)
+            var_h = hours_sigma ** 2 + fd.hours_round_sd[r_obs] ** 2
+            marg = marg_c[r_obs]
+            sd_t = pt.sqrt(var_h + (c_sigma[r_obs] * ln10) ** 2)
+            logp_h = pt.where(marg, _student_t_logp(f.log_hours[r_obs], c_nu, log_h_model[obs], sd_t),
+                              _normal_logp(f.log_hours[r_obs], log_h_model[obs], np.sqrt(var_h)))
+            pm.Potential("hours_loglik", (run_w[r_obs] * logp_h).sum())
+        lat = np.flatnonzero(~h_known[u_idx])
         log_h = pt.as_tensor(np.nan_to_num(f.log_hours))
         if len(lat):
             log_h = pt.set_subtensor(log_h[u_idx[lat]], log_h_model[lat])
 
-        # --- power fraction
+        # --- power fraction (non-centred: per-run data are often weak)
         rho_idx = np.flatnonzero(fd.needs_rho)
         lin_r = (hp["power.intercept"] + r_fam[f.fam_idx] + r_arch[f.arch_idx] + r_era[f.era_idx]
-                 + hp["power.slope"] * sc + r_cl_run)
+                 + r_slope[f.fam_idx] * design.power_scale(sc, st) + r_cl_run)
         log_rho = pm.Deterministic("log_rho", lin_r[rho_idx] + hp["power.run_sigma"]
                                    * pm.Normal("log_rho_z", 0, 1, dims="rho_run"), dims="rho_run")
         log_rho_full = _scatter(n, rho_idx, log_rho)
@@ -168,7 +202,7 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         else:
             pue_run = pt.ones(n)
 
-        # --- labels
+        # --- labels: energy on the label's own basis
         ri = lab["run_idx"].to_numpy()
         measured = lab["measured"].to_numpy()
         gpu = lab["gpu"].to_numpy()
@@ -179,15 +213,16 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
                        pt.as_tensor(np.where(mode == "given", lab["pue_value"].to_numpy(), 1.0)))
         energy = formula.energy_mwh(pt.exp(log_h[ri]), power, pue)
 
-        # Intensity: stated by the source, or latent around the grid average of the run's location.
-        # A latent intensity appears in one label only, so it is integrated out analytically:
-        # log(label) ~ Normal(log E + mu_k, sqrt(sd_k^2 + sigma_label^2)) (no per-label latent, no funnel).
+        # Intensity: stated by the source, or latent around the grid average of the run's location
+        # (+ the operator's effect). A latent intensity appears in one label only, so it is integrated
+        # out analytically: log(label) ~ Normal(log E + mu_k, sqrt(sd_k^2 + sigma_label^2)).
         ci_lat = lab["ci_mode"].to_numpy() == "latent"
         folded = mode == "folded"
-        offset, ci_sigma = hp["intensity.offset"], hp["intensity.sigma"]
+        offset = hp["intensity.offset"]
         pue_log_sd = design.pue_log_sd_approx(f.pue_centre[ri], f.pue_log_sd[ri])
-        mu_k = f.log_ci_centre[ri] + np.where(folded, np.log(f.pue_centre[ri]), 0.0) + offset
-        var_k = ci_sigma ** 2 + f.ci_extra_sd[ri] ** 2 + np.where(folded, pue_log_sd, 0.0) ** 2
+        mu_k = (f.log_ci_centre[ri] + np.where(folded, np.log(f.pue_centre[ri]), 0.0) + offset
+                + ci_prov[f.provider_idx[ri]])
+        var_k = hp["intensity.sigma"] ** 2 + f.ci_extra_sd[ri] ** 2 + np.where(folded, pue_log_sd, 0.0) ** 2
         is_co2 = lab["kind"].to_numpy() == "co2"
         ci_given = np.where(lab["ci_mode"] == "given", lab["ci_value"].to_numpy(), 1.0)
         pred = pt.where(is_co2, formula.co2_t(energy, ci_given), energy)
@@ -199,8 +234,9 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 
         ev = fd.ci_evidence
         if len(ev):
-            pm.Potential("evidence_loglik", (ci_w * _normal_logp(ev["log_ci"].to_numpy(),
-                                                                  ev["log_centre"].to_numpy() + offset, ci_sigma)).sum())
+            ev_prov = f.provider_idx[ev["run_idx"].to_numpy()]
+            pm.Potential("evidence_loglik", (ci_w * _normal_logp(
+                ev["log_ci"].to_numpy(), ev["log_centre"].to_numpy() + offset + ci_prov[ev_prov], hp["intensity.sigma"])).sum())
     return m
 
 
@@ -222,9 +258,12 @@ def convergence_report(tree, var_names: list[str]) -> dict:
     import arviz as az
 
     post = tree["posterior"].to_dataset()[var_names]
-    rhat = az.rhat(post)
     ess = az.ess(post, method="bulk")
-    r = {k: float(np.nanmax(rhat[k].values)) for k in var_names}
+    if post.sizes["chain"] < 2:  # r_hat needs several chains: a single chain cannot pass the gate
+        r = {k: float("inf") for k in var_names}
+    else:
+        rhat = az.rhat(post)
+        r = {k: float(np.nanmax(rhat[k].values)) for k in var_names}
     e = {k: float(np.nanmin(ess[k].values)) for k in var_names}
     worst_r = max(r, key=r.get)
     worst_e = min(e, key=e.get)
@@ -405,14 +444,25 @@ class CarbonModel:
         self.cluster = cluster
         return self.fit(combined, allow_unconverged=allow_unconverged, **sampler_overrides)
 
-    def save(self, path, thin: int = 1) -> Path:
-        """Write the posterior, fit data, configuration and hashes to one netCDF file (atomically)."""
-        from carbon_bayes.posterior import dataset_sha256, priors_sha256, save_posterior
+    def provenance(self, thin: int = 1) -> dict:
+        """Everything a posterior file records besides the draws."""
+        from carbon_bayes.posterior import dataset_sha256, priors_sha256
 
         if self.idata is None:
             raise RuntimeError("nothing to save: call fit() first")
-        return save_posterior(self.idata, path, fit_rows=self.dataset, model_config=self.model_config(),
-                              sampler_config={**self.sampler_config, "sampler_used": resolve_sampler(
-                                  self.sampler_config["sampler"])},
-                              convergence=self.convergence, data_sha256=dataset_sha256(self.dataset),
-                              priors_sha256=priors_sha256(prior_file=self.priors.path), thin=thin)
+        return dict(fit_rows=self.dataset, model_config=self.model_config(),
+                    sampler_config={**self.sampler_config, "sampler_used": resolve_sampler(self.sampler_config["sampler"])},
+                    convergence=self.convergence, data_sha256=dataset_sha256(self.dataset),
+                    priors_sha256=priors_sha256(prior_file=self.priors.path), thin=thin)
+
+    def posterior(self):
+        """The fitted posterior as a :class:`~carbon_bayes.posterior.Posterior` (in memory, for estimate())."""
+        from carbon_bayes.posterior import build_posterior_tree, posterior_from_tree
+
+        return posterior_from_tree(build_posterior_tree(self.idata, **self.provenance()))
+
+    def save(self, path, thin: int = 1) -> Path:
+        """Write the posterior, fit data, configuration and hashes to one netCDF file (atomically)."""
+        from carbon_bayes.posterior import save_posterior
+
+        return save_posterior(self.idata, path, **self.provenance(thin))

@@ -35,9 +35,13 @@ PREDICTOR_VARIABLES: dict[str, tuple[str, ...]] = {
     "u_slope": ("generation",), "u_run_sigma": (), "u_generation_sigma": (), "u_architecture_sigma": (),
     "u_era_sigma": (), "u_slope_mu": (), "u_slope_sigma": (),
     "rho_intercept": (), "rho_family": ("family",), "rho_architecture": ("architecture",), "rho_era": ("era",),
-    "rho_slope": (), "rho_run_sigma": (), "rho_family_sigma": (), "rho_architecture_sigma": (), "rho_era_sigma": (),
+    "rho_slope": ("family",), "rho_slope_mu": (), "rho_slope_sigma": (), "rho_run_sigma": (), "rho_family_sigma": (), "rho_architecture_sigma": (), "rho_era_sigma": (),
     "gpu_share": (), "ci_offset": (), "ci_sigma": (), "nominal_sigma": (),
+    "ci_provider": ("provider",), "ci_provider_sigma": (), "compute_task": ("task",), "compute_task_sigma": (),
+    "compute_offset": (), "compute_slope": (), "compute_sigma": (), "compute_sigma_slope": (),
 }
+#: Fixed hyperparameters the predictor reads from model_config.
+REQUIRED_FIXED = ("noise.nu", "noise.measured_sigma", "intensity.unknown_location_sigma", "compute.nu")
 #: Files in priors/ whose content the model depends on (hashed into every posterior).
 PRIOR_FILES = ("model_priors.toml", "accelerators.csv", "countries.csv", "grid_intensity_country.csv",
                "cloud_regions.csv", "gcp_region_intensity.csv", "pue_by_provider.csv",
@@ -103,14 +107,10 @@ def dataset_from_tree(tree: xr.DataTree) -> pd.DataFrame:
     return pd.DataFrame({c: ds[c].values for c in ds.data_vars})
 
 
-def save_posterior(tree: xr.DataTree, path: str | Path, *, fit_rows: pd.DataFrame, model_config: dict,
-                   sampler_config: dict, convergence: dict, data_sha256: str, priors_sha256: str,
-                   thin: int = 1) -> Path:
-    """Write a fitted posterior and its provenance to one netCDF file, atomically.
-
-    The raw standard-normal draws of non-centred effects (``*_z``) are not stored (the
-    effects themselves are); draws are stored as float32, optionally thinned by ``thin``.
-    """
+def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_config: dict, sampler_config: dict,
+                         convergence: dict, data_sha256: str, priors_sha256: str, thin: int = 1) -> xr.DataTree:
+    """The DataTree a posterior file holds: posterior (without raw ``*_z`` draws), sample stats,
+    fit data and provenance attributes."""
     post = tree["posterior"].to_dataset()
     post = post[[v for v in post.data_vars if not str(v).endswith("_z")]].isel(draw=slice(None, None, thin))
     out = xr.DataTree()
@@ -128,6 +128,13 @@ def save_posterior(tree: xr.DataTree, path: str | Path, *, fit_rows: pd.DataFram
         "convergence": json.dumps(convergence, sort_keys=True),
         "data_sha256": data_sha256, "priors_sha256": priors_sha256,
     }
+    return out
+
+
+def save_posterior(tree: xr.DataTree, path: str | Path, **provenance) -> Path:
+    """Write a fitted posterior and its provenance (see :func:`build_posterior_tree`) to one
+    netCDF file, atomically; draws are stored as float32."""
+    out = build_posterior_tree(tree, **provenance)
     encoding = {"/posterior": {v: {"zlib": True, "complevel": 4, "dtype": "float32"}
                                for v in out["posterior"].to_dataset().data_vars}}
     return atomic_write(path, lambda tmp: out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding))
@@ -174,6 +181,11 @@ def load_posterior(path: str | Path | None = None) -> Posterior:
     except Exception as e:  # h5py/netCDF raise many types for corrupt files
         raise PosteriorFileError(f"{path}: not a readable netCDF posterior ({type(e).__name__}: {e}); "
                                  "re-create it with `carbon-bayes fit`") from None
+    return posterior_from_tree(tree, str(path))
+
+
+def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
+    """Check a posterior DataTree (as written by :func:`save_posterior` or built in memory) and wrap it."""
     attrs = dict(tree.attrs)
     missing = [a for a in REQUIRED_ATTRS if a not in attrs]
     if missing or attrs.get("format") != FORMAT:
@@ -186,6 +198,10 @@ def load_posterior(path: str | Path | None = None) -> Posterior:
         config = {k: json.loads(attrs[k]) for k in ("model_config", "sampler_config", "convergence")}
     except json.JSONDecodeError as e:
         raise PosteriorFileError(f"{path}: corrupt configuration attributes ({e})") from None
+    missing_fixed = [k for k in REQUIRED_FIXED if k not in config["model_config"].get("fixed", {})]
+    if missing_fixed:
+        raise PosteriorFileError(f"{path}: fitted by an older model version (no {missing_fixed}); refit it with "
+                                 "`carbon-bayes fit` or use the shipped posterior")
     for group in ("posterior", "fit_data"):
         if group not in tree:
             raise PosteriorFileError(f"{path}: missing the {group!r} group; re-create the file with `carbon-bayes fit`")

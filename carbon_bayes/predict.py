@@ -22,6 +22,9 @@ from carbon_bayes.constants import CHUNK_SIZE, N_DRAWS, SEED
 from carbon_bayes.posterior import Posterior, load_posterior
 
 _CACHE: dict[tuple, "Predictor"] = {}
+#: Student-t draws (label noise, compute residual) are truncated at +-T_CLIP scale units: the
+#: exponential of an untruncated t has no mean, and P(|t_4| > 5) is 0.7%.
+T_CLIP = 5.0
 
 
 def get_predictor(model=None, n_draws: int | None = None) -> "Predictor":
@@ -84,8 +87,8 @@ class Predictor:
         self.levels = design.model_levels(self.structure)
         # Map the package's current levels onto the posterior's (unseen ones -> new-group draws).
         self._level_map = {d: np.array([post_levels[d].index(v) if v in post_levels[d] else -1
-                                        for v in getattr(self.levels, d)]) for d in ("generation", "family",
-                                                                                      "architecture", "era")}
+                                        for v in getattr(self.levels, d)])
+                           for d in ("generation", "family", "architecture", "era", "provider", "task")}
         acc = reference.accelerators()
         self.hw_ids = np.array(acc.index, dtype=object)
         self.hw_pos = {h: i for i, h in enumerate(self.hw_ids)}
@@ -183,21 +186,24 @@ class Predictor:
                    + self._slope(gen, rng, shape, zshape) * sc + self.u_cluster + p["u_run_sigma"][:, None] * z())
         u = 1.0 / (1.0 + np.exp(-logit_u))
 
-        # Compute and device-hours.
+        # Compute and device-hours: compute given, 6 N D, or drawn from the learned compute regression.
         log_c = np.broadcast_to(f.log_flops, shape).astype(np.float64)
         c_miss = np.isnan(f.log_flops) & np.isnan(f.log_hours)
         if c_miss.any():
             log_c = log_c.copy()
             cols = np.flatnonzero(c_miss)
-            zc = z()[:, cols]
-            for j, c in enumerate(cols):
-                coef = reference.compute_prior_coefficients(f.task[c] or None, int(f.year[c]),
-                                                            has_params=True, has_tokens=not np.isnan(f.log_tokens[c]))
-                mean = (coef["intercept"] + coef["coef_log10_params"] * (log10p[:, c] - 9.0)
-                        + coef["coef_log10_tokens"] * (np.nan_to_num(f.log_tokens[c]) / math.log(10) - 11.0)
-                        + coef["coef_year"] * (f.year[c] - 2020))
-                log_c[:, c] = (mean + coef["sd_resid"] * zc[:, j]) * math.log(10)
-                notes[c].append("compute not given: drawn from the Epoch AI compute regression for its size and year")
+            ep = design.epoch_compute_coefficients(f.task[cols], f.year[cols])
+            c_nu = float(self.fixed["compute.nu"])
+            chi = np.broadcast_to(rng.standard_gamma(c_nu / 2, zshape, dtype=np.float32), shape)[:, cols]
+            t = np.clip(z()[:, cols] * np.sqrt(c_nu / (2 * chi)), -T_CLIP, T_CLIP)  # Student-t residual
+            task_eff = self._effect("compute_task", "task", np.broadcast_to(f.task_idx, shape), "compute_task_sigma",
+                                    rng, shape, zshape)[:, cols]
+            log10c = (ep[:, 0] + (ep[:, 1] + p["compute_slope"][:, None]) * (log10p[:, cols] - 9.0)
+                      + ep[:, 2] * (f.year[cols] - 2020.0) + p["compute_offset"][:, None] + task_eff
+                      + p["compute_sigma"][:, None] * np.exp(p["compute_sigma_slope"][:, None] * sc[:, cols]) * t)
+            log_c[:, cols] = log10c * math.log(10)
+            for c in cols:
+                notes[c].append("compute not given: drawn from the compute regression on size, task and year")
         flops = np.exp(log_c)
         hours = np.where(np.isnan(f.log_hours), formula.device_hours(flops, peak, u),
                          np.exp(np.nan_to_num(f.log_hours)))
@@ -207,7 +213,9 @@ class Predictor:
                  + self._effect("rho_family", "family", fam, "rho_family_sigma", rng, shape, zshape)
                  + self._effect("rho_architecture", "architecture", arch, "rho_architecture_sigma", rng, shape, zshape)
                  + self._effect("rho_era", "era", era, "rho_era_sigma", rng, shape, zshape)
-                 + p["rho_slope"][:, None] * sc + self.rho_cluster + p["rho_run_sigma"][:, None] * z())
+                 + self._family_slope(fam, rng, shape, zshape) * design.power_scale(sc, self.structure)
+                 + self.rho_cluster
+                 + p["rho_run_sigma"][:, None] * z())
         share = np.where(f.power_scope == "gpu", p["gpu_share"][:, None], np.float32(1.0))
         measured = f.energy_basis == "measured"
         rho = np.where(measured, np.exp(lin_r) * share, np.float32(1.0))
@@ -221,8 +229,10 @@ class Predictor:
         energy = formula.energy_mwh(hours, power, pue)
 
         # Carbon intensity.
+        prov_idx = np.broadcast_to(f.provider_idx, shape)
         ci_sd = np.sqrt(p["ci_sigma"][:, None] ** 2 + f.ci_extra_sd.astype(np.float32) ** 2)
-        ci_draw = np.exp(f.log_ci_centre.astype(np.float32) + p["ci_offset"][:, None] + ci_sd * z())
+        prov = self._effect("ci_provider", "provider", prov_idx, "ci_provider_sigma", rng, shape, zshape)
+        ci_draw = np.exp(f.log_ci_centre.astype(np.float32) + p["ci_offset"][:, None] + prov + ci_sd * z())
         ci = np.where(np.isnan(f.ci_given), ci_draw, f.ci_given)
         co2 = formula.co2_t(energy, ci)
 
@@ -230,12 +240,22 @@ class Predictor:
             nu = float(self.fixed["noise.nu"])
             sigma = np.where(measured, np.float32(self.fixed["noise.measured_sigma"]), p["nominal_sigma"][:, None])
             chi = np.broadcast_to(rng.standard_gamma(nu / 2, zshape, dtype=np.float32), shape)
-            eps = np.exp(sigma * z() * np.sqrt(nu / (2 * chi)))
+            eps = np.exp(sigma * np.clip(z() * np.sqrt(nu / (2 * chi)), -T_CLIP, T_CLIP))
             energy = energy * eps
             co2 = co2 * eps
         return Simulation(energy_mwh=np.asarray(energy), co2_t=np.asarray(co2), device_hours=np.asarray(hours),
                           power_w=np.asarray(power), pue=np.asarray(pue), carbon_intensity=np.asarray(ci),
                           training_flops=flops, hardware_idx=hw, notes=notes)
+
+    def _family_slope(self, fam, rng, shape, zshape=None):
+        """Size slope of the power fraction per hardware family (new-group draw if unfitted)."""
+        post_idx = self._level_map["family"][fam]
+        out = np.take_along_axis(self.p["rho_slope"], np.maximum(post_idx, 0), axis=1)
+        new = post_idx < 0
+        if np.any(new):
+            z = rng.standard_normal(zshape or shape, dtype=np.float32)
+            out = np.where(new, self.p["rho_slope_mu"][:, None] + self.p["rho_slope_sigma"][:, None] * z, out)
+        return out
 
     def _slope(self, gen, rng, shape, zshape=None):
         table = self.p["u_slope"]

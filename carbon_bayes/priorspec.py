@@ -31,10 +31,12 @@ DISTRIBUTIONS: dict[str, dict[str, str]] = {
 HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
     "utilisation": ("intercept", "generation_sigma", "architecture_sigma", "era_sigma", "slope_mu", "slope_sigma",
                     "run_sigma"),
-    "power": ("intercept", "family_sigma", "architecture_sigma", "era_sigma", "slope", "run_sigma", "gpu_share"),
-    "intensity": ("offset", "sigma", "unknown_location_sigma"),
+    "power": ("intercept", "family_sigma", "architecture_sigma", "era_sigma", "slope_mu", "slope_sigma", "run_sigma",
+              "gpu_share"),
+    "intensity": ("offset", "sigma", "provider_sigma", "unknown_location_sigma"),
     "noise": ("measured_sigma", "nominal_sigma", "hours_sigma", "nu"),
     "cluster": ("utilisation_sigma", "power_sigma"),
+    "compute": ("offset", "slope", "sigma", "sigma_slope", "task_sigma", "nu"),
 }
 _META = ("units", "evidence", "rationale")
 
@@ -128,7 +130,7 @@ def load_prior_spec(path: str | Path | None = None) -> ModelPriors:
     structure = doc.get("structure")
     if not isinstance(structure, dict):
         raise DataError(f"{path}: missing [structure] table")
-    for key in ("scale_log10_centre", "scale_log10_width", "era_edges", "era_labels"):
+    for key in ("scale_log10_centre", "scale_log10_width", "era_edges", "era_labels", "power_knee_log10_params"):
         if key not in structure:
             raise DataError(f"{path}: [structure] needs {key!r}")
     if len(structure["era_labels"]) != len(structure["era_edges"]) + 1:
@@ -164,10 +166,17 @@ VARIABLES: dict[str, str] = {
     "power.family_sigma": "rho_family_sigma",
     "power.architecture_sigma": "rho_architecture_sigma",
     "power.era_sigma": "rho_era_sigma",
-    "power.slope": "rho_slope",
+    "power.slope_mu": "rho_slope_mu",
+    "power.slope_sigma": "rho_slope_sigma",
     "power.run_sigma": "rho_run_sigma",
     "power.gpu_share": "gpu_share",
     "intensity.offset": "ci_offset",
     "intensity.sigma": "ci_sigma",
+    "intensity.provider_sigma": "ci_provider_sigma",
+    "compute.task_sigma": "compute_task_sigma",
+    "compute.offset": "compute_offset",
+    "compute.slope": "compute_slope",
+    "compute.sigma": "compute_sigma",
+    "compute.sigma_slope": "compute_sigma_slope",
     "noise.nominal_sigma": "nominal_sigma",
 }

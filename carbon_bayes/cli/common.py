@@ -18,7 +18,8 @@ def add_run_flags(parser: argparse.ArgumentParser, *, input_help: str = "CSV of 
     parser.add_argument("--input", metavar="CSV", help=input_help)
     g = parser.add_argument_group("one run from flags (units as in the input contract)")
     for c in COLUMNS:
-        g.add_argument(f"--{c.name.replace('_', '-')}", dest=f"run_{c.name}", metavar=c.unit.upper().replace(" ", "_")
+        g.add_argument(f"--{c.name.replace('_', '-')}", dest=f"run_{c.name}", metavar=("NUMBER" if c.unit == "-" else
+                                                                   c.unit.upper().replace(" ", "_"))
                        if c.kind == "number" else "TEXT", help=f"{c.description} ({c.unit})")
 
 
