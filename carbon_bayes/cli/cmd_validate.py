@@ -1,0 +1,67 @@
+"""``carbon-bayes validate``: grouped cross-validation by tier, with every baseline, written to markdown."""
+
+from __future__ import annotations
+
+ORDER = 40
+
+
+def register(sub) -> None:
+    p = sub.add_parser("validate", help="grouped cross-validation by information tier against the baselines",
+                       description="Refit the model on each training fold (all figures of a run group leave "
+                                   "together), predict held-out published figures at tiers T1/T2/T3, score them "
+                                   "with the formulas and machine-learning baselines on the same rows, and write "
+                                   "a report with plots. Needs the benchmark extra (scikit-learn, matplotlib).")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--folds", type=int, default=10, help="number of grouped folds (default 10)")
+    g.add_argument("--loo", action="store_true", help="exact leave-one-run-out instead of K folds")
+    p.add_argument("--tiers", default="T1,T2,T3", help="comma-separated tiers (default T1,T2,T3)")
+    p.add_argument("--out", default="docs/validation.md", help="markdown report (plots and a CSV of predictions "
+                                                               "are written next to it)")
+    p.add_argument("--data", metavar="CSV", help="dataset (default: the shipped data/training_runs.csv)")
+    p.add_argument("--discussion", metavar="MD", default="docs/validation_discussion.md",
+                   help="hand-written discussion appended to the report, if the file exists")
+    p.add_argument("--draws", type=int, help="MCMC draws per chain per fold (default 2000)")
+    p.add_argument("--tune", type=int, help="tuning steps per chain per fold (default 1500)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (folds and sampling)")
+    p.add_argument("--no-ml", action="store_true", help="skip the random-forest and gradient-boosting baselines")
+    p.add_argument("--no-progress", action="store_true", help="hide the per-fold progress line")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import shlex
+    import sys
+
+    from carbon_bayes.constants import SEED
+    from carbon_bayes.dataset import load_training_runs
+    from carbon_bayes.errors import InputError
+
+    tiers = tuple(t.strip().upper() for t in args.tiers.split(",") if t.strip())
+    if args.folds is not None and args.folds < 2 and not args.loo:
+        raise InputError("--folds", args.folds, "give at least 2 folds, or --loo")
+    if not args.no_ml:
+        try:
+            import sklearn  # noqa: F401
+        except ImportError:
+            raise InputError("--no-ml", False, "the machine-learning baselines need scikit-learn: "
+                             "`pip install carbon_bayes[benchmark]`, or pass --no-ml") from None
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise InputError("validate", "plots", "the report's plots need matplotlib: "
+                         "`pip install carbon_bayes[benchmark]`") from None
+    from carbon_bayes.validate import cross_validate
+    from carbon_bayes.validation_report import target_check, write_report
+
+    dataset = load_training_runs(args.data)
+    sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune)) if v is not None}
+    result = cross_validate(dataset, folds=None if args.loo else args.folds, tiers=tiers,
+                            seed=SEED if args.seed is None else args.seed, sampler_config=sampler,
+                            ml=not args.no_ml, progress=not args.no_progress)
+    command = "carbon-bayes " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["validate"] \
+        else "carbon-bayes validate"
+    path = write_report(result, args.out, command, dataset, args.discussion)
+    for r in target_check(result.predictions).itertuples(index=False):
+        print(f"{'met   ' if r.met else 'MISSED'}  {r.target}: {r.measured}")
+    print(f"wrote {path}")
+    return 0

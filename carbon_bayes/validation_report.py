@@ -1,0 +1,217 @@
+"""Write docs/validation.md (tables, target check, plots) from a :class:`~carbon_bayes.validate.ValidationResult`."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from carbon_bayes._version import __version__
+from carbon_bayes.posterior import atomic_write, dataset_sha256, priors_sha256
+from carbon_bayes.validate import FORMULAS, LEVELS, ML_MODELS, TARGETS, TIERS, metrics
+
+METHOD_NAMES = {"carbon_bayes": "carbon_bayes (this model)", "ml_co2_impact": "ML CO2 Impact formula",
+                "green_algorithms": "Green Algorithms formula", "flops_formula": "FLOPs formula (u = 0.4)",
+                "random_forest": "random forest (conformal)", "gradient_boosting": "gradient boosting (quantile)"}
+TIER_NAMES = {"T1": "T1 hours known", "T2": "T2 compute known, no hours", "T3": "T3 metadata only"}
+
+
+def at_tier(pred: pd.DataFrame) -> pd.DataFrame:
+    """Figures scored at the tier their inputs reach (T1 needs reported hours, T2 compute)."""
+    return pred[pred["tier"] == pred["effective_tier"]]
+
+
+def _fmt(v, nd=1):
+    if v is None or (isinstance(v, float) and not np.isfinite(v)):
+        return "-"
+    return f"{v:.{nd}f}"
+
+
+def _md_table(df: pd.DataFrame, cols: list[tuple[str, str, int]]) -> str:
+    lines = ["| " + " | ".join(h for _, h, _ in cols) + " |", "|" + " --- |" * len(cols)]
+    for r in df.to_dict("records"):
+        cells = []
+        for key, _, nd in cols:
+            v = r.get(key)
+            cells.append(str(v) if isinstance(v, str) else (_fmt(v, nd) if v is not None else "-"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+METRIC_COLS = [("n", "figures", 0), ("answered", "answered", 0), ("median_ape", "median APE %", 1),
+               ("mean_ape", "mean APE %", 0), ("cover50", "50% cov. %", 0), ("cover90", "90% cov. %", 0),
+               ("width90", "90% width (x)", 1), ("crps", "CRPS (log10)", 3), ("log_score", "log score", 2)]
+
+
+def target_check(pred: pd.DataFrame) -> pd.DataFrame:
+    """Each target of issue 4 with the measured value and whether it is met."""
+    p = at_tier(pred)
+    m = metrics(p, ("tier", "method"))
+    mb = metrics(p, ("tier", "basis", "method"))
+    cb = m[m["method"] == "carbon_bayes"].set_index("tier")
+    rows = []
+    t1m = mb[(mb["tier"] == "T1") & (mb["basis"] == "measured") & (mb["method"] == "carbon_bayes")]
+    if len(t1m):
+        v = float(t1m["median_ape"].iloc[0])
+        rows.append(("T1 measured labels: median APE <= 15%", f"{v:.1f}%", v <= TARGETS["T1_measured_median_ape"]))
+    if "T2" in cb.index:
+        v = float(cb.loc["T2", "median_ape"])
+        rows.append(("T2: median APE <= 35%", f"{v:.1f}%", v <= TARGETS["T2_median_ape"]))
+    for tier in cb.index:
+        for key, lev in (("coverage90", 90), ("coverage50", 50)):
+            lo, hi = TARGETS[key]
+            v = float(cb.loc[tier, f"cover{lev}"])
+            rows.append((f"{tier}: {lev}% intervals cover {lo:.0f}-{hi:.0f}%", f"{v:.1f}%", lo <= v <= hi))
+    for tier in cb.index:
+        ours = p[(p["tier"] == tier) & (p["method"] == "carbon_bayes")].set_index("run_id")["crps"]
+        worst = []
+        for b in (*FORMULAS, *ML_MODELS):
+            theirs = p[(p["tier"] == tier) & (p["method"] == b)].set_index("run_id")["crps"].dropna()
+            if len(theirs) == 0:
+                continue
+            common = theirs.index.intersection(ours.index)
+            worst.append((b, ours[common].mean(), theirs[common].mean(), len(common)))
+        if worst:
+            ok = all(o < t for _, o, t, _ in worst)
+            detail = "; ".join(f"{METHOD_NAMES[b].split(' (')[0]} {t:.3f} vs {o:.3f} (n={n})" for b, o, t, n in worst)
+            rows.append((f"{tier}: CRPS better than every baseline (on the figures each answers)", detail, ok))
+    return pd.DataFrame(rows, columns=["target", "measured", "met"])
+
+
+def _plots(pred: pd.DataFrame, outdir: Path, stem: str) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    p = at_tier(pred)
+    files = []
+    # 1. calibration curve
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot([0, 100], [0, 100], color="grey", lw=1, ls="--", label="ideal")
+    for tier, mk in zip(TIERS, "osd"):
+        g = p[(p["tier"] == tier) & (p["method"] == "carbon_bayes")]
+        if len(g):
+            ax.plot([100 * lv for lv in LEVELS], [100 * g[f"cover{int(lv * 100)}"].mean() for lv in LEVELS],
+                    marker=mk, label=f"{tier} (n={len(g)})")
+    ax.set_xlabel("nominal interval level (%)")
+    ax.set_ylabel("held-out figures inside (%)")
+    ax.set_title("Calibration (grouped cross-validation)")
+    ax.legend()
+    fig.tight_layout()
+    name = f"{stem}_calibration.png"
+    fig.savefig(outdir / name, dpi=110)
+    plt.close(fig)
+    files.append(name)
+    # 2. predicted vs published
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), sharex=True, sharey=True)
+    for ax, tier in zip(axes, TIERS):
+        g = p[(p["tier"] == tier) & (p["method"] == "carbon_bayes")]
+        for basis, col in (("measured", "tab:blue"), ("nominal", "tab:orange")):
+            b = g[g["basis"] == basis]
+            ax.errorbar(b["value"], b["median"], yerr=[b["median"] - b["lower90"], b["upper90"] - b["median"]],
+                        fmt="o", ms=3.5, color=col, alpha=0.75, elinewidth=0.8, label=f"{basis} (n={len(b)})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        lim = [1e-5, 1e5]
+        ax.plot(lim, lim, color="grey", lw=1, ls="--")
+        ax.set_title(TIER_NAMES[tier])
+        ax.set_xlabel("published figure (MWh or t)")
+        ax.legend(fontsize=8)
+    axes[0].set_ylabel("posterior median and 90% interval")
+    fig.tight_layout()
+    name = f"{stem}_predicted_vs_published.png"
+    fig.savefig(outdir / name, dpi=110)
+    plt.close(fig)
+    files.append(name)
+    # 3. error by group
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    for ax, by in zip(axes, ("architecture", "family", "era")):
+        m = metrics(p[p["method"] == "carbon_bayes"], ("tier", by))
+        piv = m.pivot(index=by, columns="tier", values="median_ape")
+        piv.plot.bar(ax=ax, logy=True, rot=30)
+        ax.set_ylabel("median APE (%)")
+        ax.set_title(f"by {by}")
+    fig.tight_layout()
+    name = f"{stem}_error_by_group.png"
+    fig.savefig(outdir / name, dpi=110)
+    plt.close(fig)
+    files.append(name)
+    return files
+
+
+def write_report(result, path: str | Path, command: str, dataset: pd.DataFrame,
+                 discussion: str | Path | None = None) -> Path:
+    """Write the validation report (markdown + PNG plots next to it)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pred = result.predictions
+    p = at_tier(pred)
+    stem = path.stem
+    plots = _plots(pred, path.parent, stem)
+    conv = pd.DataFrame(result.convergence)
+    s = result.settings
+    parts = [f"""# Validation
+
+Generated by `{command}` on {_dt.date.today().isoformat()} with carbon_bayes {__version__}.
+Data `data/training_runs.csv` SHA-256 `{dataset_sha256(dataset)[:12]}`; priors SHA-256
+`{priors_sha256()[:12]}`. Folds: {s['folds']} (all figures of one `run_group` leave together;
+{s['n_labels']} scored figures in {s['n_groups']} run groups); sampler {s['sampler']['draws']} draws x
+{s['sampler']['chains']} chains after {s['sampler']['tune']} tuning steps per fold, target_accept
+{s['sampler']['target_accept']}; {s['seconds']:.0f} s in all. Fold fits: max r_hat
+{conv['r_hat_max'].max():.3f}, min bulk ESS {conv['ess_bulk_min'].min():.0f}, {int(conv['divergences'].sum())}
+divergences in total.
+
+**How figures are scored.** Each held-out figure is predicted from the posterior fitted without
+its run group, at each information tier, by masking inputs as MODEL.md defines (T1: hours,
+hardware, year, architecture, size, stated PUE/intensity or location; T2: size, tokens or
+FLOPs, hardware, year, architecture, location, no hours; T3: size, year, architecture, task).
+What the published number *counts* (nominal TDP arithmetic or measured energy, GPU-only or
+system, PUE inside or not) is given at every tier, since it defines the quantity. A figure is
+scored at a tier only when its inputs reach it (T1 needs reported hours, T2 reported compute);
+the table at the end also shows every figure at every requested tier. APE is the absolute
+percentage error of the posterior median; coverage is the share of figures inside the
+equal-tailed interval; width is upper/lower of the 90% interval; CRPS is on log10 of the figure
+(from 21 quantiles; a point forecast's CRPS is its absolute log10 error), lower is better; the
+log score is the log density of log10(figure), higher is better.
+"""]
+    parts.append("## Targets\n\n" + _md_table(target_check(pred).assign(
+        met=lambda d: np.where(d["met"], "met", "**missed**")), [("target", "target", 0), ("measured", "measured", 0),
+                                                                    ("met", "", 0)]))
+    for tier in TIERS:
+        m = metrics(p[p["tier"] == tier], ("method",))
+        if not len(m):
+            continue
+        m["method"] = m["method"].map(METHOD_NAMES)
+        parts.append(f"## {TIER_NAMES[tier]}\n\n" + _md_table(m, [("method", "method", 0), *METRIC_COLS]))
+        mb = metrics(p[(p["tier"] == tier) & (p["method"] == "carbon_bayes")], ("basis",))
+        parts.append("carbon_bayes by label basis:\n\n" + _md_table(mb, [("basis", "basis", 0), *METRIC_COLS]))
+    for by in ("architecture", "family", "era"):
+        m = metrics(p[p["method"] == "carbon_bayes"], ("tier", by))
+        parts.append(f"## carbon_bayes by {by}\n\n" + _md_table(m, [("tier", "tier", 0), (by, by, 0),
+                                                                       *METRIC_COLS[:1], *METRIC_COLS[2:6]]))
+    worst = p[p["method"] == "carbon_bayes"].assign(ratio=lambda d: d["median"] / d["value"])
+    worst = worst.assign(err=np.abs(np.log10(worst["ratio"]))).sort_values("err", ascending=False)
+    rows = []
+    for tier in TIERS:
+        rows.append(worst[worst["tier"] == tier].head(8))
+    w = pd.concat(rows)[["tier", "run_id", "basis", "value", "median", "lower90", "upper90", "ratio"]]
+    parts.append("## Largest errors (carbon_bayes, by |log10(median / figure)|)\n\n" + _md_table(
+        w.assign(inside=np.where((w["value"] >= w["lower90"]) & (w["value"] <= w["upper90"]), "yes", "no")),
+        [("tier", "tier", 0), ("run_id", "figure", 0), ("basis", "basis", 0), ("value", "published", 4),
+         ("median", "median", 4), ("lower90", "90% lower", 4), ("upper90", "90% upper", 4),
+         ("ratio", "median / published", 2), ("inside", "in 90%", 0)]))
+    allm = metrics(pred[pred["method"] == "carbon_bayes"], ("tier",))
+    parts.append("## Every figure at every requested tier (carbon_bayes)\n\nFigures whose inputs do not reach the "
+                 "tier are predicted with what they have (e.g. a figure without reported hours at T1 uses its "
+                 "compute or metadata).\n\n" + _md_table(allm, [("tier", "tier", 0), *METRIC_COLS]))
+    parts.append("## Plots\n\n" + "\n\n".join(f"![{f}]({f})" for f in plots))
+    if discussion is not None and Path(discussion).is_file():
+        parts.append(Path(discussion).read_text().strip())
+    text = "\n\n".join(parts) + "\n"
+    atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+    csv = path.with_name(f"{stem}_predictions.csv")
+    atomic_write(csv, lambda tmp: pred.to_csv(tmp, index=False, float_format="%.6g"))
+    return path
