@@ -8,6 +8,8 @@ T3 metadata only) and ``warnings``.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -181,31 +183,38 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
     rng_root = np.random.SeedSequence(SEED if seed is None else seed)
     n_chunks = max(1, -(-n // chunk_size))
     children = rng_root.spawn(n_chunks)
-    parts, kept, sims = [], {q: [] for q in QUANTITIES}, []
-    for k in range(n_chunks):
-        sl = slice(k * chunk_size, min(n, (k + 1) * chunk_size))
-        chunk = inputs.iloc[sl]
+
+    def run_chunk(k: int):
+        chunk = inputs.iloc[k * chunk_size: min(n, (k + 1) * chunk_size)]
         sim = pred.simulate(chunk, np.random.default_rng(children[k]))
-        stats = {}
-        for q in QUANTITIES:
-            d = getattr(sim, q)
-            for s, v in summarise(d, ci).items():
-                stats[f"{q}_{s}"] = v
-            if keep_draws:
-                kept[q].append(d)
-        warn = [w for w in chunk["warnings"]]
-        notes = ["; ".join([x for x in ([w] if w else []) + sim.notes[i]]) for i, w in enumerate(warn)]
+        stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci).items()}
+        # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.
+        unstable = stats["energy_mwh_mean"] > stats["energy_mwh_upper"]
+        for i in np.flatnonzero(unstable):
+            sim.notes[i].append("heavy right tail: the mean lies above the upper bound and is unstable; quote the "
+                                "median")
+        notes = ["; ".join(([w] if w else []) + sim.notes[i]) for i, w in enumerate(chunk["warnings"])]
         part = pd.DataFrame({"run_id": chunk["run_id"].to_numpy(), **stats, "tier": chunk["tier"].to_numpy(),
                              "warnings": notes})
-        parts.append(part)
-        if keep_draws and n_chunks == 1:
-            sims.append(sim)
+        return part, sim if keep_draws else None
+
+    # Chunks are independent (own random stream each), so they run on several cores with the
+    # same result as one after the other; numpy releases the GIL in the heavy loops.
+    workers = min(n_chunks, os.cpu_count() or 1, 4)
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(run_chunk, range(n_chunks)))
+    else:
+        results = [run_chunk(k) for k in range(n_chunks)]
+    parts = [r[0] for r in results]
+    sims = [r[1] for r in results]
     summary = pd.concat(parts, ignore_index=True)
     draws = None
     if keep_draws:
         draws = xr.Dataset(
-            {q: (("run", "draw"), np.concatenate(kept[q], axis=1).T) for q in QUANTITIES},
+            {q: (("run", "draw"), np.concatenate([getattr(sm, q) for sm in sims], axis=1).T) for q in QUANTITIES},
             coords={"run": summary["run_id"].to_numpy(), "draw": np.arange(pred.S)},
             attrs={"units_energy_mwh": "MWh", "units_co2_t": "t CO2e", "ci": ci},
         )
-    return Estimate(summary=summary, ci=ci, inputs=inputs, _draws=draws, simulation=sims[0] if sims else None)
+    return Estimate(summary=summary, ci=ci, inputs=inputs, _draws=draws,
+                    simulation=sims[0] if keep_draws and n_chunks == 1 else None)

@@ -117,6 +117,10 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
                                    * pm.Normal("rho_slope_z", 0, 1, dims="family"), dims="family")
         ci_prov = effect("ci_provider", "provider", hp["intensity.provider_sigma"])
         c_task = effect("compute_task", "task", hp["compute.task_sigma"])
+        ci_sd_p = pm.Deterministic("ci_sigma_provider", pt.sqrt(priors.value("intensity.sigma_floor") ** 2 + (
+            hp["intensity.sigma"] * pt.exp(hp["intensity.provider_spread"]
+                                           * pm.Normal("ci_sigma_provider_z", 0, 1, dims="provider"))) ** 2),
+            dims="provider")
 
         # --- a user's own cluster (update with their measurements): one effect on each of u and rho
         c_idx = fd.cluster_idx
@@ -222,7 +226,7 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         pue_log_sd = design.pue_log_sd_approx(f.pue_centre[ri], f.pue_log_sd[ri])
         mu_k = (f.log_ci_centre[ri] + np.where(folded, np.log(f.pue_centre[ri]), 0.0) + offset
                 + ci_prov[f.provider_idx[ri]])
-        var_k = hp["intensity.sigma"] ** 2 + f.ci_extra_sd[ri] ** 2 + np.where(folded, pue_log_sd, 0.0) ** 2
+        var_k = ci_sd_p[f.provider_idx[ri]] ** 2 + f.ci_extra_sd[ri] ** 2 + np.where(folded, pue_log_sd, 0.0) ** 2
         is_co2 = lab["kind"].to_numpy() == "co2"
         ci_given = np.where(lab["ci_mode"] == "given", lab["ci_value"].to_numpy(), 1.0)
         pred = pt.where(is_co2, formula.co2_t(energy, ci_given), energy)
@@ -236,7 +240,7 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         if len(ev):
             ev_prov = f.provider_idx[ev["run_idx"].to_numpy()]
             pm.Potential("evidence_loglik", (ci_w * _normal_logp(
-                ev["log_ci"].to_numpy(), ev["log_centre"].to_numpy() + offset + ci_prov[ev_prov], hp["intensity.sigma"])).sum())
+                ev["log_ci"].to_numpy(), ev["log_centre"].to_numpy() + offset + ci_prov[ev_prov], ci_sd_p[ev_prov])).sum())
     return m
 
 
@@ -245,7 +249,7 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 #: The convergence gate every fit must pass (unless explicitly allowed not to).
 GATE = {"r_hat_max": 1.01, "ess_bulk_min": 400, "divergences_max": 0}
 
-DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 2000, "tune": 1500, "chains": 4, "target_accept": 0.99,
+DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 3000, "tune": 2000, "chains": 4, "target_accept": 0.99,
                           "seed": 20260101, "progressbar": True}
 
 

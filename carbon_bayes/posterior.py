@@ -37,11 +37,13 @@ PREDICTOR_VARIABLES: dict[str, tuple[str, ...]] = {
     "rho_intercept": (), "rho_family": ("family",), "rho_architecture": ("architecture",), "rho_era": ("era",),
     "rho_slope": ("family",), "rho_slope_mu": (), "rho_slope_sigma": (), "rho_run_sigma": (), "rho_family_sigma": (), "rho_architecture_sigma": (), "rho_era_sigma": (),
     "gpu_share": (), "ci_offset": (), "ci_sigma": (), "nominal_sigma": (),
-    "ci_provider": ("provider",), "ci_provider_sigma": (), "compute_task": ("task",), "compute_task_sigma": (),
+    "ci_provider": ("provider",), "ci_provider_sigma": (), "ci_sigma_provider": ("provider",),
+    "ci_sigma_spread": (), "compute_task": ("task",), "compute_task_sigma": (),
     "compute_offset": (), "compute_slope": (), "compute_sigma": (), "compute_sigma_slope": (),
 }
 #: Fixed hyperparameters the predictor reads from model_config.
-REQUIRED_FIXED = ("noise.nu", "noise.measured_sigma", "intensity.unknown_location_sigma", "compute.nu")
+REQUIRED_FIXED = ("noise.nu", "noise.measured_sigma", "intensity.unknown_location_sigma", "intensity.sigma_floor",
+                  "compute.nu")
 #: Files in priors/ whose content the model depends on (hashed into every posterior).
 PRIOR_FILES = ("model_priors.toml", "accelerators.csv", "countries.csv", "grid_intensity_country.csv",
                "cloud_regions.csv", "gcp_region_intensity.csv", "pue_by_provider.csv",

@@ -94,7 +94,7 @@ class Predictor:
         self.hw_pos = {h: i for i, h in enumerate(self.hw_ids)}
         self.tdp = acc["tdp_w"].to_numpy(dtype=np.float32)
         self.tdp_sd = acc["tdp_log_sd"].fillna(0).to_numpy(dtype=np.float32)
-        self.peak = np.array([reference.peak_flops(h) for h in self.hw_ids], dtype=np.float64)
+        self.peak = np.array([reference.peak_flops(h) for h in self.hw_ids], dtype=np.float32)
         g = {v: i for i, v in enumerate(self.levels.generation)}
         f = {v: i for i, v in enumerate(self.levels.family)}
         self.hw_gen = np.array([g[v] for v in acc["generation"]])
@@ -106,24 +106,25 @@ class Predictor:
         self.rho_cluster = self.p.get("rho_cluster", np.zeros(self.S, dtype=np.float32))[:, None]
 
     # ------------------------------------------------------------------ helpers
-    def _effect(self, name: str, dim: str, idx: np.ndarray, sigma_name: str, rng, shape, zshape=None) -> np.ndarray:
-        """Group effect per (draw, run): posterior draw for fitted levels, new-group draw otherwise."""
-        table = self.p[name]  # (S, L_post)
+    def _lookup(self, name: str, dim: str, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior draws of a per-level table at level indices ``idx`` (the package's levels;
+        (k,) or (S, k)), and a mask of levels the posterior does not know (-1 or unfitted)."""
         post_idx = np.where(idx >= 0, self._level_map[dim][np.maximum(idx, 0)], -1)
         safe = np.maximum(post_idx, 0)
-        if safe.ndim == 1:
-            out = table[:, safe]
-        else:
-            out = np.take_along_axis(table, safe, axis=1)
-        new = post_idx < 0
-        if np.any(new):
-            z = rng.standard_normal(zshape or shape, dtype=np.float32)
-            out = np.where(new, self.p[sigma_name][:, None] * z, out)
-        return np.broadcast_to(out, shape)
+        table = self.p[name]
+        out = table[:, safe] if safe.ndim == 1 else np.take_along_axis(table, safe, axis=1)
+        return out, post_idx < 0
 
-    def _sample_hardware(self, f: design.RunFeatures, rng, shape, notes, shared: bool = False) -> np.ndarray:
-        S, N = shape
-        hw = np.empty((S, N), dtype=np.int64)
+    def _effect(self, name, dim, idx, sigma_name, z, mean_name=None):
+        """Group effect per (draw, run); a new-group draw (mean + sigma z) for unknown levels."""
+        out, new = self._lookup(name, dim, idx)
+        if np.any(new):
+            mean = self.p[mean_name][:, None] if mean_name else 0.0
+            out = np.where(new, mean + self.p[sigma_name][:, None] * z(), out)
+        return out
+
+    def _sample_hardware(self, f: design.RunFeatures, rng, S: int, notes, shared: bool) -> np.ndarray:
+        hw = np.empty((S, f.n), dtype=np.int64)
         known = f.hardware != ""
         hw[:, known] = [self.hw_pos[h] for h in f.hardware[known]]
         unknown = np.flatnonzero(~known)
@@ -139,148 +140,161 @@ class Predictor:
                     notes[c].append(f"hardware not given: drawn from what runs of {int(y)} used")
         return hw
 
+    def _student_t(self, nu: float, normal: np.ndarray, rng, shape) -> np.ndarray:
+        chi = rng.standard_gamma(nu / 2, shape, dtype=np.float32)
+        return np.clip(normal * np.sqrt(nu / (2 * chi)), -T_CLIP, T_CLIP)
+
     # ------------------------------------------------------------------ main
     def simulate(self, runs: pd.DataFrame, rng: np.random.Generator, *, shared_noise: bool = False,
                  label_noise: bool = True) -> Simulation:
         """Draw the chain for schema-normalised ``runs`` (see :func:`carbon_bayes.schema.normalise_runs`).
 
+        Each node is drawn only for the runs that need it (a run with reported hours draws no
+        utilisation, a nominal-basis run no power fraction, a given PUE or intensity no draw).
         With ``shared_noise`` every run uses the same random numbers for each node (common
         random numbers), so differences between runs come from their inputs only.
         """
         f = design.run_features(runs, self.levels, self.structure, self.unknown_sd)
         notes = [list(n) for n in f.notes]
         S, N = self.S, f.n
-        shape = (S, N)
-        zshape = (S, 1) if shared_noise else shape
-
-        def z():
-            return np.broadcast_to(rng.standard_normal(zshape, dtype=np.float32), shape)
-
-        hw = self._sample_hardware(f, rng, shape, notes, shared=shared_noise)
-        tdp = self.tdp[hw]
-        tdp_sd = self.tdp_sd[hw]
-        if np.any(tdp_sd > 0):
-            tdp = tdp * np.exp(tdp_sd * z())
-        gen = self.hw_gen[hw]
-        fam = self.hw_fam[hw]
-        peak = np.where(f.hw_known & (f.precision != ""), np.nan_to_num(f.peak_flops), self.peak[hw])
         p = self.p
+        f32 = np.float32
 
-        # Size: given, or drawn from the size prior of the task and year.
-        log10p = np.broadcast_to(f.log10_params.astype(np.float32), shape).copy()
-        miss = np.isnan(f.log10_params)
-        if miss.any():
-            cols = np.flatnonzero(miss)
-            mu_sd = np.array([reference.params_prior(f.task[c] or None, int(f.year[c])) for c in cols],
-                             dtype=np.float32)
-            log10p[:, cols] = mu_sd[:, 0] + mu_sd[:, 1] * z()[:, cols]
+        def normals(k: int):
+            """A factory of (S, k) standard normals (shared across runs if asked)."""
+            def draw():
+                if shared_noise:
+                    return np.broadcast_to(rng.standard_normal((S, 1), dtype=f32), (S, k))
+                return rng.standard_normal((S, k), dtype=f32)
+            return draw
+
+        hw = self._sample_hardware(f, rng, S, notes, shared_noise)
+        tdp = self.tdp[hw]
+        sd_cols = np.flatnonzero(np.any(self.tdp_sd[hw] > 0, axis=0))
+        if len(sd_cols):
+            tdp[:, sd_cols] *= np.exp(self.tdp_sd[hw[:, sd_cols]] * normals(len(sd_cols))())
+
+        # Size: given, or drawn from the size prior of the task and year (clipped to the contract's range).
+        log10p = np.broadcast_to(f.log10_params.astype(f32), (S, N)).copy()
+        miss = np.flatnonzero(np.isnan(f.log10_params))
+        if len(miss):
+            for (task, year), idx in design.groups(t=f.task[miss], y=f.year[miss]).items():
+                mu, sd = reference.params_prior(task or None, int(year))
+                cols = miss[idx]
+                log10p[:, cols] = np.clip(mu + sd * normals(len(cols))(), 5.0, 14.0)
         sc = design.scale(log10p, self.structure)
         self._extrapolation_notes(f, notes)
 
-        era = np.broadcast_to(f.era_idx, shape)
-        arch = np.broadcast_to(f.arch_idx, shape)
-        logit_u = (p["u_intercept"][:, None] + self._effect("u_generation", "generation", gen, "u_generation_sigma",
-                                                            rng, shape, zshape)
-                   + self._effect("u_architecture", "architecture", arch, "u_architecture_sigma", rng, shape, zshape)
-                   + self._effect("u_era", "era", era, "u_era_sigma", rng, shape, zshape)
-                   + self._slope(gen, rng, shape, zshape) * sc + self.u_cluster + p["u_run_sigma"][:, None] * z())
-        u = 1.0 / (1.0 + np.exp(-logit_u))
+        # Device-hours: reported, or compute / (peak x utilisation) with compute given, 6ND, or drawn.
+        hours = np.empty((S, N), dtype=f32)  # float32 throughout: 7 significant digits, half the memory
+        known_h = ~np.isnan(f.log_hours)
+        hours[:, known_h] = np.exp(f.log_hours[known_h])
+        uc = np.flatnonzero(~known_h)
+        flops = np.broadcast_to(np.exp(f.log_flops).astype(f32), (S, N)).copy()
+        if len(uc):
+            k = len(uc)
+            zk = normals(k)
+            gen = self.hw_gen[hw[:, uc]]
+            logit_u = (p["u_intercept"][:, None]
+                       + self._effect("u_generation", "generation", gen, "u_generation_sigma", zk)
+                       + self._effect("u_architecture", "architecture", f.arch_idx[uc], "u_architecture_sigma", zk)
+                       + self._effect("u_era", "era", f.era_idx[uc], "u_era_sigma", zk)
+                       + self._effect("u_slope", "generation", gen, "u_slope_sigma", zk, "u_slope_mu") * sc[:, uc]
+                       + self.u_cluster + p["u_run_sigma"][:, None] * zk())
+            u = 1.0 / (1.0 + np.exp(-logit_u))
+            cmiss = np.flatnonzero(np.isnan(f.log_flops[uc]))
+            if len(cmiss):
+                cols = uc[cmiss]
+                zc = normals(len(cols))
+                ep = design.epoch_compute_coefficients(f.task[cols], f.year[cols])
+                task_eff = self._effect("compute_task", "task", f.task_idx[cols], "compute_task_sigma", zc)
+                scale_c = p["compute_sigma"][:, None] * np.exp(p["compute_sigma_slope"][:, None] * sc[:, cols])
+                t = self._student_t(float(self.fixed["compute.nu"]), zc(), rng, zc().shape)
+                log10c = (ep[:, 0] + (ep[:, 1] + p["compute_slope"][:, None]) * (log10p[:, cols] - 9.0)
+                          + ep[:, 2] * (f.year[cols] - 2020.0) + p["compute_offset"][:, None] + task_eff
+                          + scale_c * t)
+                flops[:, cols] = f32(10.0) ** np.clip(log10c, 12.0, 29.0)  # the input contract's range of FLOP
+                for c in cols:
+                    notes[c].append("compute not given: drawn from the compute regression on size, task and year")
+            peak = np.where(f.hw_known[uc] & (f.precision[uc] != ""), np.nan_to_num(f.peak_flops[uc]).astype(f32),
+                            self.peak[hw[:, uc]])
+            hours[:, uc] = formula.device_hours(flops[:, uc], peak, u)
 
-        # Compute and device-hours: compute given, 6 N D, or drawn from the learned compute regression.
-        log_c = np.broadcast_to(f.log_flops, shape).astype(np.float64)
-        c_miss = np.isnan(f.log_flops) & np.isnan(f.log_hours)
-        if c_miss.any():
-            log_c = log_c.copy()
-            cols = np.flatnonzero(c_miss)
-            ep = design.epoch_compute_coefficients(f.task[cols], f.year[cols])
-            c_nu = float(self.fixed["compute.nu"])
-            chi = np.broadcast_to(rng.standard_gamma(c_nu / 2, zshape, dtype=np.float32), shape)[:, cols]
-            t = np.clip(z()[:, cols] * np.sqrt(c_nu / (2 * chi)), -T_CLIP, T_CLIP)  # Student-t residual
-            task_eff = self._effect("compute_task", "task", np.broadcast_to(f.task_idx, shape), "compute_task_sigma",
-                                    rng, shape, zshape)[:, cols]
-            log10c = (ep[:, 0] + (ep[:, 1] + p["compute_slope"][:, None]) * (log10p[:, cols] - 9.0)
-                      + ep[:, 2] * (f.year[cols] - 2020.0) + p["compute_offset"][:, None] + task_eff
-                      + p["compute_sigma"][:, None] * np.exp(p["compute_sigma_slope"][:, None] * sc[:, cols]) * t)
-            log_c[:, cols] = log10c * math.log(10)
-            for c in cols:
-                notes[c].append("compute not given: drawn from the compute regression on size, task and year")
-        flops = np.exp(log_c)
-        hours = np.where(np.isnan(f.log_hours), formula.device_hours(flops, peak, u),
-                         np.exp(np.nan_to_num(f.log_hours)))
+        # Power per device: TDP x power fraction (measured basis), TDP (nominal), or as given.
+        power = tdp.copy()
+        given_w = ~np.isnan(f.power_w_given)
+        rc = np.flatnonzero((f.energy_basis == "measured") & ~given_w)
+        if len(rc):
+            zr = normals(len(rc))
+            fam = self.hw_fam[hw[:, rc]]
+            lin_r = (p["rho_intercept"][:, None]
+                     + self._effect("rho_family", "family", fam, "rho_family_sigma", zr)
+                     + self._effect("rho_architecture", "architecture", f.arch_idx[rc], "rho_architecture_sigma", zr)
+                     + self._effect("rho_era", "era", f.era_idx[rc], "rho_era_sigma", zr)
+                     + self._effect("rho_slope", "family", fam, "rho_slope_sigma", zr, "rho_slope_mu")
+                     * design.power_scale(sc[:, rc], self.structure)
+                     + self.rho_cluster + p["rho_run_sigma"][:, None] * zr())
+            share = np.where(f.power_scope[rc] == "gpu", p["gpu_share"][:, None], f32(1.0))
+            power[:, rc] = formula.power_w(tdp[:, rc], np.exp(lin_r) * share)
+        power[:, given_w] = f.power_w_given[given_w]
 
-        # Power per device.
-        lin_r = (p["rho_intercept"][:, None]
-                 + self._effect("rho_family", "family", fam, "rho_family_sigma", rng, shape, zshape)
-                 + self._effect("rho_architecture", "architecture", arch, "rho_architecture_sigma", rng, shape, zshape)
-                 + self._effect("rho_era", "era", era, "rho_era_sigma", rng, shape, zshape)
-                 + self._family_slope(fam, rng, shape, zshape) * design.power_scale(sc, self.structure)
-                 + self.rho_cluster
-                 + p["rho_run_sigma"][:, None] * z())
-        share = np.where(f.power_scope == "gpu", p["gpu_share"][:, None], np.float32(1.0))
-        measured = f.energy_basis == "measured"
-        rho = np.where(measured, np.exp(lin_r) * share, np.float32(1.0))
-        power = formula.power_w(tdp, rho)
-        power = np.where(np.isnan(f.power_w_given), power, f.power_w_given)
-
-        # PUE.
-        pue_draw = 1.0 + np.exp(np.log(f.pue_centre - 1.0).astype(np.float32) + f.pue_log_sd.astype(np.float32) * z())
-        pue = np.where(np.isnan(f.pue_given), pue_draw, f.pue_given)
+        # PUE: given, or drawn by operator and year.
+        pue = np.broadcast_to(f.pue_given.astype(f32), (S, N)).copy()
+        pc = np.flatnonzero(np.isnan(f.pue_given))
+        if len(pc):
+            pue[:, pc] = 1.0 + np.exp(np.log(f.pue_centre[pc] - 1.0).astype(f32) + f.pue_log_sd[pc].astype(f32)
+                                      * normals(len(pc))())
 
         energy = formula.energy_mwh(hours, power, pue)
 
-        # Carbon intensity.
-        prov_idx = np.broadcast_to(f.provider_idx, shape)
-        ci_sd = np.sqrt(p["ci_sigma"][:, None] ** 2 + f.ci_extra_sd.astype(np.float32) ** 2)
-        prov = self._effect("ci_provider", "provider", prov_idx, "ci_provider_sigma", rng, shape, zshape)
-        ci_draw = np.exp(f.log_ci_centre.astype(np.float32) + p["ci_offset"][:, None] + prov + ci_sd * z())
-        ci = np.where(np.isnan(f.ci_given), ci_draw, f.ci_given)
+        # Carbon intensity: given, or around the grid average of the location + the operator's effect.
+        ci = np.broadcast_to(f.ci_given.astype(f32), (S, N)).copy()
+        cc = np.flatnonzero(np.isnan(f.ci_given))
+        if len(cc):
+            zi = normals(len(cc))
+            prov = f.provider_idx[cc]
+            sd_p, new = self._lookup("ci_sigma_provider", "provider", prov)
+            if np.any(new):
+                floor = float(self.fixed["intensity.sigma_floor"])
+                drawn = np.sqrt(floor ** 2 + (p["ci_sigma"][:, None] * np.exp(p["ci_sigma_spread"][:, None] * zi())) ** 2)
+                sd_p = np.where(new, drawn, sd_p)
+            ci_sd = np.sqrt(sd_p ** 2 + f.ci_extra_sd[cc].astype(f32) ** 2)
+            ci[:, cc] = np.exp(f.log_ci_centre[cc].astype(f32) + p["ci_offset"][:, None]
+                               + self._effect("ci_provider", "provider", prov, "ci_provider_sigma", zi) + ci_sd * zi())
         co2 = formula.co2_t(energy, ci)
 
         if label_noise:
-            nu = float(self.fixed["noise.nu"])
-            sigma = np.where(measured, np.float32(self.fixed["noise.measured_sigma"]), p["nominal_sigma"][:, None])
-            chi = np.broadcast_to(rng.standard_gamma(nu / 2, zshape, dtype=np.float32), shape)
-            eps = np.exp(sigma * np.clip(z() * np.sqrt(nu / (2 * chi)), -T_CLIP, T_CLIP))
+            zn = normals(N)
+            sigma = np.where(f.energy_basis == "measured", f32(self.fixed["noise.measured_sigma"]),
+                             p["nominal_sigma"][:, None])
+            eps = np.exp(sigma * self._student_t(float(self.fixed["noise.nu"]), zn(), rng, (S, 1) if shared_noise
+                                                 else (S, N)))
             energy = energy * eps
             co2 = co2 * eps
-        return Simulation(energy_mwh=np.asarray(energy), co2_t=np.asarray(co2), device_hours=np.asarray(hours),
-                          power_w=np.asarray(power), pue=np.asarray(pue), carbon_intensity=np.asarray(ci),
-                          training_flops=flops, hardware_idx=hw, notes=notes)
-
-    def _family_slope(self, fam, rng, shape, zshape=None):
-        """Size slope of the power fraction per hardware family (new-group draw if unfitted)."""
-        post_idx = self._level_map["family"][fam]
-        out = np.take_along_axis(self.p["rho_slope"], np.maximum(post_idx, 0), axis=1)
-        new = post_idx < 0
-        if np.any(new):
-            z = rng.standard_normal(zshape or shape, dtype=np.float32)
-            out = np.where(new, self.p["rho_slope_mu"][:, None] + self.p["rho_slope_sigma"][:, None] * z, out)
-        return out
-
-    def _slope(self, gen, rng, shape, zshape=None):
-        table = self.p["u_slope"]
-        post_idx = self._level_map["generation"][gen]
-        out = np.take_along_axis(table, np.maximum(post_idx, 0), axis=1)
-        new = post_idx < 0
-        if np.any(new):
-            z = rng.standard_normal(zshape or shape, dtype=np.float32)
-            out = np.where(new, self.p["u_slope_mu"][:, None] + self.p["u_slope_sigma"][:, None] * z, out)
-        return out
+        return Simulation(energy_mwh=energy, co2_t=co2, device_hours=hours, power_w=power, pue=pue,
+                          carbon_intensity=ci, training_flops=flops, hardware_idx=hw, notes=notes)
 
     def _extrapolation_notes(self, f: design.RunFeatures, notes) -> None:
+        """Warn where a run is outside what the fit saw (size, year, hardware it draws effects for)."""
         obs = self.observed
         if not obs:
             return
         lo, hi = obs.get("log10_params_range", (-np.inf, np.inf))
         y0, y1 = obs.get("year_range", (-np.inf, np.inf))
-        seen_gen = set(obs.get("generation", []))
-        for i in range(f.n):
-            lp = f.log10_params[i]
-            if not np.isnan(lp) and (lp < lo - 0.5 or lp > hi + 0.5):
-                notes[i].append(f"extrapolation: {10 ** lp:.3g} parameters is outside the fitted range "
-                                f"({10 ** lo:.2g}-{10 ** hi:.2g})")
-            if f.year[i] > y1 + 1 or f.year[i] < y0 - 1:
-                notes[i].append(f"extrapolation: year {int(f.year[i])} is outside the fitted years ({y0}-{y1})")
-            if f.hardware[i] and f.gen_idx[i] >= 0 and self.levels.generation[f.gen_idx[i]] not in seen_gen:
-                notes[i].append(f"extrapolation: no fitted run used a {self.levels.generation[f.gen_idx[i]]} "
-                                "accelerator; its utilisation effect is a new-group draw")
+        lp = f.log10_params
+        for i in np.flatnonzero(~np.isnan(lp) & ((lp < lo - 0.5) | (lp > hi + 0.5))):
+            notes[i].append(f"extrapolation: {10 ** lp[i]:.3g} parameters is outside the fitted range "
+                            f"({10 ** lo:.2g}-{10 ** hi:.2g})")
+        for i in np.flatnonzero((f.year > y1 + 1) | (f.year < y0 - 1)):
+            notes[i].append(f"extrapolation: year {int(f.year[i])} is outside the fitted years ({y0}-{y1})")
+        seen_gen, seen_fam = set(obs.get("generation", [])), set(obs.get("family", []))
+        draws_u = np.isnan(f.log_hours)
+        draws_rho = (f.energy_basis == "measured") & np.isnan(f.power_w_given)
+        for i in np.flatnonzero(f.hw_known & (draws_u | draws_rho)):
+            gen, fam = self.levels.generation[f.gen_idx[i]], self.levels.family[f.fam_idx[i]]
+            if draws_u[i] and gen not in seen_gen:
+                notes[i].append(f"extrapolation: no fitted run used a {gen} accelerator; its utilisation effect "
+                                "is a new-group draw")
+            if draws_rho[i] and fam not in seen_fam:
+                notes[i].append(f"extrapolation: no fitted run used {fam} hardware; its power-fraction effect is "
+                                "a new-group draw")

@@ -1,0 +1,145 @@
+"""Time a full fit of the shipped dataset (issue 3, item 6: <= 3 min on 2 cores), by stage.
+
+Stages, timed separately: importing the model code (PyMC, PyTensor), building the PyMC graph,
+compiling it (nutpie ``compile_pymc_model``, as ``carbon_bayes.model.sample`` does), sampling
+(``carbon_bayes.model.sample`` with the compiled model), and the convergence report. With
+``--sampler pymc`` PyMC's NUTS compiles inside ``pm.sample``, so compile and sampling are one
+number; when the package's PyMC path hands NUTS to nutpie (PyMC >= 6 does so when nutpie is
+installed), a second run with ``nuts_sampler="pymc"`` times PyMC's own NUTS. The sampler
+settings are the package defaults (``DEFAULT_SAMPLER_CONFIG``) unless overridden. Prints a
+markdown table with the machine, the command, which library ran NUTS, and the gate result.
+
+Usage::
+
+    python benchmarks/bench_fit.py                    # nutpie, default settings
+    python benchmarks/bench_fit.py --sampler pymc     # PyMC's NUTS instead
+    python benchmarks/bench_fit.py --sampler both     # one after the other
+    python benchmarks/bench_fit.py --draws 500 --tune 500   # a quicker, non-default run
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+sys.path.insert(0, str(HERE.parent))
+
+from bench_speed import _loadavg, machine_info  # noqa: E402
+
+TARGET_S = 180.0
+
+
+def _force_pymc_nuts(model, cfg: dict):
+    """PyMC's own NUTS with the package's settings (``nuts_sampler="pymc"``: PyMC >= 6 otherwise
+    hands NUTS to nutpie when it is installed)."""
+    import os
+
+    import pymc as pm
+
+    with model:
+        return pm.sample(draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"],
+                         cores=min(cfg["chains"], os.cpu_count() or 1), random_seed=cfg["seed"],
+                         target_accept=cfg["target_accept"], progressbar=False, compute_convergence_checks=False,
+                         nuts_sampler="pymc")
+
+
+def fit_once(sampler: str, overrides: dict, force_pymc: bool = False) -> dict:
+    t = time.perf_counter()
+    import carbon_bayes.model as cm
+    from carbon_bayes.dataset import load_training_runs
+
+    t_import = time.perf_counter() - t
+    dataset = load_training_runs()
+    model_obj = cm.CarbonModel(sampler_config={**overrides, "sampler": sampler, "progressbar": False})
+    cfg = model_obj.sampler_config
+    t = time.perf_counter()
+    model = model_obj.build(dataset)
+    t_build = time.perf_counter() - t
+    used = cm.resolve_sampler(sampler)
+    compiled = None
+    t_compile = None
+    if used == "nutpie":
+        import nutpie
+
+        t = time.perf_counter()
+        compiled = nutpie.compile_pymc_model(model, freeze_model=False)
+        t_compile = time.perf_counter() - t
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tree = _force_pymc_nuts(model, cfg) if force_pymc else cm.sample(model, cfg, compiled=compiled)
+    t_sample = time.perf_counter() - t
+    library = tree["posterior"].attrs.get("inference_library", used if used == "nutpie" else "unknown")
+    t = time.perf_counter()
+    rep = cm.convergence_report(tree, cm.free_variable_names(model))
+    t_report = time.perf_counter() - t
+    label = "PyMC NUTS (forced nuts_sampler='pymc')" if force_pymc else f"--sampler {sampler}"
+    return {"sampler": used, "label": label, "library": library, "cfg": {k: cfg[k] for k in ("draws", "tune", "chains", "target_accept", "seed")},
+            "import_s": t_import, "build_s": t_build, "compile_s": t_compile, "sample_s": t_sample,
+            "report_s": t_report, "report": rep, "gate": cm.format_report(rep),
+            "n_free": len(model.free_RVs), "n_labels": len(model.coords["label"]) if "label" in model.coords else None}
+
+
+def report(info: dict, results: list[dict]) -> str:
+    lines = ["## Machine", "", "| | |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in info.items()], ""]
+    for r in results:
+        total = r["build_s"] + (r["compile_s"] or 0) + r["sample_s"] + r["report_s"]
+        verdict = "met" if total <= TARGET_S else f"**missed** ({total / TARGET_S:.1f}x the target)"
+        c = r["cfg"]
+        lines += [f"## Full fit, {r['label']} (NUTS run by: {r['library']}): {c['chains']} chains x "
+                  f"({c['tune']} tune + {c['draws']} draws), target_accept {c['target_accept']}", ""]
+        if r["sampler"] == "pymc" and r["library"] != "pymc":
+            lines += [f"Note: `--sampler pymc` ran NUTS in **{r['library']}**, not PyMC: "
+                      "`carbon_bayes.model.sample` calls `pm.sample` without `nuts_sampler=\"pymc\"`, and PyMC "
+                      ">= 6 then delegates to nutpie when it is installed.", ""]
+        lines += ["| stage | seconds |", "| --- | --- |",
+                  f"| import carbon_bayes.model (PyMC, PyTensor) | {r['import_s']:.1f} |",
+                  f"| build the PyMC graph | {r['build_s']:.1f} |"]
+        if r["compile_s"] is not None:
+            lines.append(f"| compile (nutpie.compile_pymc_model) | {r['compile_s']:.1f} |")
+            lines.append(f"| sample | {r['sample_s']:.1f} |")
+        else:
+            lines.append(f"| compile + sample (pm.sample) | {r['sample_s']:.1f} |")
+        lines += [f"| convergence report | {r['report_s']:.1f} |",
+                  f"| **total fit (build to report)** | **{total:.1f}** (target <= {TARGET_S:.0f} s: {verdict}) |",
+                  "", f"{r['n_free']} free variables; {r['n_labels']} labels.", "", f"Gate: {r['gate']}", ""]
+    lines.append(f"Load average (1/5/15 min) at the end: {_loadavg()}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sampler", default="auto", choices=["auto", "nutpie", "pymc", "both"])
+    p.add_argument("--draws", type=int)
+    p.add_argument("--tune", type=int)
+    p.add_argument("--chains", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--out", help="also write the markdown to this file")
+    p.add_argument("--no-force-pymc", action="store_true",
+                   help="with --sampler pymc, do not add a run of PyMC's own NUTS when the package's path ran nutpie")
+    a = p.parse_args(argv)
+    overrides = {k: v for k, v in (("draws", a.draws), ("tune", a.tune), ("chains", a.chains), ("seed", a.seed))
+                 if v is not None}
+    info = machine_info()
+    samplers = ["nutpie", "pymc"] if a.sampler == "both" else [a.sampler]
+    results = []
+    for s in samplers:
+        print(f"fitting with {s} ...", file=sys.stderr)
+        results.append(fit_once(s, overrides))
+        print(results[-1]["gate"], file=sys.stderr)
+        if s == "pymc" and results[-1]["library"] != "pymc" and not a.no_force_pymc:
+            print("--sampler pymc ran nutpie; fitting again with PyMC's own NUTS ...", file=sys.stderr)
+            results.append(fit_once(s, overrides, force_pymc=True))
+            print(results[-1]["gate"], file=sys.stderr)
+    text = report(info, results)
+    print(text)
+    if a.out:
+        Path(a.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,357 @@
+"""Speed of carbon_bayes predictions (issue 3, item 6), printed as markdown tables.
+
+Measures, against the targets of issue 3:
+
+1. ``import carbon_bayes`` in a fresh interpreter (median of 5; target <= 1 s), whether PyMC or
+   PyTensor got imported, and a cold first ``estimate()`` (import + loading the shipped posterior);
+2. one ``estimate()`` of a single run, in-process, after import and a warm-up call (median of 50
+   calls for a T1, a T2 and a T3 run; target <= 10 ms);
+3. batches of runs in one ``estimate()`` call (a realistic mix: the rows of
+   ``data/training_runs.csv`` repeated with varied hours, sizes and locations across the three
+   tiers), each size in its own subprocess so that its peak RSS (``resource.getrusage``) is its
+   own: wall time (median of the repeats) and peak memory, with ``keep_draws`` at its default
+   and with ``keep_draws=False`` (target: 100,000 runs <= 10 s with bounded memory);
+4. the ML CO2 Impact formula (``carbon_bayes.baselines.ml_co2_impact``) on the same batches.
+
+Usage::
+
+    python benchmarks/bench_speed.py                       # everything, ~2-4 minutes
+    python benchmarks/bench_speed.py --sizes 1000 10000    # smaller batches
+    python benchmarks/bench_speed.py --profile             # + cProfile of the largest batch
+    python benchmarks/bench_speed.py --out docs/bench.md   # also write the tables to a file
+
+Timings are medians of repeats; the load average is printed before and after, because other
+jobs on the machine slow every number down. Nothing here is asserted: the numbers are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+TARGETS = {"import_s": 1.0, "single_ms": 10.0, "batch_100k_s": 10.0}
+HEAVY = ("pymc", "pytensor", "arviz", "nutpie", "scipy", "matplotlib")
+
+#: One run per tier, Llama-2-7B-like (MODEL.md "Information tiers").
+T1 = {"run_id": "t1", "year": 2023, "task": "language", "architecture": "dense_transformer", "parameters": 7e9,
+      "hardware": "A100-80GB", "device_hours": 184_320, "country": "US"}
+T2 = {"run_id": "t2", "year": 2023, "task": "language", "architecture": "dense_transformer", "parameters": 7e9,
+      "training_tokens": 2e12, "hardware": "A100-80GB", "country": "US"}
+T3 = {"run_id": "t3", "year": 2023, "task": "language", "architecture": "dense_transformer", "parameters": 7e9}
+
+RUN_FACTS = ("year", "task", "architecture", "parameters", "active_parameters", "training_tokens", "training_flops",
+             "hardware", "n_devices", "device_hours", "training_days", "region", "country", "provider")
+REGIONS = ("aws:us-east-1", "gcp:us-central1", "azure:westeurope", "gcp:europe-west4", "aws:eu-west-1")
+COUNTRIES = ("US", "FR", "DE", "CN", "GB", "SE", "IN", "CA", "JP", "KR")
+
+
+# ------------------------------------------------------------------------------ helpers
+
+def _loadavg() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info() -> dict:
+    import numpy as np
+    import pandas as pd
+
+    import carbon_bayes
+
+    try:
+        mem = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30)
+    except (ValueError, OSError):
+        mem = None
+    return {"date (UTC)": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "machine": f"{platform.system()} {platform.machine()}, {_cpu_model()}, {os.cpu_count()} CPUs"
+                       + (f", {mem} GiB RAM" if mem else ""),
+            "python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__,
+            "carbon_bayes": carbon_bayes.__version__, "load average (1/5/15 min) at start": _loadavg()}
+
+
+def _run_json(code_or_args: list[str], timeout: float = 900, show_stderr: bool = False) -> dict:
+    out = subprocess.run([sys.executable, *code_or_args], stdout=subprocess.PIPE,
+                         stderr=None if show_stderr else subprocess.PIPE, text=True, timeout=timeout,
+                         cwd=str(HERE.parent.parent))
+    if out.returncode != 0:
+        raise RuntimeError(f"subprocess failed: {(out.stderr or '')[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _ms(x: float) -> str:
+    return f"{x * 1e3:.1f}"
+
+
+def _verdict(value: float, target: float) -> str:
+    return "met" if value <= target else f"**missed** ({value / target:.1f}x the target)"
+
+
+# ------------------------------------------------------------------------------ 1. import
+
+IMPORT_CODE = f"""
+import json, sys, time
+t0 = time.perf_counter()
+import carbon_bayes
+t1 = time.perf_counter()
+print(json.dumps({{"import_s": t1 - t0, **{{m: m in sys.modules for m in {HEAVY!r}}}}}))
+"""
+
+COLD_CODE = f"""
+import json, sys, time
+t0 = time.perf_counter()
+import carbon_bayes
+t1 = time.perf_counter()
+est = carbon_bayes.estimate({T1!r})
+est.to_frame()
+t2 = time.perf_counter()
+print(json.dumps({{"import_s": t1 - t0, "first_estimate_s": t2 - t1,
+                  **{{m: m in sys.modules for m in {HEAVY!r}}}}}))
+"""
+
+
+def bench_import(repeats: int = 5) -> dict:
+    runs, walls, cold = [], [], []
+    base = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        base.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        runs.append(_run_json(["-c", IMPORT_CODE]))
+        walls.append(time.perf_counter() - t)
+        cold.append(_run_json(["-c", COLD_CODE]))
+    return {"import_s": statistics.median(r["import_s"] for r in runs),
+            "import_max_s": max(r["import_s"] for r in runs),
+            "process_wall_s": statistics.median(walls), "python_startup_s": statistics.median(base),
+            "heavy_after_import": [m for m in HEAVY if any(r[m] for r in runs)],
+            "cold_import_s": statistics.median(c["import_s"] for c in cold),
+            "cold_first_estimate_s": statistics.median(c["first_estimate_s"] for c in cold),
+            "heavy_after_estimate": [m for m in HEAVY if any(c[m] for c in cold)]}
+
+
+# ------------------------------------------------------------------------------ 2. single runs
+
+def bench_single(calls: int = 50) -> dict:
+    import carbon_bayes
+
+    out = {}
+    for name, run in (("T1", T1), ("T2", T2), ("T3", T3)):
+        carbon_bayes.estimate(run)  # warm-up: loads the posterior, fills caches
+        times = []
+        for _ in range(calls):
+            t = time.perf_counter()
+            carbon_bayes.estimate(run).to_frame()
+            times.append(time.perf_counter() - t)
+        times.sort()
+        out[name] = {"median": statistics.median(times), "p10": times[len(times) // 10],
+                     "p90": times[int(len(times) * 0.9)], "min": times[0]}
+    return out
+
+
+# ------------------------------------------------------------------------------ 3./4. batches
+
+def make_runs(n: int, seed: int = 0):
+    """``n`` runs: published rows repeated with varied hours, sizes and locations, across tiers
+    (about 40% T1, 35% T2-masked, 25% T3-masked; masked rows without compute fall to T3)."""
+    import numpy as np
+    import pandas as pd
+
+    from carbon_bayes import schema
+    from carbon_bayes.dataset import load_training_runs
+
+    d = load_training_runs()
+    base = d[list(RUN_FACTS)].copy()
+    ok = []
+    for i in range(len(base)):  # keep the rows the input contract accepts
+        try:
+            schema.normalise_runs(base.iloc[[i]])
+            ok.append(i)
+        except ValueError:
+            pass
+    base = base.iloc[ok].reset_index(drop=True)
+    hours = base["device_hours"].fillna(base["n_devices"] * base["training_days"] * 24)
+    base = base.drop(columns=["n_devices", "training_days"]).assign(device_hours=hours)
+    rng = np.random.default_rng(seed)
+    runs = base.iloc[rng.integers(0, len(base), n)].reset_index(drop=True)
+    size = np.exp(rng.normal(0, 0.7, n))
+    data = np.exp(rng.normal(0, 0.5, n))
+    runs["device_hours"] = np.clip(runs["device_hours"] * np.exp(rng.normal(0, 1.0, n)), 0.01, 1e9)
+    runs["parameters"] = np.clip(runs["parameters"] * size, 1e6, 5e13)
+    runs["active_parameters"] = np.minimum(runs["active_parameters"] * size, runs["parameters"])
+    runs["training_tokens"] = np.clip(runs["training_tokens"] * data, 1e6, 1e15)
+    runs["training_flops"] = np.clip(runs["training_flops"] * size * data, 1e13, 1e28)
+    where = rng.random(n)
+    reg = where < 0.25
+    runs.loc[reg, "region"] = rng.choice(REGIONS, reg.sum())
+    runs.loc[reg, ["country", "provider"]] = ""
+    cty = (where >= 0.25) & (where < 0.6)
+    runs.loc[cty, "country"] = rng.choice(COUNTRIES, cty.sum())
+    runs.loc[cty, "region"] = ""
+    tier = rng.random(n)
+    t2 = (tier >= 0.4) & (tier < 0.75)
+    t3 = tier >= 0.75
+    runs.loc[t2 | t3, "device_hours"] = np.nan
+    runs.loc[t3, ["training_tokens", "training_flops"]] = np.nan
+    runs.loc[t3, ["hardware", "region", "country", "provider"]] = ""
+    runs.insert(0, "run_id", [f"r{i}" for i in range(n)])
+    return pd.DataFrame(runs)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
+
+def worker(kind: str, n: int, repeats: int, keep: str, profile: str | None) -> dict:
+    """Run in a subprocess: build ``n`` runs, warm up, then time ``kind`` ``repeats`` times."""
+    import numpy as np
+
+    import carbon_bayes
+    from carbon_bayes import baselines
+
+    runs = make_runs(n)
+    carbon_bayes.estimate(runs.iloc[:5])  # load the posterior
+    baselines.ml_co2_impact(runs.iloc[:5])
+    rss0 = _rss_mb()
+    kw = {} if keep == "default" else {"keep_draws": keep == "true"}
+    if profile:  # an extra, untimed call under cProfile (printed to stderr, saved to ``profile``)
+        import cProfile
+        import pstats
+
+        prof = cProfile.Profile()
+        prof.enable()
+        carbon_bayes.estimate(runs, **kw)
+        prof.disable()
+        prof.dump_stats(profile)
+        stats = pstats.Stats(profile, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(15)
+        stats.sort_stats("cumulative").print_stats("carbon_bayes", 20)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        if kind == "estimate":
+            est = carbon_bayes.estimate(runs, **kw)
+            frame = est.to_frame()
+            answered = int(np.isfinite(frame["co2_t_median"]).sum())
+            tiers = frame["tier"].value_counts().to_dict()
+            kept = est._draws is not None
+        else:
+            frame = baselines.ml_co2_impact(runs)
+            answered = int(np.isfinite(frame["co2_t"]).sum())
+            tiers, kept = {}, False
+        times.append(time.perf_counter() - t)
+        del frame
+    return {"n": n, "kind": kind, "keep": keep, "median_s": statistics.median(times), "min_s": min(times),
+            "rss_before_mb": rss0, "rss_peak_mb": _rss_mb(), "answered": answered, "tiers": tiers,
+            "draws_kept": kept, "input_mb": float(runs.memory_usage(deep=True).sum() / 2 ** 20)}
+
+
+def bench_batches(sizes, repeats: int, profile: bool) -> list[dict]:
+    out = []
+    for n in sizes:
+        reps = repeats if n <= 100_000 else 1
+        for keep in ("default", "false"):
+            args = [str(HERE), "--worker", "estimate", "--n", str(n), "--repeats", str(reps), "--keep", keep]
+            prof = profile and n == max(sizes) and keep == "default"
+            if prof:
+                args += ["--profile-file", str(Path(tempfile.gettempdir()) / f"carbon_bayes_estimate_{n}.prof")]
+            out.append(_run_json(args, timeout=3600, show_stderr=prof))
+            print(f"  estimate n={n} keep_draws={keep}: {out[-1]['median_s']:.2f} s", file=sys.stderr)
+        out.append(_run_json([str(HERE), "--worker", "formula", "--n", str(n), "--repeats", str(reps)], timeout=3600))
+        print(f"  ml_co2_impact n={n}: {out[-1]['median_s']:.2f} s", file=sys.stderr)
+    return out
+
+
+# ------------------------------------------------------------------------------ report
+
+def report(info: dict, imp: dict, single: dict, batches: list[dict]) -> str:
+    lines = ["## Machine", "", "| | |", "| --- | --- |"]
+    lines += [f"| {k} | {v} |" for k, v in info.items()]
+    lines += ["", "## Import (fresh interpreter, median of 5)", "",
+              "| measure | value | target | |", "| --- | --- | --- | --- |",
+              f"| `import carbon_bayes` | {imp['import_s']:.3f} s (max {imp['import_max_s']:.3f} s) | <= 1 s | "
+              f"{_verdict(imp['import_s'], TARGETS['import_s'])} |",
+              f"| whole `python -c 'import carbon_bayes'` process | {imp['process_wall_s']:.3f} s "
+              f"(bare interpreter {imp['python_startup_s']:.3f} s) | | |",
+              f"| heavy modules after import | {', '.join(imp['heavy_after_import']) or 'none'} | no pymc/pytensor | |",
+              f"| cold first `estimate()` (posterior load + predictor) | {imp['cold_first_estimate_s']:.3f} s | | |",
+              f"| heavy modules after `estimate()` | {', '.join(imp['heavy_after_estimate']) or 'none'} | "
+              "no pymc/pytensor | " + ("met" if not {"pymc", "pytensor"} & set(imp["heavy_after_estimate"])
+                                      else "**missed**") + " |"]
+    lines += ["", "## One run, in-process, after import and a warm-up call (50 calls)", "",
+              "| run | median ms | p10 ms | p90 ms | target | |", "| --- | --- | --- | --- | --- | --- |"]
+    for k, v in single.items():
+        lines.append(f"| {k} | {_ms(v['median'])} | {_ms(v['p10'])} | {_ms(v['p90'])} | <= 10 ms | "
+                     f"{_verdict(v['median'] * 1e3, TARGETS['single_ms'])} |")
+    lines += ["", "## Batches in one call (each size in its own process)", "",
+              "| method | runs | keep_draws | draws kept | median s | runs/s | peak RSS MB | RSS before call MB | "
+              "answered | tiers |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for b in batches:
+        name = "estimate()" if b["kind"] == "estimate" else "ml_co2_impact"
+        keep = b["keep"] if b["kind"] == "estimate" else "-"
+        tiers = ", ".join(f"{k} {v}" for k, v in sorted(b["tiers"].items())) or "-"
+        lines.append(f"| {name} | {b['n']:,} | {keep} | {'yes' if b['draws_kept'] else 'no'} | {b['median_s']:.2f} | "
+                     f"{b['n'] / b['median_s']:,.0f} | {b['rss_peak_mb']:.0f} | {b['rss_before_mb']:.0f} | "
+                     f"{b['answered']:,} | {tiers} |")
+    big = [b for b in batches if b["kind"] == "estimate" and b["n"] == 100_000 and b["keep"] == "default"]
+    if big:
+        lines += ["", f"100,000 runs: {big[0]['median_s']:.1f} s against a target of 10 s: "
+                  f"{_verdict(big[0]['median_s'], TARGETS['batch_100k_s'])}."]
+    lines += ["", f"Load average (1/5/15 min) at the end: {_loadavg()}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    p.add_argument("--repeats", type=int, default=3, help="repeats of each batch (median reported)")
+    p.add_argument("--calls", type=int, default=50, help="single-run calls per tier")
+    p.add_argument("--profile", action="store_true",
+                   help="cProfile one extra, untimed call on the largest batch (printed to stderr)")
+    p.add_argument("--out", help="also write the markdown to this file")
+    p.add_argument("--worker", choices=["estimate", "formula"], help=argparse.SUPPRESS)
+    p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--keep", default="default", choices=["default", "true", "false"], help=argparse.SUPPRESS)
+    p.add_argument("--profile-file", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.worker:
+        print(json.dumps(worker(a.worker, a.n, a.repeats, a.keep, a.profile_file)))
+        return
+    info = machine_info()
+    print("import ...", file=sys.stderr)
+    imp = bench_import()
+    print("single runs ...", file=sys.stderr)
+    single = bench_single(a.calls)
+    print("batches ...", file=sys.stderr)
+    batches = bench_batches(a.sizes, a.repeats, a.profile)
+    text = report(info, imp, single, batches)
+    print(text)
+    if a.out:
+        Path(a.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

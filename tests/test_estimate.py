@@ -1,0 +1,320 @@
+"""``carbon_bayes.estimate``: the output contract of MODEL.md and the properties an honest
+estimate must have, from the shipped posterior (and from the session's tiny fit).
+
+Properties are checked with a fixed seed: with the same seed every random number is the same,
+so changing one input changes the answer only through that input.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import carbon_bayes
+from carbon_bayes import estimate, schema
+from carbon_bayes.errors import InputError
+from carbon_bayes.posterior import load_posterior
+
+#: MODEL.md, "Output contract", in this order.
+CONTRACT = ["run_id",
+            "energy_mwh_mean", "energy_mwh_median", "energy_mwh_lower", "energy_mwh_upper",
+            "co2_t_mean", "co2_t_median", "co2_t_lower", "co2_t_upper",
+            "tier", "warnings"]
+NUMBERS = CONTRACT[1:9]
+SEED = 2024
+
+#: A Llama-2-7B-like run, at each information tier (MODEL.md "Information tiers").
+LLAMA_T1 = {"run_id": "llama-T1", "year": 2023, "task": "language", "architecture": "dense_transformer",
+            "parameters": 7e9, "training_tokens": 2e12, "hardware": "A100-80GB", "device_hours": 184_320,
+            "country": "US"}
+LLAMA_T2 = {k: v for k, v in LLAMA_T1.items() if k != "device_hours"} | {"run_id": "llama-T2"}
+LLAMA_T3 = {"run_id": "llama-T3", "year": 2023, "task": "language", "architecture": "dense_transformer",
+            "parameters": 7e9}
+VISION_T1 = {"run_id": "vit", "year": 2021, "task": "vision", "architecture": "transformer", "parameters": 3e8,
+             "hardware": "TPU v3", "n_devices": 256, "training_days": 3, "region": "gcp:us-central1"}
+TIER_RUNS = [LLAMA_T1, LLAMA_T2, LLAMA_T3, VISION_T1]
+
+
+def _width(frame: pd.DataFrame, q: str) -> np.ndarray:
+    return (frame[f"{q}_upper"] / frame[f"{q}_lower"]).to_numpy()
+
+
+def _one(run, **kw) -> pd.Series:
+    return estimate(run, seed=SEED, **kw).to_frame().iloc[0]
+
+
+# ------------------------------------------------------------------------------ the output contract
+
+def test_the_frame_has_exactly_the_contract_columns_and_one_row_per_run():
+    frame = estimate(TIER_RUNS, seed=SEED).to_frame()
+    assert list(frame.columns) == CONTRACT
+    assert len(frame) == len(TIER_RUNS)
+    assert list(frame["run_id"]) == [r["run_id"] for r in TIER_RUNS]
+    assert list(frame["tier"]) == ["T1", "T2", "T3", "T1"]
+    for c in NUMBERS:
+        assert frame[c].dtype.kind == "f", c
+        assert np.isfinite(frame[c]).all() and (frame[c] > 0).all(), c
+    assert frame["warnings"].map(type).eq(str).all()
+    assert isinstance(estimate(LLAMA_T1), carbon_bayes.Estimate)
+
+
+def test_run_ids_are_passed_through_in_input_order():
+    df = pd.DataFrame([LLAMA_T3, LLAMA_T1, LLAMA_T2], index=[10, 3, 7])
+    frame = estimate(df, seed=SEED).to_frame()
+    assert list(frame["run_id"]) == ["llama-T3", "llama-T1", "llama-T2"]
+    assert list(frame["tier"]) == ["T3", "T1", "T2"]
+    odd = estimate([{**LLAMA_T1, "run_id": "Run #1 / ünïcode"}, {**LLAMA_T1, "run_id": "42"}]).to_frame()
+    assert list(odd["run_id"]) == ["Run #1 / ünïcode", "42"]
+    anonymous = estimate([{k: v for k, v in LLAMA_T1.items() if k != "run_id"}] * 3).to_frame()
+    assert anonymous["run_id"].is_unique and len(anonymous) == 3
+
+
+def test_lower_median_upper_are_ordered_and_the_mean_is_inside():
+    frame = estimate(TIER_RUNS, seed=SEED).to_frame()
+    for q in ("energy_mwh", "co2_t"):
+        assert (frame[f"{q}_lower"] <= frame[f"{q}_median"]).all()
+        assert (frame[f"{q}_median"] <= frame[f"{q}_upper"]).all()
+        assert (frame[f"{q}_lower"] < frame[f"{q}_upper"]).all()
+        # with hours or compute known the predictive is moderately skewed: the mean is inside the interval
+        known = frame["tier"] != "T3"
+        assert (frame.loc[known, f"{q}_mean"] >= frame.loc[known, f"{q}_lower"]).all()
+        assert (frame.loc[known, f"{q}_mean"] <= frame.loc[known, f"{q}_upper"]).all()
+        assert (frame[f"{q}_mean"] > frame[f"{q}_lower"]).all()
+
+
+def test_a_mean_above_the_interval_is_flagged_and_means_are_stable_where_hours_are_known():
+    """Metadata-only runs have heavy right tails (Student-t compute residual): their sample mean can
+    lie above the 90% upper bound and vary across seeds, so such rows say to quote the median.
+    Where hours are known the mean is a stable summary (within 10% across seeds)."""
+    cnn = {"run_id": "cnn-T3", "year": 2020, "task": "vision", "architecture": "cnn", "hardware": "V100-SXM2"}
+    frames = [estimate([LLAMA_T1, cnn], seed=s).to_frame() for s in range(5)]
+    for fr in frames:
+        flagged = fr["energy_mwh_mean"] > fr["energy_mwh_upper"]
+        assert (fr["warnings"].str.contains("heavy right tail") == flagged).all()
+    t1_means = np.array([fr["energy_mwh_mean"].iloc[0] for fr in frames])
+    assert t1_means.max() / t1_means.min() < 1.1
+
+
+def test_50_percent_intervals_lie_inside_90_percent_ones():
+    wide = estimate(TIER_RUNS, ci=0.9, seed=SEED).to_frame()
+    narrow = estimate(TIER_RUNS, ci=0.5, seed=SEED).to_frame()
+    for q in ("energy_mwh", "co2_t"):
+        assert (wide[f"{q}_lower"] < narrow[f"{q}_lower"]).all()
+        assert (narrow[f"{q}_upper"] < wide[f"{q}_upper"]).all()
+        np.testing.assert_allclose(narrow[f"{q}_median"], wide[f"{q}_median"])
+    with pytest.raises(InputError, match="ci"):
+        estimate(LLAMA_T1, ci=90)
+
+
+# ------------------------------------------------------------------------------ draws, quantiles, probabilities
+
+def test_draws_have_dims_run_and_draw_and_match_the_summary():
+    est = estimate(TIER_RUNS, seed=SEED, n_draws=400)
+    d = est.draws
+    for q in ("energy_mwh", "co2_t"):
+        assert d[q].dims == ("run", "draw")
+        assert d[q].shape == (len(TIER_RUNS), 400)
+        assert (d[q].values > 0).all()
+    assert list(d["run"].values) == [r["run_id"] for r in TIER_RUNS]
+    frame = est.to_frame()
+    np.testing.assert_allclose(np.median(d["co2_t"].values, axis=1), frame["co2_t_median"], rtol=1e-5)
+    np.testing.assert_allclose(d["energy_mwh"].values.mean(axis=1), frame["energy_mwh_mean"], rtol=1e-5)
+
+
+def test_quantile_agrees_with_the_interval():
+    est = estimate(TIER_RUNS, seed=SEED)
+    frame = est.to_frame().set_index("run_id")
+    q = est.quantile([0.05, 0.5, 0.95])
+    assert list(q.index) == list(frame.index) and q.shape == (len(TIER_RUNS), 3)
+    np.testing.assert_allclose(q.iloc[:, 0], frame["co2_t_lower"], rtol=1e-5)
+    np.testing.assert_allclose(q.iloc[:, 1], frame["co2_t_median"], rtol=1e-5)
+    np.testing.assert_allclose(q.iloc[:, 2], frame["co2_t_upper"], rtol=1e-5)
+    qe = est.quantile(0.95, quantity="energy_mwh")
+    np.testing.assert_allclose(qe.iloc[:, 0], frame["energy_mwh_upper"], rtol=1e-5)
+    grid = est.quantile(np.linspace(0, 1, 11)).to_numpy()
+    assert (np.diff(grid, axis=1) >= 0).all()
+    with pytest.raises(InputError):
+        est.quantile(1.5)
+    with pytest.raises(InputError):
+        est.quantile(0.5, quantity="kwh")
+
+
+def test_prob_exceeds():
+    est = estimate(TIER_RUNS, seed=SEED)
+    frame = est.to_frame().set_index("run_id")
+    assert (est.prob_exceeds(co2_t=0) == 1).all()
+    assert (est.prob_exceeds(co2_t=1e9) == 0).all()
+    p = est.prob_exceeds(co2_t=float(frame.loc["llama-T2", "co2_t_median"]))
+    assert p.loc["llama-T2"] == pytest.approx(0.5, abs=0.01)
+    assert est.prob_exceeds(co2_t=float(frame.loc["llama-T1", "co2_t_upper"])).loc["llama-T1"] == \
+        pytest.approx(0.05, abs=0.01)
+    e = est.prob_exceeds(energy_mwh=float(frame.loc["vit", "energy_mwh_lower"])).loc["vit"]
+    assert e == pytest.approx(0.95, abs=0.01)
+    thresholds = np.geomspace(0.1, 1e5, 25)
+    curve = np.array([est.prob_exceeds(co2_t=t).to_numpy() for t in thresholds])
+    assert (np.diff(curve, axis=0) <= 0).all()
+    with pytest.raises(InputError):
+        est.prob_exceeds()
+    with pytest.raises(InputError):
+        est.prob_exceeds(co2_t=1, energy_mwh=1)
+    with pytest.raises(InputError):
+        est.prob_exceeds(co2_t=-1)
+
+
+# ------------------------------------------------------------------------------ energy basis
+
+def test_energy_basis_is_honoured_per_row():
+    run = {**LLAMA_T1, "pue": 1.1, "carbon_intensity": 0.4}
+    both = estimate([{**run, "run_id": "measured"}, {**run, "run_id": "tdp", "energy_basis": "tdp"},
+                     {**run, "run_id": "watts", "energy_basis": "tdp", "power_per_device_w": 250}],
+                    seed=SEED).to_frame().set_index("run_id")
+    nominal = run["device_hours"] * 400 * 1.1 / 1e6  # A100 TDP 400 W: hours x TDP x PUE
+    assert both.loc["tdp", "energy_mwh_median"] == pytest.approx(nominal, rel=0.05)
+    assert both.loc["watts", "energy_mwh_median"] == pytest.approx(run["device_hours"] * 250 * 1.1 / 1e6, rel=0.05)
+    assert both.loc["tdp", "co2_t_median"] == pytest.approx(nominal * 0.4, rel=0.05)
+    # the measured basis carries the learned power fraction and its uncertainty
+    assert both.loc["measured", "energy_mwh_median"] != pytest.approx(nominal, rel=0.01)
+    assert _width(both.loc[["measured"]], "energy_mwh")[0] > 1.2 * _width(both.loc[["tdp"]], "energy_mwh")[0]
+    # each row gets what it would get alone
+    alone = _one({**run, "run_id": "tdp", "energy_basis": "tdp"})
+    assert both.loc["tdp", "energy_mwh_median"] == pytest.approx(alone["energy_mwh_median"], rel=0.05)
+    alone = _one({**run, "run_id": "measured"})
+    assert both.loc["measured", "energy_mwh_median"] == pytest.approx(alone["energy_mwh_median"], rel=0.05)
+
+
+# ------------------------------------------------------------------------------ monotonicity and information
+
+@pytest.mark.parametrize("base", [LLAMA_T1, VISION_T1], ids=["llama", "vit"])
+def test_more_device_hours_never_lower_the_estimate(base):
+    base = {k: v for k, v in base.items() if k not in ("n_devices", "training_days")}
+    meds = []
+    for hours in (1e2, 1e3, 1e4, 5e4, 1e5, 1e6, 1e7):
+        row = _one({**base, "device_hours": hours})
+        meds.append((row["energy_mwh_median"], row["co2_t_median"], row["co2_t_upper"]))
+    meds = np.array(meds)
+    assert (np.diff(meds, axis=0) > 0).all(), meds
+
+
+def test_more_training_tokens_never_lower_the_estimate_of_a_t2_run():
+    meds = [_one({**LLAMA_T2, "training_tokens": t})["energy_mwh_median"] for t in (1e10, 1e11, 1e12, 2e12, 1e13)]
+    assert (np.diff(meds) > 0).all(), meds
+
+
+@pytest.mark.parametrize("base", [LLAMA_T1, LLAMA_T2, LLAMA_T3], ids=["T1", "T2", "T3"])
+def test_a_higher_carbon_intensity_never_lowers_the_estimate(base):
+    rows = [_one({**base, "carbon_intensity": ci}) for ci in (0.0, 0.001, 0.02, 0.1, 0.385, 0.8, 1.2)]
+    co2 = np.array([r["co2_t_median"] for r in rows])
+    upper = np.array([r["co2_t_upper"] for r in rows])
+    assert (np.diff(co2) > 0).all() and (np.diff(upper) > 0).all(), co2
+    energy = {r["energy_mwh_median"] for r in rows}
+    assert len(energy) == 1, "the intensity does not change the energy"
+
+
+def test_a_zero_carbon_intensity_gives_exactly_zero_co2():
+    for base in (LLAMA_T1, LLAMA_T2, LLAMA_T3):
+        row = _one({**base, "carbon_intensity": 0.0})
+        for s in ("mean", "median", "lower", "upper"):
+            assert row[f"co2_t_{s}"] == 0.0
+        assert row["energy_mwh_median"] > 0
+
+
+def test_more_known_inputs_give_a_narrower_interval():
+    frame = estimate([LLAMA_T1, LLAMA_T2, LLAMA_T3], seed=SEED).to_frame()
+    for q in ("energy_mwh", "co2_t"):
+        w = _width(frame, q)
+        assert w[0] < w[1] < w[2], (q, w)
+    # at T1, stating the facility and grid figures narrows the CO2 interval further
+    stated = _one({**LLAMA_T1, "pue": 1.1, "carbon_intensity": 0.385})
+    assert stated["co2_t_upper"] / stated["co2_t_lower"] < _width(frame, "co2_t")[0]
+    # at T3, knowing the hardware narrows the interval
+    hw = _one({**LLAMA_T3, "hardware": "A100-80GB"})
+    assert hw["energy_mwh_upper"] / hw["energy_mwh_lower"] < _width(frame, "energy_mwh")[2]
+
+
+# ------------------------------------------------------------------------------ every published row
+
+def _published_inputs(dataset: pd.DataFrame) -> pd.DataFrame:
+    """The rows of data/training_runs.csv in the input contract: its contract columns, the
+    published basis (a nominal or assumed-power figure is energy_basis=tdp), and for a
+    market-based figure the contract intensity the source states."""
+    cols = [c for c in schema.COLUMN_NAMES if c in dataset.columns]
+    inp = dataset[cols].copy()
+    inp["energy_basis"] = np.where(dataset["energy_basis"] == "measured", "measured", "tdp")
+    market = (dataset["accounting"] == "market_based").to_numpy()
+    inp["carbon_intensity"] = np.where(market, dataset["source_carbon_intensity"], np.nan)
+    inp["accounting"] = np.where(market & dataset["source_carbon_intensity"].isna(), "location_based",
+                                 dataset["accounting"].replace({"unknown": "location_based"}))
+    return inp
+
+
+def test_every_published_row_gets_an_estimate(dataset):
+    inp = _published_inputs(dataset)
+    accepted, rejected = [], {}
+    for i in range(len(inp)):
+        try:
+            schema.normalise_runs(inp.iloc[[i]])
+            accepted.append(i)
+        except InputError as e:  # the error names the column, the value and the fix
+            assert e.field in inp.columns and e.fix, e
+            rejected[inp["run_id"].iloc[i]] = str(e)
+    # the contract refuses only a few published facts (e.g. Strubell's hypothetical 11,000-day NAS)
+    assert len(rejected) <= 0.05 * len(inp), rejected
+    rows = dataset.iloc[accepted].reset_index(drop=True)
+    frame = estimate(inp.iloc[accepted], seed=SEED).to_frame()
+    assert len(frame) == len(rows) and list(frame["run_id"]) == list(rows["run_id"])
+    assert list(frame.columns) == CONTRACT
+    for c in NUMBERS:
+        assert np.isfinite(frame[c]).all(), c
+    assert (frame["energy_mwh_lower"] > 0).all()
+    assert set(frame["tier"]) <= {"T1", "T2", "T3"} and "T1" in set(frame["tier"])
+    # a sanity bound, not a validation: published energies are within a factor 10 of the median
+    has = rows["energy_mwh"].notna().to_numpy()
+    ratio = frame.loc[has, "energy_mwh_median"].to_numpy() / rows.loc[has, "energy_mwh"].to_numpy()
+    assert np.mean((ratio > 0.1) & (ratio < 10)) >= 0.8, sorted(ratio)
+
+
+# ------------------------------------------------------------------------------ lightness, reproducibility, models
+
+def test_estimating_does_not_import_pymc_or_pytensor():
+    code = (
+        "import sys, json\n"
+        "import carbon_bayes\n"
+        f"est = carbon_bayes.estimate([{LLAMA_T1!r}, {LLAMA_T3!r}])\n"
+        "est.to_frame(); est.quantile(0.5); est.prob_exceeds(co2_t=10)\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('pymc', 'pytensor'))\n"
+        "print(json.dumps(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    heavy = json.loads(out.stdout.strip().splitlines()[-1])
+    assert heavy == [], f"estimate() imported {heavy[:5]}"
+
+
+def test_estimates_are_reproducible_with_a_seed():
+    a = estimate(TIER_RUNS, seed=7).to_frame()
+    b = estimate(TIER_RUNS, seed=7).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+    c = estimate(TIER_RUNS, seed=8).to_frame()
+    assert not np.allclose(a["co2_t_median"], c["co2_t_median"], rtol=1e-9, atol=0)
+    pd.testing.assert_frame_equal(estimate(TIER_RUNS).to_frame(), estimate(TIER_RUNS).to_frame())
+
+
+def test_estimates_from_another_posterior_file(tiny_fit):
+    path = tiny_fit["path"]
+    n = load_posterior(path).n_draws
+    for model in (path, str(path), load_posterior(path)):
+        est = estimate(TIER_RUNS, model=model, seed=SEED)
+        frame = est.to_frame()
+        assert list(frame.columns) == CONTRACT and len(frame) == len(TIER_RUNS)
+        assert (frame["co2_t_lower"] > 0).all()
+        assert (frame["co2_t_lower"] <= frame["co2_t_median"]).all()
+        assert (frame["co2_t_median"] <= frame["co2_t_upper"]).all()
+        assert est.draws.sizes["draw"] == min(n, 1000)
+    a = estimate(TIER_RUNS, model=path, seed=SEED).to_frame()
+    b = estimate(TIER_RUNS, model=load_posterior(path), seed=SEED).to_frame()
+    pd.testing.assert_frame_equal(a, b)

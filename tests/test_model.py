@@ -1,0 +1,210 @@
+"""The PyMC model: its graph (built, not sampled) and the contract of a real small fit.
+
+The graph tests only build the model (no compilation). The fit tests use the session's
+``tiny_fit`` (150 draws x 2 chains, compiled once for the whole suite): they check what a fit
+reports and that saving and loading loses nothing, not the quality of the posterior (the
+shipped posterior's convergence is gated in ``test_posterior.py``, recovery of known
+parameters in ``test_recovery.py``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from carbon_bayes import reference, schema
+from carbon_bayes.dataset import fitted_rows, load_training_runs
+from carbon_bayes.errors import ConvergenceError
+from carbon_bayes.model import GATE, CarbonModel, convergence_report, format_report
+from carbon_bayes.posterior import (
+    PREDICTOR_VARIABLES,
+    dataset_from_tree,
+    dataset_sha256,
+    load_posterior,
+    priors_sha256,
+)
+from carbon_bayes.priorspec import load_prior_spec
+
+REPORT_KEYS = {"r_hat_max", "r_hat_worst", "ess_bulk_min", "ess_bulk_worst", "divergences", "passed"}
+LEVEL_DIMS = ("generation", "family", "architecture", "era", "provider")
+
+
+def expected_levels() -> dict[str, list[str]]:
+    """Every level the package knows, from the reference tables and the input contract."""
+    acc = reference.accelerators()
+    return {
+        "generation": sorted(acc["generation"].unique()),
+        "family": sorted(acc["family"].unique()),
+        "architecture": list(schema.CATEGORIES["architecture"]),
+        "era": list(load_prior_spec().structure["era_labels"]),
+        "provider": list(schema.CATEGORIES["provider"]),
+    }
+
+
+def used_labels(rows) -> int:
+    """Fitted rows that carry a usable figure: energy, or a location-based CO2 figure > 0."""
+    energy = rows["energy_mwh"].notna()
+    co2 = rows["co2_t"].notna() & (rows["co2_t"] > 0) & (rows["accounting"] != "market_based")
+    return int((energy | co2).sum())
+
+
+@pytest.fixture(scope="module")
+def built(dataset):
+    cm = CarbonModel(sampler_config={"progressbar": False})
+    return cm, cm.build(dataset)
+
+
+# ------------------------------------------------------------------------------ the graph
+
+def test_the_graph_has_every_variable_the_predictor_reads_with_its_dims(built):
+    _, m = built
+    missing = [v for v in PREDICTOR_VARIABLES if v not in m.named_vars]
+    assert not missing, f"the model lacks predictor variables {missing}"
+    for name, dims in PREDICTOR_VARIABLES.items():
+        assert tuple(m.named_vars_to_dims.get(name, ())) == dims, name
+
+
+def test_the_coords_include_every_level_even_unobserved_ones(built, dataset):
+    cm, m = built
+    want = expected_levels()
+    for dim in LEVEL_DIMS:
+        assert list(m.coords[dim]) == want[dim], dim
+    # at least one hardware generation is known to the package but used by no fitted run: it is still a level
+    fitted_hw = set(fitted_rows(dataset)["hardware"])
+    acc = reference.accelerators()
+    used = set(acc.loc[sorted(fitted_hw), "generation"])
+    assert set(want["generation"]) - used, "expected unobserved generations (new-group draws)"
+
+
+def test_the_runs_and_labels_of_the_graph_are_the_fitted_rows(built, dataset):
+    _, m = built
+    rows = fitted_rows(dataset)
+    assert sorted(m.coords["run"]) == sorted(set(rows["run_group"]))
+    assert len(m.coords["label"]) == used_labels(rows)
+    # every data container (switched per fold by cross-validation) is laid out along a coord
+    assert m.data_vars
+    for d in m.data_vars:
+        dims = m.named_vars_to_dims.get(d.name)
+        assert dims and all(x in m.coords for x in dims), d.name
+        assert d.get_value().shape == tuple(len(m.coords[x]) for x in dims)
+
+
+def test_a_graph_of_two_runs_still_knows_every_level(dataset):
+    keep = list(dict.fromkeys(fitted_rows(dataset)["run_group"]))[:2]
+    small = load_training_runs(dataset[dataset["run_group"].isin(keep)])
+    m = CarbonModel().build(small)
+    assert sorted(m.coords["run"]) == sorted(keep)
+    want = expected_levels()
+    for dim in LEVEL_DIMS:
+        assert list(m.coords[dim]) == want[dim], dim
+    for name in PREDICTOR_VARIABLES:
+        assert name in m.named_vars
+
+
+def test_sampler_settings_are_checked():
+    from carbon_bayes.errors import InputError
+
+    with pytest.raises(InputError, match="sampler_config"):
+        CarbonModel(sampler_config={"draw": 100})
+    with pytest.raises(InputError, match="sampler"):
+        CarbonModel(sampler_config={"sampler": "metropolis"}).fit(load_training_runs())
+
+
+# ------------------------------------------------------------------------------ the convergence gate
+
+def _tree(chains: np.ndarray, diverging: int = 0) -> xr.DataTree:
+    """A posterior of one scalar ``x`` with the given (chain, draw) values."""
+    c, d = chains.shape
+    div = np.zeros((c, d), dtype=bool)
+    div.flat[:diverging] = True
+    tree = xr.DataTree()
+    tree["posterior"] = xr.DataTree(xr.Dataset({"x": (("chain", "draw"), chains)}))
+    tree["sample_stats"] = xr.DataTree(xr.Dataset({"diverging": (("chain", "draw"), div)}))
+    return tree
+
+
+def test_the_gate_passes_well_mixed_chains_and_fails_each_criterion():
+    rng = np.random.default_rng(1)
+    good = rng.normal(size=(4, 1000))
+    rep = convergence_report(_tree(good), ["x"])
+    assert REPORT_KEYS <= set(rep) and rep["passed"], rep
+    assert rep["r_hat_max"] <= GATE["r_hat_max"] and rep["ess_bulk_min"] >= GATE["ess_bulk_min"]
+    stuck = good + np.array([0.0, 0.0, 0.0, 1.0])[:, None]  # one chain elsewhere: r_hat
+    assert not convergence_report(_tree(stuck), ["x"])["passed"]
+    sticky = np.cumsum(rng.normal(size=(4, 1000)), axis=1) * 0.01 + good * 0.001  # random walk: low ESS
+    rep = convergence_report(_tree(sticky), ["x"])
+    assert rep["ess_bulk_min"] < GATE["ess_bulk_min"] and not rep["passed"]
+    rep = convergence_report(_tree(good, diverging=1), ["x"])  # a single divergence
+    assert rep["divergences"] == 1 and not rep["passed"]
+    rep = convergence_report(_tree(good[:1]), ["x"])  # one chain cannot show convergence
+    assert not rep["passed"]
+    assert "FAILED" in format_report(rep) and "PASSED" in format_report(convergence_report(_tree(good), ["x"]))
+
+
+# ------------------------------------------------------------------------------ the tiny fit
+
+def test_the_fit_reports_the_convergence_gate(tiny_fit):
+    m = tiny_fit["model"]
+    rep = m.convergence
+    assert REPORT_KEYS <= set(rep)
+    free = {v.name for v in m.model.free_RVs}
+    assert rep["r_hat_worst"] in free and rep["ess_bulk_worst"] in free
+    assert isinstance(rep["divergences"], int) and rep["divergences"] >= 0
+    assert {f"gate_{k}": v for k, v in GATE.items()}.items() <= rep.items()
+    consistent = (rep["r_hat_max"] <= GATE["r_hat_max"] and rep["ess_bulk_min"] >= GATE["ess_bulk_min"]
+                  and rep["divergences"] <= GATE["divergences_max"])
+    assert rep["passed"] is consistent
+    # 2 chains x 150 draws cannot reach a bulk ESS of 400 on every parameter
+    assert rep["ess_bulk_min"] < GATE["ess_bulk_min"] and rep["passed"] is False
+    json.dumps(rep)  # the report is stored as JSON
+
+
+def test_a_failing_gate_is_an_error_unless_allowed(tiny_fit, dataset, monkeypatch, capsys):
+    """``fit`` raises ConvergenceError when the gate fails. To avoid a second compilation the
+    sampler is replaced by the tiny fit's (unconverged) draws."""
+    import carbon_bayes.model as model_module
+
+    monkeypatch.setattr(model_module, "sample", lambda *args, **kwargs: tiny_fit["model"].idata)
+    m = CarbonModel(sampler_config={"progressbar": False})
+    with pytest.raises(ConvergenceError, match="allow_unconverged"):
+        m.fit(dataset)
+    assert "convergence gate FAILED" in capsys.readouterr().err
+    tree = m.fit(dataset, allow_unconverged=True)
+    assert tree is tiny_fit["model"].idata and m.convergence["passed"] is False
+
+
+def test_save_and_load_round_trip_the_draws(tiny_fit):
+    m = tiny_fit["model"]
+    post = load_posterior(tiny_fit["path"])
+    ref = m.idata["posterior"].to_dataset()
+    n = ref.sizes["chain"] * ref.sizes["draw"]
+    assert post.n_draws == n == 2 * 150
+    for name, dims in PREDICTOR_VARIABLES.items():
+        want = ref[name].values.reshape((n,) + ref[name].shape[2:])
+        np.testing.assert_allclose(post.draws[name], want, rtol=1e-6, atol=1e-7, err_msg=name)
+        assert post.draws[name].shape == (n, *(len(post.levels[d]) for d in dims))
+    assert post.levels == {k: list(v) for k, v in m.levels.as_dict().items()}
+    mem = m.posterior()  # the in-memory posterior estimate() can use without a file
+    for name in PREDICTOR_VARIABLES:
+        np.testing.assert_allclose(mem.draws[name], post.draws[name], rtol=1e-6, atol=1e-7)
+
+
+def test_save_and_load_round_trip_the_provenance(tiny_fit, dataset):
+    m = tiny_fit["model"]
+    post = load_posterior(tiny_fit["path"])
+    assert post.convergence == json.loads(json.dumps(m.convergence))
+    assert post.sampler_config["draws"] == 150 and post.sampler_config["chains"] == 2
+    assert post.sampler_config["sampler_used"] in ("nutpie", "pymc")
+    assert post.model_config["levels"] == post.levels
+    assert post.attrs["data_sha256"] == dataset_sha256(dataset)
+    assert post.attrs["priors_sha256"] == priors_sha256()
+    from carbon_bayes import __version__
+
+    assert post.attrs["carbon_bayes_version"] == __version__
+    # the file is self-contained: its fit data reproduce the dataset and its hash
+    back = load_training_runs(dataset_from_tree(post.tree))
+    assert dataset_sha256(back) == post.attrs["data_sha256"]
+    assert list(back["run_id"]) == list(dataset["run_id"])
