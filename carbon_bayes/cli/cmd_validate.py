@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (folds and sampling)")
     p.add_argument("--no-ml", action="store_true", help="skip the random-forest and gradient-boosting baselines")
     p.add_argument("--no-progress", action="store_true", help="hide the per-fold progress line")
+    p.add_argument("--report-only", action="store_true",
+                   help="rebuild the report (e.g. after editing the discussion) from the predictions and settings "
+                        "saved next to --out by an earlier run, without refitting")
     p.set_defaults(func=run)
 
 
@@ -36,6 +39,13 @@ def run(args) -> int:
     from carbon_bayes.dataset import load_training_runs
     from carbon_bayes.errors import InputError
 
+    from carbon_bayes.validation_report import load_result, save_result, target_check, write_report
+
+    if args.report_only:
+        result, command, date = load_result(args.out)
+        path = write_report(result, args.out, command, load_training_runs(args.data), args.discussion, date)
+        print(f"wrote {path} (from the run of {date})")
+        return 0
     tiers = tuple(t.strip().upper() for t in args.tiers.split(",") if t.strip())
     if args.folds is not None and args.folds < 2 and not args.loo:
         raise InputError("--folds", args.folds, "give at least 2 folds, or --loo")
@@ -51,7 +61,6 @@ def run(args) -> int:
         raise InputError("validate", "plots", "the report's plots need matplotlib: "
                          "`pip install carbon_bayes[benchmark]`") from None
     from carbon_bayes.validate import cross_validate
-    from carbon_bayes.validation_report import target_check, write_report
 
     dataset = load_training_runs(args.data)
     sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune)) if v is not None}
@@ -60,6 +69,7 @@ def run(args) -> int:
                             ml=not args.no_ml, progress=not args.no_progress)
     command = "carbon-bayes " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["validate"] \
         else "carbon-bayes validate"
+    save_result(result, args.out, command)
     path = write_report(result, args.out, command, dataset, args.discussion)
     for r in target_check(result.predictions).itertuples(index=False):
         print(f"{'met   ' if r.met else 'MISSED'}  {r.target}: {r.measured}")
