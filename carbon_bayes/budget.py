@@ -26,8 +26,9 @@ import pandas as pd
 import xarray as xr
 
 from carbon_bayes import schema
-from carbon_bayes.constants import CHUNK_SIZE, CI_LEVEL, SEED
+from carbon_bayes.constants import CI_LEVEL, SEED
 from carbon_bayes.errors import InputError
+from carbon_bayes.estimator import chunks
 
 #: Largest number of alternatives :func:`plan` compares in one call.
 MAX_ALTERNATIVES = 500
@@ -636,11 +637,8 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
     total_c = np.zeros(pred.S)
     total_e = np.zeros(pred.S)
     kept_c, kept_e = [], []
-    n_chunks = max(1, -(-n // CHUNK_SIZE))
-    children = _rng_children(seed, n_chunks)  # the estimator's scheme: same seed, same draws
-    for k in range(n_chunks):
-        sl = slice(k * CHUNK_SIZE, min(n, (k + 1) * CHUNK_SIZE))
-        sim = pred.simulate(base.iloc[sl], np.random.default_rng(children[k]))
+    for sl, rng in chunks(n, pred.S, seed):  # the estimator's plan: same seed, same draws
+        sim = pred.simulate(base.iloc[sl], rng)
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if same_site:
             ci_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)

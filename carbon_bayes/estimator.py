@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from carbon_bayes import schema
-from carbon_bayes.constants import CHUNK_SIZE, CI_LEVEL, SEED
+from carbon_bayes.constants import BULK_THRESHOLD, CHUNK_ELEMENTS, CI_LEVEL, N_DRAWS, N_DRAWS_BULK, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.predict import Predictor, Simulation, get_predictor
 
@@ -39,10 +39,21 @@ def check_ci(ci) -> float:
     return ci
 
 
+def quantiles(draws: np.ndarray, qs) -> np.ndarray:
+    """Quantiles of draws (axis 0) by linear interpolation, as ``np.quantile(method="linear")``,
+    computed with one partial sort of contiguous rows (about twice as fast on large batches)."""
+    x = np.ascontiguousarray(draws.T)
+    n = x.shape[1]
+    h = (n - 1) * np.asarray(qs, dtype=float)
+    lo = np.floor(h).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    part = np.partition(x, np.unique(np.concatenate([lo, hi])), axis=1)
+    return (part[:, lo] + (h - lo) * (part[:, hi] - part[:, lo])).T
+
+
 def summarise(draws: np.ndarray, ci: float) -> dict[str, np.ndarray]:
     """mean, median and equal-tailed interval of draws (axis 0)."""
-    lo, hi = (1 - ci) / 2, (1 + ci) / 2
-    q = np.quantile(draws, [lo, 0.5, hi], axis=0, method="linear")
+    q = quantiles(draws, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
     return {"mean": draws.mean(axis=0, dtype=np.float64), "median": q[1], "lower": q[0], "upper": q[2]}
 
 
@@ -143,8 +154,18 @@ class Estimate:
                          name=f"expected shortfall over {float(budget_t):g} t")
 
 
+def chunks(n: int, n_draws: int, seed: int | None = None, chunk_size: int | None = None):
+    """The batch plan shared by every caller that must reproduce estimate()'s draws: a list of
+    (slice of runs, random generator), one independent SFC64 stream per chunk of the batch."""
+    chunk_size = chunk_size or max(256, CHUNK_ELEMENTS // n_draws)
+    n_chunks = max(1, -(-n // chunk_size))
+    streams = np.random.SeedSequence(SEED if seed is None else seed).spawn(n_chunks)
+    return [(slice(k * chunk_size, min(n, (k + 1) * chunk_size)), np.random.Generator(np.random.SFC64(streams[k])))
+            for k in range(n_chunks)]
+
+
 def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = None, seed: int | None = None,
-             keep_draws: bool | None = None, chunk_size: int = CHUNK_SIZE) -> Estimate:
+             keep_draws: bool | None = None, chunk_size: int | None = None) -> Estimate:
     """Estimate energy (MWh) and CO2e (t) with credible intervals, without MCMC.
 
     Parameters
@@ -158,14 +179,15 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
         Path of a posterior file (default: the posterior shipped with the package), a loaded
         :class:`~carbon_bayes.posterior.Posterior`, or a :class:`~carbon_bayes.predict.Predictor`.
     n_draws
-        Posterior draws to use (default 1,000).
+        Posterior draws to use (default 1,000; 500 for batches of more than 20,000 runs).
     seed
         Random seed (default fixed, so the same input gives the same output).
     keep_draws
         Keep the draws for ``.draws``, ``.quantile`` and ``.prob_exceeds`` (default: when
         runs x draws <= 2e7).
     chunk_size
-        Runs simulated at a time (memory is bounded by chunk_size x n_draws).
+        Runs simulated at a time (default: about 2e6 / n_draws; memory is bounded by
+        chunk_size x n_draws).
 
     Examples
     --------
@@ -176,17 +198,19 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
     """
     ci = check_ci(ci)
     inputs = schema.normalise_runs(runs)
-    pred: Predictor = get_predictor(model, n_draws)
     n = len(inputs)
+    if n_draws is None:
+        n_draws = N_DRAWS_BULK if n > BULK_THRESHOLD else N_DRAWS
+    pred: Predictor = get_predictor(model, n_draws)
     if keep_draws is None:
         keep_draws = n * pred.S <= KEEP_DRAWS_LIMIT
-    rng_root = np.random.SeedSequence(SEED if seed is None else seed)
-    n_chunks = max(1, -(-n // chunk_size))
-    children = rng_root.spawn(n_chunks)
+    plan = chunks(n, pred.S, seed, chunk_size)
+    n_chunks = len(plan)
 
     def run_chunk(k: int):
-        chunk = inputs.iloc[k * chunk_size: min(n, (k + 1) * chunk_size)]
-        sim = pred.simulate(chunk, np.random.default_rng(children[k]))
+        rows, rng = plan[k]
+        chunk = inputs.iloc[rows]
+        sim = pred.simulate(chunk, rng)
         stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci).items()}
         # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.
         unstable = stats["energy_mwh_mean"] > stats["energy_mwh_upper"]

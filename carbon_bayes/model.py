@@ -316,7 +316,7 @@ def sample(model: pm.Model, cfg: dict, compiled=None):
                              cores=min(cfg["chains"], os.cpu_count() or 1), seed=cfg["seed"],
                              target_accept=cfg["target_accept"], progress_bar=cfg["progressbar"], save_warmup=False)
     with model:
-        return pm.sample(draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"],
+        return pm.sample(draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"], nuts_sampler="pymc",
                          cores=min(cfg["chains"], os.cpu_count() or 1), random_seed=cfg["seed"],
                          target_accept=cfg["target_accept"], progressbar=cfg["progressbar"],
                          compute_convergence_checks=False)

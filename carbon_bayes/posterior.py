@@ -202,8 +202,9 @@ def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
         raise PosteriorFileError(f"{path}: corrupt configuration attributes ({e})") from None
     missing_fixed = [k for k in REQUIRED_FIXED if k not in config["model_config"].get("fixed", {})]
     if missing_fixed:
-        raise PosteriorFileError(f"{path}: fitted by an older model version (no {missing_fixed}); refit it with "
-                                 "`carbon-bayes fit` or use the shipped posterior")
+        fix = ("rebuild it with `python scripts/build_default_posterior.py`" if Path(path) == default_posterior_path()
+               else "refit it with `carbon-bayes fit`, or use the shipped posterior")
+        raise PosteriorFileError(f"{path}: fitted by an older model version (no {missing_fixed}); {fix}")
     for group in ("posterior", "fit_data"):
         if group not in tree:
             raise PosteriorFileError(f"{path}: missing the {group!r} group; re-create the file with `carbon-bayes fit`")

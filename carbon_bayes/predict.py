@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import design, formula, reference
-from carbon_bayes.constants import CHUNK_SIZE, N_DRAWS, SEED
+from carbon_bayes.constants import N_DRAWS
 from carbon_bayes.posterior import Posterior, load_posterior
 
 _CACHE: dict[tuple, "Predictor"] = {}

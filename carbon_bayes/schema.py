@@ -162,6 +162,8 @@ def _row_label(df: pd.DataFrame, i: int) -> str:
 
 def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
     """Numbers; strings like '7B', '1.3M', '184,320' are accepted; anything else is an error."""
+    if values.dtype.kind == "f":
+        return _check_finite(col, values.copy(), values, df)
     try:
         out = np.array(values, dtype=float)
         if values.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in values):
@@ -224,11 +226,10 @@ def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: pd.DataF
                              row=_row_label(df, i))
 
 
-def _text(values: np.ndarray) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        out[i] = "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
-    return out
+def _text(values) -> np.ndarray:
+    """Text cells as stripped str ("" for missing), vectorised through pandas' string methods."""
+    s = pd.Series(values, dtype=object)
+    return s.where(s.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
 
 
 def _category(name: str, raw: np.ndarray, df: pd.DataFrame) -> np.ndarray:
@@ -306,7 +307,10 @@ def normalise_runs(runs) -> pd.DataFrame:
     out: dict[str, np.ndarray] = {}
     notes: list[list[str]] = [[] for _ in range(n)]
     for col in COLUMNS:
-        raw = df[col.name].to_numpy(dtype=object) if col.name in df.columns else np.full(n, None, dtype=object)
+        if col.kind == "number" and col.name in df.columns and df[col.name].dtype.kind in "fiu":
+            raw = df[col.name].to_numpy(dtype=float)  # already numeric: no per-cell parsing
+        else:
+            raw = df[col.name].to_numpy(dtype=object) if col.name in df.columns else np.full(n, None, dtype=object)
         if col.kind == "number":
             vals = _parse_number(col.name, raw, df)
             _check_bounds(col, vals, raw, df)
