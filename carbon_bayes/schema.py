@@ -227,7 +227,10 @@ def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: pd.DataF
 
 
 def _text(values) -> np.ndarray:
-    """Text cells as stripped str ("" for missing), vectorised through pandas' string methods."""
+    """Text cells as stripped str ("" for missing); pandas' string methods for large batches."""
+    if len(values) <= 64:  # a Python loop is faster than building a Series for a few runs
+        return np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+                         for v in values], dtype=object)
     s = pd.Series(values, dtype=object)
     return s.where(s.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
 
