@@ -124,27 +124,48 @@ def _index(values: np.ndarray, levels: tuple[str, ...]) -> np.ndarray:
     return np.array([lookup.get(v, -1) for v in values], dtype=np.int64)
 
 
-def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels):
-    """TDP, TDP log-sd, dense peak (FLOP/s), generation and family index per hardware id."""
+@dataclass(frozen=True)
+class HardwareTable:
+    """The accelerator table as arrays by position (``pos[hardware_id]``): TDP (W), its log-sd,
+    dense peak at the default precision (FLOP/s), and generation / family level indices."""
+
+    ids: np.ndarray
+    pos: dict
+    tdp_w: np.ndarray
+    tdp_log_sd: np.ndarray
+    peak_flops: np.ndarray
+    gen_idx: np.ndarray
+    fam_idx: np.ndarray
+
+
+def hardware_table(levels: Levels) -> HardwareTable:
     acc = reference.accelerators()
+    g = {v: i for i, v in enumerate(levels.generation)}
+    f = {v: i for i, v in enumerate(levels.family)}
+    ids = np.array(acc.index, dtype=object)
+    return HardwareTable(
+        ids=ids, pos={h: i for i, h in enumerate(ids)}, tdp_w=acc["tdp_w"].to_numpy(dtype=float),
+        tdp_log_sd=acc["tdp_log_sd"].fillna(0).to_numpy(dtype=float),
+        peak_flops=np.array([reference.peak_flops(h) for h in ids], dtype=float),
+        gen_idx=np.array([g[v] for v in acc["generation"]]), fam_idx=np.array([f[v] for v in acc["family"]]))
+
+
+def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels):
+    """TDP, TDP log-sd, dense peak (FLOP/s, at ``precision`` when given), generation and family
+    index per run (NaN / -1 where the hardware is unknown)."""
+    table = hardware_table(levels)
     n = len(hardware)
-    tdp = np.full(n, np.nan)
-    tdp_sd = np.zeros(n)
-    peak = np.full(n, np.nan)
-    gen = np.full(n, -1, dtype=np.int64)
-    fam = np.full(n, -1, dtype=np.int64)
-    g_lookup = {v: i for i, v in enumerate(levels.generation)}
-    f_lookup = {v: i for i, v in enumerate(levels.family)}
+    known = hardware != ""
+    i = np.array([table.pos.get(h, 0) for h in hardware], dtype=np.int64)
+    tdp = np.where(known, table.tdp_w[i], np.nan)
+    tdp_sd = np.where(known, table.tdp_log_sd[i], 0.0)
+    peak = np.where(known, table.peak_flops[i], np.nan)
+    gen = np.where(known, table.gen_idx[i], -1)
+    fam = np.where(known, table.fam_idx[i], -1)
     for (hw, prec), idx in groups(hw=hardware, prec=precision).items():
-        if not hw:
-            continue
-        row = acc.loc[hw]
-        tdp[idx] = row["tdp_w"]
-        tdp_sd[idx] = row["tdp_log_sd"]
-        peak[idx] = reference.peak_flops(hw, prec or None)
-        gen[idx] = g_lookup[row["generation"]]
-        fam[idx] = f_lookup[row["family"]]
-    return tdp, tdp_sd, peak, gen, fam
+        if hw and prec:
+            peak[idx] = reference.peak_flops(hw, prec)
+    return tdp, tdp_sd, peak, gen.astype(np.int64), fam.astype(np.int64)
 
 
 def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float):

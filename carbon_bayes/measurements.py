@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import reference, schema
+from carbon_bayes.formula import SECONDS_PER_HOUR
 from carbon_bayes.errors import DataError, InputError
 
 FORMATS = ("codecarbon", "model-card", "csv")
@@ -427,7 +428,7 @@ def _codecarbon_row(df: pd.DataFrame, i: int, path: Path, facts: dict, dropped: 
     if kwh / 1000 < 1e-7:
         raise InputError("energy_consumed", cell["energy_consumed"], "is below 1e-4 kWh: too small to be a training "
                          "run; delete the row", row=where)
-    hours = n_dev * duration / 3600.0
+    hours = n_dev * duration / SECONDS_PER_HOUR
     if hours < 1e-3:
         raise InputError("duration", cell["duration"], f"{n_dev:g} GPU(s) x {duration:g} s is under 4 GPU-seconds: "
                          "too short to be a training run; delete the row", row=where)

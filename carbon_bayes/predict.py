@@ -89,16 +89,13 @@ class Predictor:
         self._level_map = {d: np.array([post_levels[d].index(v) if v in post_levels[d] else -1
                                         for v in getattr(self.levels, d)])
                            for d in ("generation", "family", "architecture", "era", "provider", "task")}
-        acc = reference.accelerators()
-        self.hw_ids = np.array(acc.index, dtype=object)
-        self.hw_pos = {h: i for i, h in enumerate(self.hw_ids)}
-        self.tdp = acc["tdp_w"].to_numpy(dtype=np.float32)
-        self.tdp_sd = acc["tdp_log_sd"].fillna(0).to_numpy(dtype=np.float32)
-        self.peak = np.array([reference.peak_flops(h) for h in self.hw_ids], dtype=np.float32)
-        g = {v: i for i, v in enumerate(self.levels.generation)}
-        f = {v: i for i, v in enumerate(self.levels.family)}
-        self.hw_gen = np.array([g[v] for v in acc["generation"]])
-        self.hw_fam = np.array([f[v] for v in acc["family"]])
+        hw = design.hardware_table(self.levels)
+        self.hw_ids, self.hw_pos = hw.ids, hw.pos
+        self.tdp = hw.tdp_w.astype(np.float32)
+        self.tdp_sd = hw.tdp_log_sd.astype(np.float32)
+        self.peak = hw.peak_flops.astype(np.float32)
+        self.hw_gen = hw.gen_idx
+        self.hw_fam = hw.fam_idx
         self.unknown_sd = float(self.fixed["intensity.unknown_location_sigma"])
         #: Posteriors updated with a user's measurements describe runs on that user's cluster.
         self.cluster = cfg.get("default_cluster")
