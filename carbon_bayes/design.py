@@ -7,6 +7,7 @@ compute, device-hours, and the centres of its PUE and carbon-intensity priors.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -138,7 +139,9 @@ class HardwareTable:
     fam_idx: np.ndarray
 
 
+@functools.lru_cache(maxsize=8)
 def hardware_table(levels: Levels) -> HardwareTable:
+    """The accelerator table as arrays (cached: it is read on every estimate)."""
     acc = reference.accelerators()
     g = {v: i for i, v in enumerate(levels.generation)}
     f = {v: i for i, v in enumerate(levels.family)}
