@@ -157,7 +157,6 @@ def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels)
     """TDP, TDP log-sd, dense peak (FLOP/s, at ``precision`` when given), generation and family
     index per run (NaN / -1 where the hardware is unknown)."""
     table = hardware_table(levels)
-    n = len(hardware)
     known = hardware != ""
     i = np.array([table.pos.get(h, 0) for h in hardware], dtype=np.int64)
     tdp = np.where(known, table.tdp_w[i], np.nan)

@@ -11,7 +11,6 @@ Importing this module does not import PyMC or PyTensor.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

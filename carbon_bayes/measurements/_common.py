@@ -1,0 +1,190 @@
+"""Helpers shared by the measurement readers: file reading, numbers, hardware and region
+names, and facts the user states for every run of a file."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from carbon_bayes import reference, schema
+from carbon_bayes.errors import InputError
+
+#: Input-contract columns that can be stated as facts, and the dataset column each becomes.
+FACT_COLUMNS = {
+    "model_name": "model_name", "year": "year", "task": "task", "architecture": "architecture",
+    "parameters": "parameters", "active_parameters": "active_parameters", "training_tokens": "training_tokens",
+    "training_flops": "training_flops", "hardware": "hardware", "n_devices": "n_devices",
+    "device_hours": "device_hours", "training_days": "training_days", "country": "country", "region": "region",
+    "provider": "provider", "accounting": "accounting", "energy_basis": "energy_basis",
+    "power_scope": "power_scope", "pue": "source_pue", "carbon_intensity": "source_carbon_intensity",
+    "power_per_device_w": "source_power_w",
+}
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0", ""}
+
+# ------------------------------------------------------------------------ helpers
+def _where(path: Path, line: int | str) -> str:
+    return f"{line} of {path}"
+
+
+def _read_text(path: Path) -> str:
+    if not path.is_file():
+        raise InputError("measurements", str(path), "file not found; check the path")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError("measurements", str(path), "not UTF-8 text; save the file as UTF-8 (CSV or README.md)") from None
+    if not text.strip():
+        raise InputError("measurements", str(path), "the file is empty; give a CodeCarbon emissions.csv, a model card "
+                         "README.md, or a CSV with a header row and one row per run")
+    return text
+
+
+def _read_csv_text(text: str, path: Path) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        raise InputError("measurements", str(path), f"not a readable CSV ({msg}); save it as comma-separated UTF-8 "
+                         "with one header row") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(df) == 0:
+        raise InputError("measurements", str(path), "only a header, no rows: the file records no run")
+    return df.apply(lambda s: s.str.strip())
+
+
+def _number(path: Path, df: pd.DataFrame, i: int, col: str, unit: str, *, lower: float | None = None,
+            strict_lower: bool = False, required: bool = False, what: str = "") -> float:
+    """One numeric cell (NaN when empty), or an InputError naming file, row, column and the fix."""
+    raw = df[col].iloc[i] if col in df.columns else ""
+    row = _where(path, i + 2)
+    if raw == "" or raw.lower() in ("nan", "none", "null"):
+        if required:
+            raise InputError(col, raw, f"is empty; every row needs {what or col} in {unit}", row=row)
+        return float("nan")
+    try:
+        v = float(raw)
+    except ValueError:
+        raise InputError(col, raw, f"must be a number in {unit}; correct the cell or delete the row "
+                         "(the file was not changed)", row=row) from None
+    if not np.isfinite(v):
+        raise InputError(col, raw, f"must be a finite number in {unit}", row=row)
+    if lower is not None and (v < lower or (strict_lower and v == lower)):
+        what = what or col
+        problem = f"{what} cannot be negative" if v < 0 <= lower else \
+            f"{what} must be {'greater than' if strict_lower else 'at least'} {lower:g} {unit}"
+        raise InputError(col, raw, f"{problem}; correct the cell or delete the row (the file was not changed)",
+                         row=row)
+    return v
+
+
+def _canonical_region(provider: str, region: str):
+    if not provider or not region:
+        return None
+    try:
+        return reference.resolve_region(f"{provider}:{region}")
+    except InputError:
+        return None
+
+
+def _provider_of(region) -> str:
+    return {"gcp": "google", "aws": "aws", "azure": "azure"}.get(region.provider, "")
+
+
+_COUNT_RE = re.compile(r"^\s*(\d+)\s*(?:x|×|\*)?\s+(.+?)\s*$", re.IGNORECASE)
+_UNIT_WORDS_RE = re.compile(r"\s+(gpus?|tpus?|chips?|cards?|devices?|accelerators?)\.?\s*$", re.IGNORECASE)
+
+
+def split_device_count(text: str) -> tuple[int | None, str]:
+    """``"8 x NVIDIA A100-SXM4-80GB"`` -> ``(8, "NVIDIA A100-SXM4-80GB")``; ``"8 v100 GPUs"`` -> ``(8, "v100")``."""
+    s = _UNIT_WORDS_RE.sub(" ", str(text)).strip()
+    m = _COUNT_RE.match(s)
+    if m:
+        return int(m.group(1)), m.group(2).strip()
+    return None, s
+
+
+def _resolve_device(name: str) -> str:
+    """Resolve an accelerator name, also without a memory size ("RTX3090 24GB")."""
+    try:
+        return reference.resolve_hardware(name)
+    except InputError as first:
+        stripped = re.sub(r"\b\d+\s*GB\b", " ", name, flags=re.IGNORECASE).strip()
+        if stripped and stripped != name:
+            try:
+                return reference.resolve_hardware(stripped)
+            except InputError:
+                pass
+        raise first
+
+
+def _parse_gpu_model(text: str) -> tuple[int | None, str]:
+    """CodeCarbon's ``gpu_model`` ("8 x NVIDIA A100-SXM4-80GB", several models comma-separated).
+
+    Returns the total count (None when not stated) and the one accelerator id; raises
+    InputError (field ``gpu_model``) when a name is unknown or the models differ.
+    """
+    parts = [p for p in re.split(r",(?=\s*\d+\s*x\s)", text) if p.strip()] or [text]
+    ids, total, counted = [], 0, True
+    for part in parts:
+        n, name = split_device_count(part)
+        ids.append(_resolve_device(name))
+        if n is None:
+            counted = False
+        else:
+            total += n
+    if len(set(ids)) > 1:
+        raise InputError("gpu_model", text, f"lists different accelerators ({', '.join(sorted(set(ids)))}); "
+                         "carbon_bayes models one accelerator type per run: split the run, or name the one that "
+                         "did the training with hardware=... (--hardware)")
+    return (total if counted else None), ids[0]
+
+
+# ------------------------------------------------------------------------ facts
+def normalise_facts(facts: dict | None) -> dict:
+    """Check facts stated for every run of a file; returns dataset columns -> values.
+
+    Keys are input-contract columns (:data:`FACT_COLUMNS`); values are checked and made
+    canonical as :func:`carbon_bayes.schema.normalise_runs` does (hardware ids, ISO3 countries,
+    cloud regions, categories). ``pue`` becomes ``source_pue``, ``carbon_intensity``
+    ``source_carbon_intensity`` and ``power_per_device_w`` ``source_power_w``.
+    """
+    facts = {k: v for k, v in (facts or {}).items() if v is not None and not (isinstance(v, str) and not v.strip())}
+    if not facts:
+        return {}
+    bad = [k for k in facts if k not in FACT_COLUMNS]
+    if bad:
+        import difflib
+
+        close = difflib.get_close_matches(bad[0], list(FACT_COLUMNS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise InputError("facts", bad[0], f"not a fact update can use; use any of {', '.join(FACT_COLUMNS)}{hint}")
+    norm = schema.normalise_runs([facts]).iloc[0]
+    out = {FACT_COLUMNS[k]: norm[k] for k in facts}
+    if "region" in facts:  # a region also fixes the country and the provider
+        out.setdefault("country", norm["country"])
+        out.setdefault("provider", norm["provider"])
+    if "n_devices" in facts and "training_days" in facts and "device_hours" not in facts:
+        out["device_hours"] = norm["device_hours"]
+    return out
+
+
+def _apply_facts(rows: list[dict], facts: dict) -> None:
+    for r in rows:
+        for col, v in facts.items():
+            r[col] = v
+        if facts:
+            note = "facts given for every run of the file: " + ", ".join(
+                f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in facts.items())
+            r["decision_note"] = "; ".join(x for x in (r.get("decision_note", ""), note) if x)
+        if {"n_devices", "training_days"} & set(facts) and "device_hours" not in facts:
+            nd, days = r.get("n_devices", np.nan), r.get("training_days", np.nan)
+            if np.isfinite(nd) and np.isfinite(days):
+                r["device_hours"] = nd * days * 24.0
+
+

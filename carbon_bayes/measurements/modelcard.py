@@ -1,0 +1,204 @@
+"""The ``co2_eq_emissions`` metadata of a Hugging Face model card -> a dataset row."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from carbon_bayes import reference
+from carbon_bayes.errors import InputError
+from carbon_bayes.measurements._common import _provider_of, _resolve_device, split_device_count
+
+
+# ------------------------------------------------------------------------ Hugging Face model cards
+def front_matter(text: str, path: Path | str = "<text>") -> list[str]:
+    """Lines of the YAML front matter (between the first two ``---`` lines) of a model card."""
+    lines = text.splitlines()
+    start = next((k for k, ln in enumerate(lines) if ln.strip()), None)
+    if start is None or lines[start].strip() != "---":
+        raise InputError("co2_eq_emissions", "missing", f"{path} has no YAML front matter (a block between '---' "
+                         "lines at the top of the README.md), so no co2_eq_emissions metadata; add it (see "
+                         "https://huggingface.co/docs/hub/model-cards-co2) or give your runs as a CSV")
+    for k in range(start + 1, len(lines)):
+        if lines[k].strip() in ("---", "..."):
+            return lines[start + 1:k]
+    raise InputError("co2_eq_emissions", "missing", f"{path}: the front matter opened by '---' is never closed; add "
+                     "a '---' line after the metadata")
+
+
+def _strip_comment(value: str) -> str:
+    quote = None
+    for k, ch in enumerate(value):
+        if ch in "\"'" and quote is None:
+            quote = ch
+        elif ch == quote:
+            quote = None
+        elif ch == "#" and quote is None and (k == 0 or value[k - 1] in " \t"):
+            return value[:k].rstrip()
+    return value.strip()
+
+
+def _scalar(value: str):
+    """A YAML scalar of the small subset model cards use: quoted or plain strings, numbers, null."""
+    v = _strip_comment(value).strip()
+    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+        inner = v[1:-1]
+        return inner.replace("''", "'") if v[0] == "'" else inner.replace('\\"', '"').replace("\\\\", "\\")
+    if v.lower() in ("", "~", "null"):
+        return None
+    try:
+        return int(v) if re.fullmatch(r"[-+]?\d+", v) else float(v)
+    except ValueError:
+        return v
+
+
+def _flow_mapping(text: str, path) -> dict:
+    inner = text.strip()[1:-1]
+    out = {}
+    for part in re.split(r",(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", inner):
+        if not part.strip():
+            continue
+        if ":" not in part:
+            raise InputError("co2_eq_emissions", text, f"{path}: cannot read {part.strip()!r} as 'key: value'")
+        k, v = part.split(":", 1)
+        out[k.strip().strip("\"'")] = _scalar(v)
+    return out
+
+
+def parse_co2_metadata(lines: list[str], path: Path | str = "<text>"):
+    """The ``co2_eq_emissions`` value of front-matter lines: a number, a dict, or None if absent.
+
+    Handles the YAML subset model cards use: ``co2_eq_emissions: 12.3``, a block mapping of
+    indented ``key: value`` lines (plain or quoted scalars, ``#`` comments, ``>``/``|``
+    block scalars), and a flow mapping ``{emissions: 12.3, source: ...}``.
+    """
+    for k, line in enumerate(lines):
+        m = re.match(r"^(['\"]?)co2_eq_emissions\1\s*:(.*)$", line)
+        if not m:
+            continue
+        rest = _strip_comment(m.group(2))
+        if rest.startswith("{"):
+            return _flow_mapping(rest, path)
+        if rest:
+            return _scalar(rest)
+        block = []
+        for ln in lines[k + 1:]:
+            if ln.strip() and not ln[0].isspace():
+                break
+            block.append(ln)
+        out: dict = {}
+        indent = None
+        j = 0
+        while j < len(block):
+            ln = block[j]
+            j += 1
+            if not ln.strip() or ln.strip().startswith("#"):
+                continue
+            ind = len(ln) - len(ln.lstrip())
+            indent = ind if indent is None else indent
+            if ind != indent:
+                continue  # deeper structure the reader does not use
+            km = re.match(r"^\s*(['\"]?)([A-Za-z0-9_ -]+)\1\s*:(.*)$", ln)
+            if not km:
+                raise InputError("co2_eq_emissions", ln.strip(), f"{path}: cannot read this line of co2_eq_emissions "
+                                 "as 'key: value'; fix the YAML")
+            key, val = km.group(2).strip(), _strip_comment(km.group(3))
+            if val[:1] in ("|", ">"):
+                parts = []
+                while j < len(block) and (not block[j].strip() or len(block[j]) - len(block[j].lstrip()) > indent):
+                    parts.append(block[j].strip())
+                    j += 1
+                out[key] = (" " if val[0] == ">" else "\n").join(p for p in parts if p)
+            else:
+                out[key] = _scalar(val)
+        return out or None
+    return None
+
+
+def _location(text: str) -> tuple[str, str, str]:
+    """(region, country, provider) of a card's free-text ``geographical_location`` ('' when unknown)."""
+    if not text:
+        return "", "", ""
+    try:
+        reg = reference.resolve_region(text)
+        return f"{reg.provider}:{reg.region}", reg.country_iso3, _provider_of(reg)
+    except InputError:
+        pass
+    for cand in [p.strip() for p in reversed(text.split(","))] + [text]:
+        try:
+            return "", reference.resolve_country(cand), ""
+        except InputError:
+            continue
+    return "", "", ""
+
+
+def read_model_card(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
+    """Dataset rows (one) from the ``co2_eq_emissions`` metadata of a model card README.md."""
+    from carbon_bayes.measurements import read_measurements  # the shared entry point
+
+    return read_measurements(path, format="model-card", facts=facts)
+
+
+def _model_card_rows(text: str, path: Path, facts: dict) -> list[dict]:
+    lines = front_matter(text, path)
+    meta = parse_co2_metadata(lines, path)
+    if meta is None:
+        raise InputError("co2_eq_emissions", "missing", f"{path}: the model card's metadata has no co2_eq_emissions "
+                         "field; add e.g. 'co2_eq_emissions: {emissions: 1200, source: codecarbon, hardware_used: "
+                         "8 x A100}' (grams), or give the CodeCarbon emissions.csv itself")
+    block = [ln.strip() for ln in lines if ln.strip()]
+    if isinstance(meta, dict):
+        grams = meta.get("emissions")
+        field_name = "co2_eq_emissions.emissions"
+    else:
+        grams, meta, field_name = meta, {}, "co2_eq_emissions"
+    if isinstance(grams, str):
+        try:
+            grams = float(grams.replace(",", ""))
+        except ValueError:
+            pass
+    if grams is None or isinstance(grams, bool) or not isinstance(grams, (int, float)) or not np.isfinite(grams):
+        raise InputError(field_name, grams, f"{path}: must be a number of grams of CO2e (e.g. 1200 for 1.2 kg)")
+    if grams < 0:
+        raise InputError(field_name, grams, f"{path}: emissions cannot be negative; give grams of CO2e")
+    notes = []
+    source = str(meta.get("source") or "")
+    measured = re.search(r"code\s*_?carbon", source, re.IGNORECASE) is not None
+    hw_text = str(meta.get("hardware_used") or "")
+    n_dev, hw = np.nan, ""
+    if hw_text:
+        count, name = split_device_count(hw_text)
+        try:
+            hw = _resolve_device(name)
+            n_dev = float(count) if count else np.nan
+        except InputError:
+            notes.append(f"hardware_used {hw_text!r} not recognised: give hardware=... (--hardware)")
+    loc = str(meta.get("geographical_location") or "")
+    region, country, provider = _location(loc)
+    if loc and not (region or country):
+        notes.append(f"geographical_location {loc!r} not recognised: give country=... or region=...")
+    ttype = str(meta.get("training_type") or "").lower()
+    scope = "finetune" if "fine" in ttype else "final_pretraining"
+    name = path.parent.name if path.name.lower() == "readme.md" and path.parent.name else path.stem
+    label = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    quote = [ln for ln in block if ln.startswith(("co2_eq_emissions", "emissions", "source", "training_type",
+                                                  "geographical_location", "hardware_used"))]
+    method = ("measured with CodeCarbon" if measured else
+              "method not stated or calculator-based: read as nominal (hours x TDP) accounting")
+    return [{
+        "run_id": f"model-card-{re.sub(r'[^A-Za-z0-9._-]+', '-', name).strip('-') or 'card'}",
+        "model_name": name, "year": np.nan, "hardware": hw, "hardware_as_published": hw_text, "n_devices": n_dev,
+        "country": country, "region": region, "provider": provider, "location_or_region": loc, "scope": scope,
+        "energy_mwh": np.nan, "co2_t": grams / 1e6,
+        "energy_basis": "measured" if measured else "tdp", "power_scope": "system" if measured else "",
+        "pue_included": False, "accounting": "location_based",
+        "decision_note": "; ".join([f"model card co2_eq_emissions, {method}"] + notes),
+        "source": f"user measurement: Hugging Face model card {label} co2_eq_emissions"
+                  + (f" (source: {source})" if source else ""),
+        "source_quote": " | ".join(quote) or f"co2_eq_emissions: {grams}",
+    }]
+
+
