@@ -21,3 +21,7 @@ N_DRAWS_BULK = 500
 #: Runs x draws simulated together (bounded memory: each array of a chunk is about 8 MB; a
 #: chunk holds about 2,000 runs at 1,000 draws, 4,000 at 500).
 CHUNK_ELEMENTS = 2_000_000
+
+#: Sampler settings of every fit unless overridden (CarbonModel, `carbon-bayes fit/update/validate`).
+DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 3000, "tune": 2000, "chains": 4, "target_accept": 0.99,
+                          "seed": 20260101, "progressbar": True}

@@ -30,6 +30,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from carbon_bayes import design, formula
+from carbon_bayes.constants import DEFAULT_SAMPLER_CONFIG
 from carbon_bayes.fitdata import FitData
 from carbon_bayes.priorspec import VARIABLES, ModelPriors, PriorSpec
 
@@ -249,8 +250,6 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 #: The convergence gate every fit must pass (unless explicitly allowed not to).
 GATE = {"r_hat_max": 1.01, "ess_bulk_min": 400, "divergences_max": 0}
 
-DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 3000, "tune": 2000, "chains": 4, "target_accept": 0.99,
-                          "seed": 20260101, "progressbar": True}
 
 
 def free_variable_names(model: pm.Model) -> list[str]:

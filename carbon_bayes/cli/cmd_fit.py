@@ -6,6 +6,8 @@ ORDER = 30
 
 
 def register(sub) -> None:
+    from carbon_bayes.cli.common import add_sampler_flags
+
     p = sub.add_parser("fit", help="fit the model to a training-run dataset (MCMC) and save the posterior",
                        description="Fit the hierarchical model with NUTS (nutpie when installed, else PyMC) and "
                                    "write one netCDF posterior file. Fails unless the convergence gate passes "
@@ -13,15 +15,8 @@ def register(sub) -> None:
     p.add_argument("--data", metavar="CSV", help="dataset in the data/training_runs.csv format (default: shipped)")
     p.add_argument("--out", metavar="NC", required=True, help="posterior file to write")
     p.add_argument("--priors", metavar="TOML", help="prior specification (default: priors/model_priors.toml)")
-    p.add_argument("--draws", type=int, help="draws per chain (default 3000)")
-    p.add_argument("--tune", type=int, help="tuning steps per chain (default 2000)")
-    p.add_argument("--chains", type=int, help="chains (default 4)")
-    p.add_argument("--seed", type=int, help="random seed")
-    p.add_argument("--sampler", choices=("auto", "nutpie", "pymc"), help="NUTS implementation (default auto)")
-    p.add_argument("--target-accept", type=float, help="NUTS target acceptance (default 0.99)")
+    add_sampler_flags(p)
     p.add_argument("--thin", type=int, default=1, help="keep every n-th draw in the file (default 1)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--allow-unconverged", action="store_true", help="save even if the convergence gate fails")
     p.set_defaults(func=run)
 
 

@@ -12,6 +12,8 @@ _FACT_FLAGS = ("hardware", "n_devices", "device_hours", "training_days", "parame
 
 
 def register(sub) -> None:
+    from carbon_bayes.cli.common import add_sampler_flags
+
     from carbon_bayes.measurements import FORMATS
     from carbon_bayes.schema import COLUMNS
 
@@ -30,14 +32,7 @@ def register(sub) -> None:
                    "$CARBON_BAYES_HOME, $XDG_DATA_HOME/carbon_bayes or ~/.local/share/carbon_bayes)")
     p.add_argument("--base", metavar="NC", help="posterior to extend (default: the shipped posterior; never modified)")
     p.add_argument("--cluster", default="user", help="name of your cluster (default 'user')")
-    p.add_argument("--draws", type=int, help="draws per chain (default 2000)")
-    p.add_argument("--tune", type=int, help="tuning steps per chain (default 1500)")
-    p.add_argument("--chains", type=int, help="chains (default 4)")
-    p.add_argument("--seed", type=int, help="random seed (same seed and inputs: identical posterior)")
-    p.add_argument("--sampler", choices=("auto", "nutpie", "pymc"), help="NUTS implementation (default auto)")
-    p.add_argument("--target-accept", type=float, help="NUTS target acceptance (default 0.99)")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.add_argument("--allow-unconverged", action="store_true", help="save even if the convergence gate fails")
+    add_sampler_flags(p)
     p.add_argument("--dry-run", action="store_true", help="read and convert the file, print the rows, do not fit")
     g = p.add_argument_group("facts the file does not record (apply to every run in it; they override the file)")
     by_name = {c.name: c for c in COLUMNS}

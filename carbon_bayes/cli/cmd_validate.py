@@ -20,8 +20,10 @@ def register(sub) -> None:
     p.add_argument("--data", metavar="CSV", help="dataset (default: the shipped data/training_runs.csv)")
     p.add_argument("--discussion", metavar="MD", default="docs/validation_discussion.md",
                    help="hand-written discussion appended to the report, if the file exists")
-    p.add_argument("--draws", type=int, help="MCMC draws per chain per fold (default 3000)")
-    p.add_argument("--tune", type=int, help="tuning steps per chain per fold (default 2000)")
+    from carbon_bayes.constants import DEFAULT_SAMPLER_CONFIG as D
+
+    p.add_argument("--draws", type=int, help=f"MCMC draws per chain per fold (default {D['draws']})")
+    p.add_argument("--tune", type=int, help=f"tuning steps per chain per fold (default {D['tune']})")
     p.add_argument("--seed", type=int, default=None, help="random seed (folds and sampling)")
     p.add_argument("--no-ml", action="store_true", help="skip the random-forest and gradient-boosting baselines")
     p.add_argument("--no-progress", action="store_true", help="hide the per-fold progress line")

@@ -55,3 +55,19 @@ def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> Non
     else:
         with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 80):
             print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+def add_sampler_flags(parser: argparse.ArgumentParser, *, per: str = "") -> None:
+    """--draws --tune --chains --seed --sampler --target-accept --no-progress --allow-unconverged,
+    with the defaults of :data:`carbon_bayes.constants.DEFAULT_SAMPLER_CONFIG`."""
+    from carbon_bayes.constants import DEFAULT_SAMPLER_CONFIG as D
+
+    parser.add_argument("--draws", type=int, help=f"draws per chain{per} (default {D['draws']})")
+    parser.add_argument("--tune", type=int, help=f"tuning steps per chain{per} (default {D['tune']})")
+    parser.add_argument("--chains", type=int, help=f"chains (default {D['chains']})")
+    parser.add_argument("--seed", type=int, help="random seed (same seed and inputs: the same posterior)")
+    parser.add_argument("--sampler", choices=("auto", "nutpie", "pymc"),
+                        help="NUTS implementation (default auto: nutpie when installed, else PyMC)")
+    parser.add_argument("--target-accept", type=float, help=f"NUTS target acceptance (default {D['target_accept']})")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument("--allow-unconverged", action="store_true", help="save even if the convergence gate fails")
