@@ -118,10 +118,11 @@ PASSTHROUGH = frozenset({
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
 _SUFFIX_RE = re.compile(r"^\s*([-+]?\d*\.?\d+(?:e[-+]?\d+)?)\s*([kmbgt])\s*$", re.IGNORECASE)
 
-#: Fraction by which device_hours may exceed n_devices x training_days x 24 (rounded days).
-HOURS_TOLERANCE_HIGH = 1.25
-#: device_hours below this fraction of n_devices x days x 24 is called a contradiction.
-HOURS_TOLERANCE_LOW = 0.5
+#: device_hours more than this factor away from n_devices x training_days x 24 is a contradiction
+#: (an error); published figures round days and device counts, and some runs did not use every
+#: device all the time, so a smaller mismatch is only a warning (device_hours is used).
+HOURS_CONTRADICTION = 2.0
+HOURS_WARNING = 1.25
 #: training_flops and 6 N D further apart than this factor give a warning.
 FLOPS_TOLERANCE = 3.0
 
@@ -385,7 +386,9 @@ def normalise_runs(runs) -> pd.DataFrame:
     implied = nd * days * 24.0
     both = ~np.isnan(h) & ~np.isnan(implied)
     ratio = np.where(both, h / np.where(both, implied, 1.0), 1.0)
-    bad = both & ((ratio > HOURS_TOLERANCE_HIGH) | (ratio < HOURS_TOLERANCE_LOW))
+    bad = both & ((ratio > HOURS_CONTRADICTION) | (ratio < 1 / HOURS_CONTRADICTION))
+    for i in np.flatnonzero(both & ~bad & ((ratio > HOURS_WARNING) | (ratio < 1 / HOURS_WARNING))):
+        notes[i].append(f"device_hours is {ratio[i]:.2f}x n_devices x training_days x 24; device_hours is used")
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError("device_hours", h[i],

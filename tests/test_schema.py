@@ -262,3 +262,15 @@ def test_dataset_columns_pass_through():
     assert "energy_mwh" not in out.columns
     fitted = sub["in_fit"].to_numpy() & sub["device_hours"].notna().to_numpy()
     np.testing.assert_array_equal(out["device_hours"].to_numpy()[fitted], sub["device_hours"].to_numpy()[fitted])
+
+
+def test_a_moderate_hours_mismatch_is_a_warning_and_a_large_one_an_error():
+    # 2048 GPUs x 21 days x 24 h = 1,032,192 device-hours; published totals often round days.
+    ok = normalise_runs({"device_hours": 1.3e6, "n_devices": 2048, "training_days": 21})
+    assert ok["device_hours"].iloc[0] == 1.3e6
+    assert "1.26x n_devices x training_days" in ok["warnings"].iloc[0]
+    close = normalise_runs({"device_hours": 1.1e6, "n_devices": 2048, "training_days": 21})
+    assert close["warnings"].iloc[0] == ""
+    with pytest.raises(InputError) as e:
+        normalise_runs({"device_hours": 2.5e6, "n_devices": 2048, "training_days": 21})
+    assert e.value.field == "device_hours" and "contradicts" in str(e.value)
