@@ -86,9 +86,10 @@ def test_analytic_update_agrees_with_importance_sampling_where_both_work(prior):
 
 def test_p_exceed_is_monotone_in_the_budget(prior):
     fc = forecast(RUN, energy_so_far_mwh=0.5 * prior["median"], fraction_done=0.5, budget_t=40)
-    # up to just past the largest draw, where P(exceed) must be exactly 0 (the tails are heavy,
-    # so a multiple of the 90% upper bound would not do)
-    budgets = np.linspace(0, 1.01 * fc.draws["co2_t"].max(), 40)
+    # up to just past the largest weighted draw, where P(exceed) must be exactly 0 (the tails are
+    # heavy, so a multiple of the 90% upper bound would not do; the resampled `.draws` can miss a
+    # draw whose weight is below 1/n, so the weighted draws themselves are used)
+    budgets = np.linspace(0, 1.01 * fc._co2.max(), 40)
     p = [fc.prob_exceeds(b) for b in budgets]
     assert all(a >= b for a, b in zip(p, p[1:]))
     assert p[0] == pytest.approx(1.0) and p[-1] == pytest.approx(0.0, abs=1e-6)
