@@ -490,10 +490,7 @@ def _hf_card(data: dict) -> str:
     country = inp.get("country")
     name = ""
     if country:
-        try:
-            name = str(reference._country_table().loc[country, "name"])
-        except KeyError:
-            name = str(country)
+        name = reference.country_name(country)
     if inp.get("region"):
         location = f"{inp['region']} ({name})" if name else str(inp["region"])
     else:

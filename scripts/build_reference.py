@@ -32,11 +32,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from carbon_bayes.reference import (  # noqa: E402  (private helpers shared with the loaders)
-    _build_hardware_index,
-    _lookup_hardware,
-    _norm,
-)
+from carbon_bayes.reference._common import _norm  # noqa: E402  (private helpers shared with the loaders)
+from carbon_bayes.reference.hardware import _build_hardware_index, _lookup_hardware  # noqa: E402
 
 OWID_FILE = "twsaf1-sys__math_331_cryptocurrency_project__carbon-intensity-electricity.csv"
 OWID_SOURCE = ("Our World in Data based on Ember (2025) and Energy Institute - Statistical Review of "
@@ -656,7 +653,9 @@ def main(argv: list[str] | None = None) -> int:
     if not raw.is_dir():
         parser.error(f"{raw} not found; pass --shared")
 
-    acc = pd.read_csv(out / "accelerators.csv", keep_default_na=False, na_values=[""]).set_index("hardware_id")
+    # accelerators.csv is curated by hand (not rebuilt here): read it from priors/ whatever --out is
+    acc = pd.read_csv(ROOT / "priors" / "accelerators.csv", keep_default_na=False,
+                      na_values=[""]).set_index("hardware_id")
     hw_index = _build_hardware_index(acc)
 
     countries = build_countries(raw)

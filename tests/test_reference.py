@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from carbon_bayes import reference as ref
+from carbon_bayes.reference._common import _norm_hw
 from carbon_bayes.errors import InputError
 from carbon_bayes.resources import priors_path
 
@@ -98,7 +99,7 @@ def test_aliases_are_unique_across_rows():
     owner: dict[str, str] = {}
     for hid, row in table.iterrows():
         for alias in [hid] + str(row["aliases"]).split(";"):
-            key = ref._norm_hw(alias)
+            key = _norm_hw(alias)
             assert owner.setdefault(key, hid) == hid, f"{alias!r} on {owner[key]} and {hid}"
 
 
@@ -178,6 +179,8 @@ def test_countries_table():
     assert c["iso3"].is_unique and c["iso2"].is_unique
     assert set(c["continent"]) == set(ref.CONTINENTS)
     assert ref.continent_of("FR") == "EUROPE" and ref.continent_of("Brazil") == "SOUTH_AMERICA"
+    assert ref.country_name(ref.resolve_country("Deutschland")) == "Germany"
+    assert ref.country_name("XYZ") == "XYZ"  # not a code of the table: shown as given
 
 
 # --------------------------------------------------------------------------- cloud regions

@@ -1,0 +1,209 @@
+"""Accelerators (``priors/accelerators.csv``): name resolution through aliases, TDP and dense peaks,
+and which hardware published runs of a year used (``priors/hardware_usage_by_year.csv``).
+
+Units: TDP in W, peaks in FLOP/s (the CSV stores TFLOP/s).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, InputError
+from ._common import _as_year, _did_you_mean, _norm, _norm_hw, _read_csv, _split_list
+
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8")
+
+_PRECISION_ALIASES = {
+    "fp32": "fp32", "float32": "fp32", "float": "fp32", "single": "fp32", "f32": "fp32",
+    "tf32": "tf32", "tensorfloat32": "tf32",
+    "bf16": "bf16", "bfloat16": "bf16",
+    "fp16": "fp16", "float16": "fp16", "half": "fp16", "f16": "fp16",
+    "fp8": "fp8", "float8": "fp8", "e4m3": "fp8", "e5m2": "fp8",
+}
+
+
+def _build_hardware_index(table: pd.DataFrame) -> dict[str, str]:
+    """Map every normalised id, display name and alias to its hardware_id.
+
+    Raises DataError when one spelling points at two rows.
+    """
+    index: dict[str, str] = {}
+    for hid, row in table.iterrows():
+        names = [str(hid), str(row["display_name"])] + _split_list(row["aliases"])
+        for name in names:
+            key = _norm_hw(name)
+            if not key:
+                continue
+            if index.get(key, hid) != hid:
+                raise DataError(
+                    f"accelerators.csv: spelling {name!r} (normalised {key!r}) is an alias of both "
+                    f"{index[key]!r} and {hid!r}"
+                )
+            index[key] = str(hid)
+    return index
+
+
+def _lookup_hardware(name: str, index: dict[str, str]) -> str | None:
+    """Resolve ``name`` in ``index`` (see :func:`resolve_hardware`); None when unknown."""
+    for cand in (name, re.sub(r"\(.*?\)", " ", name)):
+        key = _norm_hw(cand)
+        if key in index:
+            return index[key]
+        if re.fullmatch(r"v\d+[a-z]*", key) and "tpu" + key in index:  # "v3" -> TPU v3
+            return index["tpu" + key]
+        # TPU slice / pod names: "v3-8", "TPU v4-512", "v5litepod-16", "tpu7x-64"
+        stripped = re.sub(r"[-_\s]+\d+\s*$", "", cand.strip())
+        if stripped != cand.strip():
+            skey = _norm_hw(stripped)
+            if re.fullmatch(r"(tpu)?v?\d+[a-z]*", skey):
+                for k in (skey, "tpu" + skey):
+                    if k in index:
+                        return index[k]
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _accelerator_table() -> pd.DataFrame:
+    table = _read_csv("accelerators.csv", dtype={"hardware_id": str, "aliases": str})
+    table = table.set_index("hardware_id")
+    if not table.index.is_unique:
+        raise DataError(f"accelerators.csv: duplicate hardware_id {table.index[table.index.duplicated()].tolist()}")
+    for col in ("tdp_w", "tdp_log_sd", "memory_gb") + tuple(f"peak_{p}_tflops" for p in PRECISIONS):
+        table[col] = pd.to_numeric(table[col], errors="raise").astype(float)
+    table["release_year"] = table["release_year"].astype(int)
+    return table
+
+
+@functools.lru_cache(maxsize=1)
+def _hardware_index() -> dict[str, str]:
+    return _build_hardware_index(_accelerator_table())
+
+
+def accelerators() -> pd.DataFrame:
+    """Accelerator table (``priors/accelerators.csv``) indexed by canonical ``hardware_id``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per device as users count devices (TPU chips, one GK210 of a K80 board,
+        one MI250X module, ...). ``tdp_w`` in W; ``peak_*_tflops`` dense TFLOP/s (no
+        sparsity; NaN when the chip has no such mode); ``tdp_basis`` ``published`` or
+        ``estimated`` with ``tdp_log_sd`` the log-scale sd of an estimate. A copy: edit freely.
+    """
+    return _accelerator_table().copy()
+
+
+def resolve_hardware(name: str) -> str:
+    """Canonical ``hardware_id`` for an accelerator name.
+
+    Parameters
+    ----------
+    name
+        Any spelling: ``"A100-80GB"``, ``"NVIDIA A100 SXM4 80GB"``, ``"TPU v3"``,
+        ``"TPUv3"``, ``"v3-8"``, ``"H100"``, Epoch AI's ``"NVIDIA Tesla V100 DGXS 32 GB"``...
+        Matching ignores case, vendor words (NVIDIA, Tesla, GeForce, AMD, Instinct, Google,
+        Cloud), spaces, dashes, underscores and parentheses. Generic names resolve to the
+        variant most used for training (``"A100"`` -> ``A100-SXM4-40GB``).
+
+    Returns
+    -------
+    str
+        The ``hardware_id`` (index of :func:`accelerators`).
+
+    Raises
+    ------
+    InputError
+        ``field="hardware"`` when the name is unknown, with up to three suggestions.
+    """
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("hardware", name, "give an accelerator name such as 'A100-80GB' or 'TPU v4'")
+    index = _hardware_index()
+    hid = _lookup_hardware(name, index)
+    if hid is not None:
+        return hid
+    fix = "use one of the names in `carbon-bayes data --hardware`" + _did_you_mean(_norm_hw(name), index)
+    raise InputError("hardware", name, fix)
+
+
+def _resolve_precision(precision: str) -> str:
+    key = _norm(precision)
+    if key not in _PRECISION_ALIASES:
+        raise InputError("precision", precision, f"use one of {', '.join(PRECISIONS)}")
+    return _PRECISION_ALIASES[key]
+
+
+def peak_flops(hardware_id: str, precision: str | None = None) -> float:
+    """Dense peak throughput of one device.
+
+    Parameters
+    ----------
+    hardware_id
+        Canonical id or any spelling accepted by :func:`resolve_hardware`.
+    precision
+        ``fp32``, ``tf32``, ``bf16``, ``fp16`` or ``fp8`` (``bfloat16``, ``half``... accepted).
+        None (or "") uses the chip's ``default_precision`` (what training on it typically used).
+
+    Returns
+    -------
+    float
+        Peak FLOP/s (TFLOP/s x 1e12), without sparsity.
+
+    Raises
+    ------
+    InputError
+        ``field="precision"`` when the precision is unknown or the chip has no dense peak
+        for it; ``field="hardware"`` when the chip is unknown.
+    """
+    hid = resolve_hardware(hardware_id)
+    row = _accelerator_table().loc[hid]
+    prec = str(row["default_precision"]) if not precision else _resolve_precision(precision)
+    value = float(row[f"peak_{prec}_tflops"])
+    if not math.isfinite(value):
+        available = [p for p in PRECISIONS if math.isfinite(float(row[f"peak_{p}_tflops"]))]
+        raise InputError(
+            "precision", precision,
+            f"{hid} has no published dense {prec} peak; use one of {', '.join(available)} "
+            f"(default {row['default_precision']})",
+        )
+    return value * 1e12
+
+
+@functools.lru_cache(maxsize=1)
+def _usage_table() -> pd.DataFrame:
+    return _read_csv("hardware_usage_by_year.csv", dtype={"hardware_id": str})
+
+
+def hardware_mix(year: int, smoothing_years: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """What hardware the notable training runs of a year used (Epoch AI data).
+
+    Parameters
+    ----------
+    year
+        Publication year. Years beyond the table use its last (or first) year.
+    smoothing_years
+        Pool the years within +- this many years of ``year`` (0 = that year only).
+
+    Returns
+    -------
+    tuple of (numpy.ndarray of str, numpy.ndarray of float)
+        Canonical hardware ids and their probabilities (sum 1), most used first.
+    """
+    t = _usage_table()
+    y = _as_year(year)
+    lo, hi = int(t["year"].min()), int(t["year"].max())
+    centre = min(max(y, lo), hi)
+    s = max(int(smoothing_years), 0)
+    while True:
+        sel = t[(t["year"] >= centre - s) & (t["year"] <= centre + s)]
+        if len(sel) or s > hi - lo:
+            break
+        s += 1
+    totals = sel.groupby("hardware_id")["n_models"].sum()
+    totals = totals[totals > 0].sort_values(ascending=False, kind="stable")
+    probs = totals.to_numpy(dtype=float)
+    return totals.index.to_numpy(dtype=str), probs / probs.sum()
