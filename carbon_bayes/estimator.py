@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from carbon_bayes import schema
+from carbon_bayes import risk, schema
 from carbon_bayes.constants import BULK_THRESHOLD, CHUNK_ELEMENTS, CI_LEVEL, N_DRAWS, N_DRAWS_BULK, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.predict import Predictor, Simulation, get_predictor
@@ -128,9 +128,7 @@ class Estimate:
         pandas.Series
             Indexed by run_id.
         """
-        from carbon_bayes import budget
-
-        v = budget.carbon_at_risk(self._da(quantity).values, q)
+        v = risk.carbon_at_risk(self._da(quantity).values, q)
         return pd.Series(np.atleast_1d(v), index=pd.Index(self.summary["run_id"], name="run_id"),
                          name=f"{quantity} at risk (q={float(q):g})")
 
@@ -147,9 +145,7 @@ class Estimate:
         pandas.Series
             Indexed by run_id; 0 where no draw exceeds the budget.
         """
-        from carbon_bayes import budget
-
-        v = budget.expected_shortfall(self._da("co2_t").values, budget_t)
+        v = risk.expected_shortfall(self._da("co2_t").values, budget_t)
         return pd.Series(np.atleast_1d(v), index=pd.Index(self.summary["run_id"], name="run_id"),
                          name=f"expected shortfall over {float(budget_t):g} t")
 

@@ -114,7 +114,7 @@ def plot_predictive(estimate, *, run=0, budget_t: float | None = None, quantity:
     ax.axvspan(lo, hi, color="#4C72B0", alpha=0.12, label=f"{ci:.0%} credible interval {lo:.3g}-{hi:.3g}")
     ax.axvline(med, color="#1f2d4d", lw=1.5, label=f"median {med:.3g}")
     if budget_t is not None:
-        from carbon_bayes.budget import check_budget
+        from carbon_bayes.risk import check_budget
 
         b = check_budget(budget_t)
         p = float((draws > b).mean())

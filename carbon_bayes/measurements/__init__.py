@@ -53,9 +53,9 @@ import pandas as pd
 from carbon_bayes import schema
 from carbon_bayes.errors import DataError, InputError
 from carbon_bayes.measurements._common import _apply_facts, _read_csv_text, _read_text, normalise_facts, split_device_count
-from carbon_bayes.measurements.codecarbon import CODECARBON_REQUIRED, CODECARBON_SIGNATURE, _codecarbon_rows, read_codecarbon
-from carbon_bayes.measurements.modelcard import _model_card_rows, front_matter, parse_co2_metadata, read_model_card
-from carbon_bayes.measurements.usercsv import CSV_LABELS, _user_csv_rows, read_user_csv
+from carbon_bayes.measurements.codecarbon import CODECARBON_REQUIRED, CODECARBON_SIGNATURE, _codecarbon_rows
+from carbon_bayes.measurements.modelcard import _model_card_rows, front_matter, parse_co2_metadata
+from carbon_bayes.measurements.usercsv import CSV_LABELS, _user_csv_rows
 
 
 FORMATS = ("codecarbon", "model-card", "csv")
@@ -176,6 +176,21 @@ def read_measurements(path: str | Path, format: str | None = None, facts: dict |
         rows = _user_csv_rows(_read_csv_text(text, path), path, f)
     _apply_facts(rows, f)
     return _finish(rows, path, fmt)
+
+
+def read_codecarbon(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
+    """Dataset rows from a CodeCarbon ``emissions.csv`` (columns read: :mod:`carbon_bayes.measurements.codecarbon`)."""
+    return read_measurements(path, format="codecarbon", facts=facts)
+
+
+def read_model_card(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
+    """Dataset rows (one) from the ``co2_eq_emissions`` metadata of a model card README.md."""
+    return read_measurements(path, format="model-card", facts=facts)
+
+
+def read_user_csv(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
+    """Dataset rows from a CSV of runs in the input contract plus ``energy_mwh`` / ``co2_t`` labels."""
+    return read_measurements(path, format="csv", facts=facts)
 
 
 def check_fittable(rows: pd.DataFrame) -> pd.DataFrame:

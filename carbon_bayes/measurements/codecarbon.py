@@ -23,11 +23,6 @@ CODECARBON_SIGNATURE = frozenset({
 CODECARBON_REQUIRED = ("duration", "energy_consumed")
 
 # ------------------------------------------------------------------------ CodeCarbon
-def read_codecarbon(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
-    """Dataset rows from a CodeCarbon ``emissions.csv`` (see the module docstring)."""
-    from carbon_bayes.measurements import read_measurements  # the shared entry point
-
-    return read_measurements(path, format="codecarbon", facts=facts)
 
 
 def _codecarbon_rows(df: pd.DataFrame, path: Path, facts: dict) -> list[dict]:

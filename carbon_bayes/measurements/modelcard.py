@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from carbon_bayes import reference
 from carbon_bayes.errors import InputError
@@ -133,13 +132,6 @@ def _location(text: str) -> tuple[str, str, str]:
         except InputError:
             continue
     return "", "", ""
-
-
-def read_model_card(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
-    """Dataset rows (one) from the ``co2_eq_emissions`` metadata of a model card README.md."""
-    from carbon_bayes.measurements import read_measurements  # the shared entry point
-
-    return read_measurements(path, format="model-card", facts=facts)
 
 
 def _model_card_rows(text: str, path: Path, facts: dict) -> list[dict]:

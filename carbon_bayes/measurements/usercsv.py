@@ -19,11 +19,6 @@ CSV_LABELS = {"energy_mwh": ("energy_mwh", 1.0, "MWh"), "energy_kwh": ("energy_m
 CSV_EXTRA_TEXT = ("source", "source_quote", "scope")
 
 # ------------------------------------------------------------------------ user CSV
-def read_user_csv(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
-    """Dataset rows from a CSV of runs in the input contract plus ``energy_mwh`` / ``co2_t`` labels."""
-    from carbon_bayes.measurements import read_measurements  # the shared entry point
-
-    return read_measurements(path, format="csv", facts=facts)
 
 
 def _file_row(row) -> str:
