@@ -75,7 +75,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("region", "text", "-", 'cloud region, e.g. "aws:us-east-1", "gcp:us-central1", "azure:westeurope"'),
     Column("country", "text", "-", 'ISO 3166 code or name, e.g. "US", "USA", "FR"'),
     Column("accounting", "category", "-", "location_based (default) or market_based"),
-    Column("energy_basis", "category", "-", "measured (default) or tdp (device-hours x TDP x PUE)"),
+    Column("energy_basis", "category", "-", "measured (default) or tdp (device-hours x TDP x PUE; also 'nominal', "
+           "'assumed')"),
     # Extensions beyond MODEL.md's contract, all optional:
     Column("precision", "category", "-", "training precision: fp32, tf32, bf16, fp16, fp8 (default: the chip's usual)"),
     Column("provider", "category", "-", "operator, for the PUE prior: google, aws, azure, meta, oracle, hpc, colo, "
@@ -101,7 +102,8 @@ CATEGORY_ALIASES: dict[str, dict[str, str]] = {
                      "mixture_of_experts": "moe_transformer", "unet": "diffusion_unet", "diffusion": "diffusion_unet",
                      "lstm": "rnn", "convnet": "cnn"},
     "accounting": {"location": "location_based", "market": "market_based", "unknown": "location_based"},
-    "energy_basis": {"nominal": "tdp", "physical": "measured"},
+    # "assumed": a figure computed from an assumed power per device (data/README.md), nominal like tdp
+    "energy_basis": {"nominal": "tdp", "assumed": "tdp", "physical": "measured"},
     "precision": {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"},
     "provider": {"gcp": "google", "google_cloud": "google", "microsoft": "azure", "amazon": "aws"},
     "power_scope": {},

@@ -228,6 +228,8 @@ def test_defaults_and_category_aliases():
                         "carbon_intensity": 0.05, "energy_basis": "nominal", "precision": "bfloat16"}).iloc[0]
     assert (r["architecture"], r["task"], r["accounting"], r["energy_basis"], r["precision"]) == (
         "dense_transformer", "language", "market_based", "tdp", "bf16")
+    # the dataset's third basis, a figure from an assumed power per device, is nominal arithmetic too
+    assert normalise_runs({"year": 2024, "energy_basis": "assumed"})["energy_basis"].iloc[0] == "tdp"
     d = normalise_runs({"year": 2024}).iloc[0]
     assert (d["accounting"], d["energy_basis"], d["power_scope"]) == ("location_based", "measured", "system")
     assert d["run_id"] == "run-0"
