@@ -97,6 +97,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
 }
 CATEGORY_ALIASES: dict[str, dict[str, str]] = {
     "task": {"nlp": "language", "text": "language", "llm": "language", "diffusion": "image_generation",
+             "recsys": "other", "recommendation": "other",
              "image generation": "image_generation", "audio": "speech", "cv": "vision"},
     "architecture": {"transformer": "dense_transformer", "dense": "dense_transformer", "moe": "moe_transformer",
                      "mixture_of_experts": "moe_transformer", "unet": "diffusion_unet", "diffusion": "diffusion_unet",
@@ -109,8 +110,22 @@ CATEGORY_ALIASES: dict[str, dict[str, str]] = {
     "power_scope": {},
 }
 
-#: Columns of ``data/training_runs.csv`` (labels, provenance) that estimate() ignores silently.
+#: Columns of the published-runs table (``published_training_runs.csv``, the source of
+#: ``data/training_runs.csv``) read as the input contract's, so that such a file can be estimated
+#: as it is (with a warning saying so). What a source *used* (PUE, intensity, power) is what its
+#: figure counts, so it is the input that predicts that figure.
+COLUMN_ALIASES = {
+    "model_id": "run_id",
+    "task_family": "task",
+    "reported_power_per_device_w": "power_per_device_w",
+    "pue_used_by_source": "pue",
+    "carbon_intensity_kg_per_kwh_used_by_source": "carbon_intensity",
+}
+
+#: Columns of ``data/training_runs.csv`` and of the published-runs table (labels, provenance)
+#: that estimate() ignores silently.
 PASSTHROUGH = frozenset({
+    "reported_energy_mwh", "reported_co2_t",
     "run_group", "organization", "hardware_as_published", "location_or_region", "scope", "energy_mwh", "co2_t",
     "pue_included", "source_power_w", "source_pue", "source_carbon_intensity",
     "source_ci_country", "derived_from", "in_fit", "validate", "decision_note", "feature_sources", "source",
@@ -258,6 +273,24 @@ def _category(name: str, raw: np.ndarray, df: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def _apply_aliases(df: pd.DataFrame) -> pd.DataFrame:
+    """Rename the published-runs table's columns to the contract's (:data:`COLUMN_ALIASES`)."""
+    renames = {a: c for a, c in COLUMN_ALIASES.items() if a in df.columns}
+    for alias, canon in renames.items():
+        if canon in df.columns:
+            raise InputError("column", alias, f"gives {canon!r} a second time (the table also has {canon!r}); "
+                             "keep one of the two columns")
+    notes = []
+    if renames:
+        notes.append("read " + ", ".join(f"{a} as {c}" for a, c in renames.items()))
+    if "location_or_region" in df.columns and not {"country", "region"} & set(df.columns):
+        notes.append("location_or_region is free text and is not read: give country or region "
+                     "(e.g. US, gcp:us-central1) for the grid intensity of the location")
+    if notes:
+        warnings.warn("; ".join(notes), CarbonBayesWarning, stacklevel=4)
+    return df.rename(columns=renames) if renames else df
+
+
 def _check_columns(df: pd.DataFrame) -> None:
     unknown = [c for c in df.columns if c not in _BY_NAME and c not in PASSTHROUGH]
     ignored = []
@@ -307,7 +340,7 @@ def normalise_runs(runs) -> pd.DataFrame:
     InputError
         Naming the column, the value, the row and the fix.
     """
-    df = _to_frame(runs)
+    df = _apply_aliases(_to_frame(runs))
     _check_columns(df)
     n = len(df)
     out: dict[str, np.ndarray] = {}

@@ -247,15 +247,37 @@ def test_unknown_extra_column_warns_and_is_ignored():
     assert out["parameters"].iloc[0] == 7e9
 
 
+def test_published_table_columns_are_read_as_the_contract_ones():
+    row = {"model_id": "m1", "task_family": "recsys", "parameters": 1e9, "hardware": "A100-SXM4-40GB",
+           "device_hours": 1000, "reported_power_per_device_w": 300, "pue_used_by_source": 1.1,
+           "carbon_intensity_kg_per_kwh_used_by_source": 0.2, "location_or_region": "Somewhere (USA)",
+           "reported_energy_mwh": 0.33, "year": 2022}
+    with pytest.warns(CarbonBayesWarning) as caught:
+        r = normalise_runs(row).iloc[0]
+    message = " ".join(str(w.message) for w in caught)
+    assert "pue_used_by_source as pue" in message and "location_or_region is free text" in message
+    assert (r["run_id"], r["task"], r["power_per_device_w"], r["pue"], r["carbon_intensity"]) == (
+        "m1", "other", 300, 1.1, 0.2)
+    with pytest.warns(CarbonBayesWarning) as caught:  # the renames only: a country is given
+        out = normalise_runs({**row, "country": "US"})
+    assert "reported_energy_mwh" not in out.columns and "free text" not in str(caught[0].message)
+
+
+def test_alias_and_contract_column_together_is_an_error():
+    with pytest.raises(InputError) as e:
+        normalise_runs({"pue": 1.1, "pue_used_by_source": 1.2, "year": 2023})
+    assert "pue_used_by_source" in str(e.value) and "keep one" in str(e.value)
+
+
 def test_dataset_columns_pass_through():
     """Every column of data/training_runs.csv is a contract column or a known passthrough."""
     df = pd.read_csv(data_path("training_runs.csv"))
     extra = set(df.columns) - set(COLUMN_NAMES)
     assert extra <= PASSTHROUGH, extra - PASSTHROUGH
     # The rows a user could pass as they are (values the contract rejects on purpose: a
-    # hypothetical 11,422-day run, the dataset-only basis "assumed", and market-based rows whose
-    # intensity sits in source_carbon_intensity, not carbon_intensity).
-    ok = (df["energy_basis"] != "assumed") & ~(df["training_days"] > 2000) & (df["accounting"] != "market_based")
+    # hypothetical 11,422-day run, and market-based rows whose intensity sits in
+    # source_carbon_intensity, not carbon_intensity). Basis "assumed" is read as tdp.
+    ok = ~(df["training_days"] > 2000) & (df["accounting"] != "market_based")
     sub = df[ok]
     assert len(sub) >= 70
     out = normalise_runs(sub)  # no error, and no CarbonBayesWarning (an error in tests)
