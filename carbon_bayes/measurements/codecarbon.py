@@ -23,8 +23,6 @@ CODECARBON_SIGNATURE = frozenset({
 CODECARBON_REQUIRED = ("duration", "energy_consumed")
 
 # ------------------------------------------------------------------------ CodeCarbon
-
-
 def _codecarbon_rows(df: pd.DataFrame, path: Path, facts: dict) -> list[dict]:
     missing = [c for c in CODECARBON_REQUIRED if c not in df.columns]
     if missing:

@@ -19,8 +19,6 @@ CSV_LABELS = {"energy_mwh": ("energy_mwh", 1.0, "MWh"), "energy_kwh": ("energy_m
 CSV_EXTRA_TEXT = ("source", "source_quote", "scope")
 
 # ------------------------------------------------------------------------ user CSV
-
-
 def _file_row(row) -> str:
     m = re.match(r"^\s*(\d+)", str(row)) if row is not None else None
     return str(int(m.group(1)) + 2) if m else str(row)
