@@ -1,4 +1,5 @@
-"""Regenerate docs/budgeting.md and docs/reporting.md from real outputs of the installed package.
+"""Regenerate docs/budgeting.md and docs/reporting.md from real outputs of the installed package
+(docs/updating.md section 4: scripts/build_update_example.py).
 
     python scripts/build_doc_examples.py [REPO_ROOT]
 
