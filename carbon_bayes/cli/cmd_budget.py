@@ -9,7 +9,7 @@ MULTI = ("region", "hardware", "pue")
 
 
 def register(sub) -> None:
-    from carbon_bayes.cli.common import add_run_flags
+    from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser(
         "budget", help="P(exceeding a CO2e budget), alternatives (regions, hardware, PUE), sweeps of many runs",
@@ -33,10 +33,7 @@ def register(sub) -> None:
     p.add_argument("--independent-sites", action="store_true", help="with --trials/several runs: draw carbon "
                    "intensity and PUE per run instead of sharing them between runs at the same site")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="stdout format")
-    p.add_argument("--ci", type=float, default=0.9, help="credible-interval level (default 0.9)")
-    p.add_argument("--model", metavar="NC", help="posterior file (default: the shipped posterior)")
-    p.add_argument("--n-draws", type=int, default=None, help="posterior draws used (default 1000)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
+    add_prediction_flags(p)
     p.add_argument("--plot", metavar="PNG", help="also save a figure (predictive distribution or alternatives)")
     p.set_defaults(func=run)
 

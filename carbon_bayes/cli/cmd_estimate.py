@@ -6,7 +6,7 @@ ORDER = 10
 
 
 def register(sub) -> None:
-    from carbon_bayes.cli.common import add_run_flags
+    from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser("estimate", help="energy and CO2e with credible intervals from whatever you know",
                        description="Estimate training energy (MWh) and CO2e (t) with credible intervals from the "
@@ -14,10 +14,7 @@ def register(sub) -> None:
     add_run_flags(p)
     p.add_argument("--output", metavar="CSV", help="write the output contract to this CSV (default: print a table)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="stdout format")
-    p.add_argument("--ci", type=float, default=0.9, help="credible-interval level (default 0.9, equal-tailed)")
-    p.add_argument("--model", metavar="NC", help="posterior file (default: the shipped posterior)")
-    p.add_argument("--n-draws", type=int, default=None, help="posterior draws used (default 1000)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
+    add_prediction_flags(p)
     p.add_argument("--voi", action="store_true", help="add the most valuable unknown input per run and how many times "
                    "its interval would narrow once known (voi_top_input, voi_narrowing; at most 50 runs)")
     p.set_defaults(func=run)

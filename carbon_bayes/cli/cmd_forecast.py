@@ -6,7 +6,7 @@ ORDER = 50
 
 
 def register(sub) -> None:
-    from carbon_bayes.cli.common import add_run_flags
+    from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser(
         "forecast", help="forecast a running job's total energy and CO2e from a partial measurement",
@@ -25,10 +25,8 @@ def register(sub) -> None:
     m.add_argument("--budget-t", type=float, metavar="T", help="CO2e budget (t) for P(total > budget) and the stop rule")
     p.add_argument("--progress-sigma", type=float, default=None,
                    help="log-sd of the rate of the rest of the run relative to the rate so far (default 0.3)")
-    p.add_argument("--ci", type=float, default=0.9, help="credible-interval level (default 0.9)")
-    p.add_argument("--model", metavar="NC", help="posterior file (default: the shipped posterior; e.g. one written "
-                   "by `carbon-bayes update`)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
+    add_prediction_flags(p, n_draws=False, model_help="posterior file (default: the shipped posterior; e.g. one "
+                         "written by `carbon-bayes update`)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="stdout format")
     p.set_defaults(func=run)
 

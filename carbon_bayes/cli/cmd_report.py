@@ -6,7 +6,7 @@ ORDER = 14
 
 
 def register(sub) -> None:
-    from carbon_bayes.cli.common import add_run_flags
+    from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
     from carbon_bayes.report import FORMATS
 
     p = sub.add_parser(
@@ -19,10 +19,7 @@ def register(sub) -> None:
     add_run_flags(p)
     p.add_argument("--format", choices=FORMATS, default="markdown", help="output format (default markdown)")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
-    p.add_argument("--ci", type=float, default=0.9, help="credible-interval level (default 0.9)")
-    p.add_argument("--model", metavar="NC", help="posterior file (default: the shipped posterior)")
-    p.add_argument("--n-draws", type=int, default=None, help="posterior draws used (default 1000)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
+    add_prediction_flags(p)
     p.add_argument("--training-type", default="pre-training", help="model card training_type (default pre-training)")
     p.set_defaults(func=run)
 

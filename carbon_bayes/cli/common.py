@@ -7,6 +7,7 @@ import json
 import sys
 import pandas as pd
 
+from carbon_bayes.constants import BULK_THRESHOLD, CI_LEVEL, N_DRAWS, N_DRAWS_BULK
 from carbon_bayes.errors import InputError
 from carbon_bayes.posterior import atomic_write
 from carbon_bayes.schema import COLUMNS
@@ -55,6 +56,18 @@ def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> Non
     else:
         with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 80):
             print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+def add_prediction_flags(parser: argparse.ArgumentParser, *, n_draws: bool = True,
+                         model_help: str = "posterior file (default: the shipped posterior)") -> None:
+    """--ci, --model, [--n-draws,] --seed: the options of every command that predicts from a posterior."""
+    parser.add_argument("--ci", type=float, default=CI_LEVEL,
+                        help=f"credible-interval level (default {CI_LEVEL:g}, equal-tailed)")
+    parser.add_argument("--model", metavar="NC", help=model_help)
+    if n_draws:
+        parser.add_argument("--n-draws", type=int, default=None,
+                            help=f"posterior draws used (default {N_DRAWS:,}; {N_DRAWS_BULK} above {BULK_THRESHOLD:,} runs)")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
 
 
 def add_sampler_flags(parser: argparse.ArgumentParser, *, per: str = "") -> None:
