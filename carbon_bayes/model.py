@@ -4,14 +4,15 @@ The graph is the physical chain of :mod:`carbon_bayes.formula` with every unknow
 variable (maths in ``docs/model.md``)::
 
     logit(u_r)   ~ Normal(a_u + u_gen[g] + u_arch[a] + u_era[e] + b_u[g] * scale_r, s_u)   (centred)
-    log(rho_r)   ~ Normal(a_r + r_fam[f] + r_arch[a] + r_era[e] + b_r * scale_r, s_r)      (centred)
+    log(rho_r)   ~ Normal(a_r + r_fam[f] + r_gen[g] + r_arch[a] + r_era[e] + b_r * scale_r, s_r)   (non-centred)
     H_r          = FLOPs_r / (peak_r * u_r * 3600)          when device-hours are not reported
     E_label      = H_r * power * PUE / 1e6                   power = TDP * rho (measured) or the source's W
-    CO2_label    = E_label * intensity                       stated, or latent around the grid average
+    CO2_label    = E_label * intensity                       stated, or latent (log-t) around the grid average
     log(label)   ~ StudentT(nu, log(E or CO2), sqrt(s_basis^2 + s_rounding^2))
 
 Group effects are non-centred (``z * sigma``) with half-normal scales and exist for every
-level the package knows, so unobserved levels carry new-group draws. Likelihood terms are
+level the package knows, so unobserved levels carry new-group draws; the one exception is the
+operator effect on intensity of operators the data inform, which is centred (docs/model.md §2.4). Likelihood terms are
 ``pm.Potential`` sums weighted by ``pm.Data`` vectors, so cross-validation switches a run's
 data off without recompiling.
 
@@ -35,6 +36,10 @@ from carbon_bayes.fitdata import FitData
 from carbon_bayes.priorspec import VARIABLES, ModelPriors, PriorSpec
 
 LOG_2PI = float(np.log(2 * np.pi))
+
+#: An operator's intensity effect is centred when at least this many figures inform it (they pin
+#: offset + effect, and non-centred that is a curved ridge); with fewer, centred is a funnel.
+CENTRED_PROVIDER_MIN_FIGURES = 5
 
 
 def _rv(name: str, spec: PriorSpec, **kw):
@@ -102,6 +107,9 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 
         # --- hyperparameters and non-centred group effects
         hp = {key: _rv(V[key], spec) for key, spec in priors.specs.items() if not spec.fixed}
+        # A fixed group scale is kept in the posterior as a constant: the predictor draws new levels with it.
+        hp.update({key: pm.Deterministic(V[key], pt.as_tensor(float(spec.params["value"])))
+                   for key, spec in priors.specs.items() if spec.fixed and key.endswith("provider_sigma")})
 
         def effect(name, dim, sigma):
             return pm.Deterministic(name, pm.Normal(f"{name}_z", 0, 1, dims=dim) * sigma, dims=dim)
@@ -112,11 +120,25 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         u_slope = pm.Deterministic("u_slope", hp["utilisation.slope_mu"] + hp["utilisation.slope_sigma"]
                                    * pm.Normal("u_slope_z", 0, 1, dims="generation"), dims="generation")
         r_fam = effect("rho_family", "family", hp["power.family_sigma"])
+        r_gen = effect("rho_generation", "generation", hp["power.generation_sigma"])
         r_arch = effect("rho_architecture", "architecture", hp["power.architecture_sigma"])
         r_era = effect("rho_era", "era", hp["power.era_sigma"])
         r_slope = pm.Deterministic("rho_slope", hp["power.slope_mu"] + hp["power.slope_sigma"]
                                    * pm.Normal("rho_slope_z", 0, 1, dims="family"), dims="family")
-        ci_prov = effect("ci_provider", "provider", hp["intensity.provider_sigma"])
+        # Operators with intensity data are centred on the offset (their offset + effect is pinned by the
+        # data; non-centred, that would be a curved ridge in offset, sigma and z); the others non-centred.
+        inf = fd.informed_providers(CENTRED_PROVIDER_MIN_FIGURES)
+        ci_tau, ci_off = hp["intensity.provider_sigma"], hp["intensity.offset"]
+        ci_prov = pt.zeros(len(levels.provider))
+        if len(inf):
+            m.add_coord("informed_provider", [levels.provider[i] for i in inf])
+            tot = pm.Normal("ci_provider_total", mu=ci_off, sigma=ci_tau, dims="informed_provider")
+            ci_prov = pt.set_subtensor(ci_prov[inf], tot - ci_off)
+        rest = np.setdiff1d(np.arange(len(levels.provider)), inf)
+        if len(rest):
+            m.add_coord("other_provider", [levels.provider[i] for i in rest])
+            ci_prov = pt.set_subtensor(ci_prov[rest], pm.Normal("ci_provider_z", 0, 1, dims="other_provider") * ci_tau)
+        ci_prov = pm.Deterministic("ci_provider", ci_prov, dims="provider")
         c_task = effect("compute_task", "task", hp["compute.task_sigma"])
         ci_sd_p = pm.Deterministic("ci_sigma_provider", pt.sqrt(priors.value("intensity.sigma_floor") ** 2 + (
             hp["intensity.sigma"] * pt.exp(hp["intensity.provider_spread"]
@@ -192,8 +214,8 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 
         # --- power fraction (non-centred: per-run data are often weak)
         rho_idx = np.flatnonzero(fd.needs_rho)
-        lin_r = (hp["power.intercept"] + r_fam[f.fam_idx] + r_arch[f.arch_idx] + r_era[f.era_idx]
-                 + r_slope[f.fam_idx] * design.power_scale(sc, st) + r_cl_run)
+        lin_r = (hp["power.intercept"] + r_fam[f.fam_idx] + r_gen[f.gen_idx] + r_arch[f.arch_idx]
+                 + r_era[f.era_idx] + r_slope[f.fam_idx] * design.power_scale(sc, st) + r_cl_run)
         log_rho = pm.Deterministic("log_rho", lin_r[rho_idx] + hp["power.run_sigma"]
                                    * pm.Normal("log_rho_z", 0, 1, dims="rho_run"), dims="rho_run")
         log_rho_full = _scatter(n, rho_idx, log_rho)
@@ -234,14 +256,15 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         var_label = pt.where(measured, meas_sigma ** 2, hp["noise.nominal_sigma"] ** 2) + lab["round_sd"].to_numpy() ** 2
         y = lab["log_value"].to_numpy()
         logp_known = _student_t_logp(y, nu, pt.log(pred), pt.sqrt(var_label))
-        logp_latent = _normal_logp(y, pt.log(energy) + mu_k, pt.sqrt(var_k + var_label))
+        logp_latent = _student_t_logp(y, nu, pt.log(energy) + mu_k, pt.sqrt(var_k + var_label))
         pm.Potential("label_loglik", (label_w * pt.where(ci_lat, logp_latent, logp_known)).sum())
 
         ev = fd.ci_evidence
         if len(ev):
             ev_prov = f.provider_idx[ev["run_idx"].to_numpy()]
-            pm.Potential("evidence_loglik", (ci_w * _normal_logp(
-                ev["log_ci"].to_numpy(), ev["log_centre"].to_numpy() + offset + ci_prov[ev_prov], ci_sd_p[ev_prov])).sum())
+            pm.Potential("evidence_loglik", (ci_w * _student_t_logp(
+                ev["log_ci"].to_numpy(), nu, ev["log_centre"].to_numpy() + offset + ci_prov[ev_prov],
+                ci_sd_p[ev_prov])).sum())
     return m
 
 

@@ -26,6 +26,7 @@ EFFECTS = {
     "u_architecture": ("utilisation (logit MFU)", "architecture"),
     "u_era": ("utilisation (logit MFU)", "era"),
     "rho_family": ("power fraction (log)", "family"),
+    "rho_generation": ("power fraction (log)", "generation"),
     "rho_architecture": ("power fraction (log)", "architecture"),
     "rho_era": ("power fraction (log)", "era"),
 }

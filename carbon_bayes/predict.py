@@ -225,6 +225,7 @@ class Predictor:
             fam = self.hw_fam[hw[:, rc]]
             lin_r = (p["rho_intercept"][:, None]
                      + self._effect("rho_family", "family", fam, "rho_family_sigma", zr)
+                     + self._effect("rho_generation", "generation", self.hw_gen[hw[:, rc]], "rho_generation_sigma", zr)
                      + self._effect("rho_architecture", "architecture", f.arch_idx[rc], "rho_architecture_sigma", zr)
                      + self._effect("rho_era", "era", f.era_idx[rc], "rho_era_sigma", zr)
                      + self._effect("rho_slope", "family", fam, "rho_slope_sigma", zr, "rho_slope_mu")
@@ -254,9 +255,13 @@ class Predictor:
                 floor = float(self.fixed["intensity.sigma_floor"])
                 drawn = np.sqrt(floor ** 2 + (p["ci_sigma"][:, None] * np.exp(p["ci_sigma_spread"][:, None] * zi())) ** 2)
                 sd_p = np.where(new, drawn, sd_p)
-            ci_sd = np.sqrt(sd_p ** 2 + f.ci_extra_sd[cc].astype(f32) ** 2)
+            # The operator's figure-to-figure spread is heavy-tailed (Student-t, as in the model's
+            # likelihood); the extra spread of an unknown location is the spread across countries.
+            t_ci = self._student_t(float(self.fixed["noise.nu"]), zi(), rng,
+                                   (S, 1) if shared_noise else (S, len(cc)))
             ci[:, cc] = np.exp(f.log_ci_centre[cc].astype(f32) + p["ci_offset"][:, None]
-                               + self._effect("ci_provider", "provider", prov, "ci_provider_sigma", zi) + ci_sd * zi())
+                               + self._effect("ci_provider", "provider", prov, "ci_provider_sigma", zi)
+                               + sd_p * t_ci + f.ci_extra_sd[cc].astype(f32) * zi())
         co2 = formula.co2_t(energy, ci)
 
         if label_noise:

@@ -31,8 +31,8 @@ DISTRIBUTIONS: dict[str, dict[str, str]] = {
 HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
     "utilisation": ("intercept", "generation_sigma", "architecture_sigma", "era_sigma", "slope_mu", "slope_sigma",
                     "run_sigma"),
-    "power": ("intercept", "family_sigma", "architecture_sigma", "era_sigma", "slope_mu", "slope_sigma", "run_sigma",
-              "gpu_share"),
+    "power": ("intercept", "family_sigma", "generation_sigma", "architecture_sigma", "era_sigma", "slope_mu",
+              "slope_sigma", "run_sigma", "gpu_share"),
     "intensity": ("offset", "sigma", "provider_sigma", "provider_spread", "sigma_floor", "unknown_location_sigma"),
     "noise": ("measured_sigma", "nominal_sigma", "hours_sigma", "nu"),
     "cluster": ("utilisation_sigma", "power_sigma"),
@@ -164,6 +164,7 @@ VARIABLES: dict[str, str] = {
     "utilisation.run_sigma": "u_run_sigma",
     "power.intercept": "rho_intercept",
     "power.family_sigma": "rho_family_sigma",
+    "power.generation_sigma": "rho_generation_sigma",
     "power.architecture_sigma": "rho_architecture_sigma",
     "power.era_sigma": "rho_era_sigma",
     "power.slope_mu": "rho_slope_mu",

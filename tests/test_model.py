@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 
@@ -102,6 +103,32 @@ def test_a_graph_of_two_runs_still_knows_every_level(dataset):
         assert list(m.coords[dim]) == want[dim], dim
     for name in PREDICTOR_VARIABLES:
         assert name in m.named_vars
+
+
+def test_operator_effects_are_centred_only_where_enough_figures_inform_them(built):
+    from carbon_bayes.model import CENTRED_PROVIDER_MIN_FIGURES
+
+    cm, m = built
+    fd = cm.fit_data
+    # count the informing figures per operator from the frames directly
+    prov = np.asarray(m.coords["provider"])
+    lat = fd.labels[fd.labels["ci_mode"] == "latent"]
+    runs = list(lat["run_idx"]) + list(fd.ci_evidence["run_idx"])
+    counts = pd.Series(prov[fd.feats.provider_idx[runs]]).value_counts()
+    want = sorted(counts[counts >= CENTRED_PROVIDER_MIN_FIGURES].index)
+    assert want, "the shipped data have an operator with enough intensity figures (Meta)"
+    assert sorted(m.coords["informed_provider"]) == want
+    assert sorted(list(m.coords["informed_provider"]) + list(m.coords["other_provider"])) == sorted(prov)
+    free = {v.name for v in m.free_RVs}
+    assert {"ci_provider_total", "ci_provider_z"} <= free and "ci_provider" not in free
+    assert list(fd.informed_providers(1)) == sorted(np.flatnonzero(np.isin(prov, counts.index)))
+
+
+def test_a_fixed_group_scale_is_a_constant_the_predictor_can_read(built):
+    cm, m = built
+    value = cm.priors.value("intensity.provider_sigma")
+    assert "ci_provider_sigma" not in {v.name for v in m.free_RVs}
+    assert float(m["ci_provider_sigma"].eval()) == value
 
 
 def test_sampler_settings_are_checked():
