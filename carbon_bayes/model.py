@@ -107,9 +107,10 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 
         # --- hyperparameters and non-centred group effects
         hp = {key: _rv(V[key], spec) for key, spec in priors.specs.items() if not spec.fixed}
-        # A fixed group scale is kept in the posterior as a constant: the predictor draws new levels with it.
+        # A prior file may fix a hyperparameter that is usually learned (intensity.provider_sigma is):
+        # it enters the graph, and the posterior the predictor reads, as a named constant.
         hp.update({key: pm.Deterministic(V[key], pt.as_tensor(float(spec.params["value"])))
-                   for key, spec in priors.specs.items() if spec.fixed and key.endswith("provider_sigma")})
+                   for key, spec in priors.specs.items() if spec.fixed and key in V})
 
         def effect(name, dim, sigma):
             return pm.Deterministic(name, pm.Normal(f"{name}_z", 0, 1, dims=dim) * sigma, dims=dim)

@@ -124,11 +124,24 @@ def test_operator_effects_are_centred_only_where_enough_figures_inform_them(buil
     assert list(fd.informed_providers(1)) == sorted(np.flatnonzero(np.isin(prov, counts.index)))
 
 
-def test_a_fixed_group_scale_is_a_constant_the_predictor_can_read(built):
+def test_a_fixed_group_scale_is_a_constant_the_predictor_can_read(built, dataset, tmp_path):
     cm, m = built
     value = cm.priors.value("intensity.provider_sigma")
     assert "ci_provider_sigma" not in {v.name for v in m.free_RVs}
     assert float(m["ci_provider_sigma"].eval()) == value
+    # any learnable hyperparameter can be fixed by a prior file, and the graph still has every predictor variable
+    from carbon_bayes.resources import priors_path
+
+    text = priors_path("model_priors.toml").read_text()
+    head = "[utilisation.era_sigma]\n"
+    start = text.index(head) + len(head)
+    end = text.index("units", start)
+    path = tmp_path / "fixed.toml"
+    path.write_text(text[:start] + 'dist = "Fixed"\nvalue = 0.15\n' + text[end:])
+    m2 = CarbonModel(priors=path).build(dataset)
+    assert "u_era_sigma" not in {v.name for v in m2.free_RVs}
+    assert float(m2["u_era_sigma"].eval()) == 0.15
+    assert all(name in m2.named_vars for name in PREDICTOR_VARIABLES)
 
 
 def test_sampler_settings_are_checked():
