@@ -209,7 +209,7 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
         sim = pred.simulate(chunk, rng)
         stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci).items()}
         # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.
-        unstable = stats["energy_mwh_mean"] > stats["energy_mwh_upper"]
+        unstable = (stats["energy_mwh_mean"] > stats["energy_mwh_upper"]) | (stats["co2_t_mean"] > stats["co2_t_upper"])
         for i in np.flatnonzero(unstable):
             sim.notes[i].append("heavy right tail: the mean lies above the upper bound and is unstable; quote the "
                                 "median")

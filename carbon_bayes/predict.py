@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from carbon_bayes import design, formula, reference
+from carbon_bayes import design, formula, reference, schema
 from carbon_bayes.constants import N_DRAWS
 from carbon_bayes.posterior import Posterior, load_posterior
 
@@ -24,6 +24,9 @@ _CACHE: dict[tuple, "Predictor"] = {}
 #: Student-t draws (label noise, compute residual) are truncated at +-T_CLIP scale units: the
 #: exponential of an untruncated t has no mean, and P(|t_4| > 5) is 0.7%.
 T_CLIP = 5.0
+#: Drawn carbon intensities are capped at the input contract's largest value (kg CO2e/kWh, the
+#: dirtiest grids): a heavy-tailed draw on a poorly known operator must not reach 1,000 kg/kWh.
+CI_MAX = next(c.upper for c in schema.COLUMNS if c.name == "carbon_intensity")
 
 
 def get_predictor(model=None, n_draws: int | None = None) -> "Predictor":
@@ -259,9 +262,9 @@ class Predictor:
             # likelihood); the extra spread of an unknown location is the spread across countries.
             t_ci = self._student_t(float(self.fixed["noise.nu"]), zi(), rng,
                                    (S, 1) if shared_noise else (S, len(cc)))
-            ci[:, cc] = np.exp(f.log_ci_centre[cc].astype(f32) + p["ci_offset"][:, None]
-                               + self._effect("ci_provider", "provider", prov, "ci_provider_sigma", zi)
-                               + sd_p * t_ci + f.ci_extra_sd[cc].astype(f32) * zi())
+            ci[:, cc] = np.minimum(np.exp(f.log_ci_centre[cc].astype(f32) + p["ci_offset"][:, None]
+                                          + self._effect("ci_provider", "provider", prov, "ci_provider_sigma", zi)
+                                          + sd_p * t_ci + f.ci_extra_sd[cc].astype(f32) * zi()), CI_MAX)
         co2 = formula.co2_t(energy, ci)
 
         if label_noise:

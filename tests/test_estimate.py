@@ -94,7 +94,7 @@ def test_a_mean_above_the_interval_is_flagged_and_means_are_stable_where_hours_a
     cnn = {"run_id": "cnn-T3", "year": 2020, "task": "vision", "architecture": "cnn", "hardware": "V100-SXM2"}
     frames = [estimate([LLAMA_T1, cnn], seed=s).to_frame() for s in range(5)]
     for fr in frames:
-        flagged = fr["energy_mwh_mean"] > fr["energy_mwh_upper"]
+        flagged = (fr["energy_mwh_mean"] > fr["energy_mwh_upper"]) | (fr["co2_t_mean"] > fr["co2_t_upper"])
         assert (fr["warnings"].str.contains("heavy right tail") == flagged).all()
     t1_means = np.array([fr["energy_mwh_mean"].iloc[0] for fr in frames])
     assert t1_means.max() / t1_means.min() < 1.1
@@ -370,3 +370,26 @@ def test_the_intensity_behind_a_figure_is_heavy_tailed_around_the_grid_value(shi
 TPU_RUN = {"year": 2020, "task": "language", "architecture": "dense_transformer", "parameters": 1e9,
            "training_tokens": 1e11, "device_hours": 1e4, "energy_basis": "measured", "country": "US",
            "region": "gcp:us-central1", "provider": "google"}
+
+
+README_RUN = {"parameters": 7e9, "training_tokens": 2e12, "hardware": "A100-80GB", "device_hours": 184320,
+              "country": "US", "year": 2023}
+
+
+def test_co2_means_are_stable_where_hours_and_country_are_known():
+    """The README's example: its CO2 mean is a stable summary across seeds (within 10%) and lies inside
+    the interval; one extreme intensity draw once put it at 8x the median."""
+    rows = [estimate(README_RUN, seed=s).to_frame().iloc[0] for s in (None, 0, 1, 2, 3)]
+    means = np.array([r["co2_t_mean"] for r in rows])
+    assert means.max() / means.min() < 1.1, means
+    assert all(r["co2_t_lower"] < r["co2_t_mean"] < r["co2_t_upper"] for r in rows)
+
+
+def test_drawn_intensities_stay_within_the_contracts_range():
+    from carbon_bayes.predict import CI_MAX
+
+    runs = [{**LLAMA_T3, "run_id": f"t3-{i}"} for i in range(200)] + [{**README_RUN, "run_id": "us"}]
+    est = estimate(runs, seed=SEED, keep_draws=True)
+    ci = est.draws["co2_t"].values / est.draws["energy_mwh"].values
+    assert np.nanmax(ci) <= CI_MAX * (1 + 1e-5)
+    assert np.nanmin(ci) > 0
