@@ -11,8 +11,8 @@ variable (maths in ``docs/model.md``)::
     log(label)   ~ StudentT(nu, log(E or CO2), sqrt(s_basis^2 + s_rounding^2))
 
 Group effects are non-centred (``z * sigma``) with half-normal scales and exist for every
-level the package knows, so unobserved levels carry new-group draws; the one exception is the
-operator effect on intensity of operators the data inform, which is centred (docs/model.md §2.4). Likelihood terms are
+level the package knows, so unobserved levels carry new-group draws; the exception is the
+intensity effect of an operator with many figures, which is centred (docs/model.md §2.4). Likelihood terms are
 ``pm.Potential`` sums weighted by ``pm.Data`` vectors, so cross-validation switches a run's
 data off without recompiling.
 
@@ -126,8 +126,8 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         r_era = effect("rho_era", "era", hp["power.era_sigma"])
         r_slope = pm.Deterministic("rho_slope", hp["power.slope_mu"] + hp["power.slope_sigma"]
                                    * pm.Normal("rho_slope_z", 0, 1, dims="family"), dims="family")
-        # Operators with intensity data are centred on the offset (their offset + effect is pinned by the
-        # data; non-centred, that would be a curved ridge in offset, sigma and z); the others non-centred.
+        # Operators with enough intensity figures get offset + effect sampled directly (the data pin that
+        # sum; non-centred it is a curved ridge in offset and z); the others are non-centred.
         inf = fd.informed_providers(CENTRED_PROVIDER_MIN_FIGURES)
         ci_tau, ci_off = hp["intensity.provider_sigma"], hp["intensity.offset"]
         ci_prov = pt.zeros(len(levels.provider))
