@@ -21,8 +21,8 @@ from carbon_bayes.constants import N_DRAWS
 from carbon_bayes.posterior import Posterior, load_posterior
 
 _CACHE: dict[tuple, "Predictor"] = {}
-#: Student-t draws (label noise, compute residual, intensity deviation) are truncated at +-T_CLIP scale units: the
-#: exponential of an untruncated t has no mean, and P(|t_4| > 5) is 0.7%.
+#: Student-t draws (label noise, compute residual, intensity deviation) are truncated at +-T_CLIP
+#: scale units: the exponential of an untruncated t has no mean, and P(|t_4| > 5) is 0.7%.
 T_CLIP = 5.0
 #: Drawn carbon intensities are capped at the input contract's largest value (kg CO2e/kWh, the
 #: dirtiest grids): a heavy-tailed draw on a poorly known operator must not reach 1,000 kg/kWh.
