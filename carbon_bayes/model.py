@@ -244,13 +244,18 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
         # Intensity: stated by the source, or latent around the grid average of the run's location
         # (+ the operator's effect). A latent intensity appears in one label only, so it is integrated
         # out analytically: log(label) ~ Normal(log E + mu_k, sqrt(sd_k^2 + sigma_label^2)).
+        # Folded (neither PUE nor intensity stated): the product is the latent. In a measured figure it
+        # is the run's physical PUE x intensity, so the PUE prior's spread adds to the operator's; in a
+        # nominal figure it is the operator's accounting factor, whose spread is the operator's own
+        # (Meta's cards apply one factor; docs/model.md §2.4). The predictor draws it the same way.
         ci_lat = lab["ci_mode"].to_numpy() == "latent"
         folded = mode == "folded"
         offset = hp["intensity.offset"]
         pue_log_sd = design.pue_log_sd_approx(f.pue_centre[ri], f.pue_log_sd[ri])
         mu_k = (f.log_ci_centre[ri] + np.where(folded, np.log(f.pue_centre[ri]), 0.0) + offset
                 + ci_prov[f.provider_idx[ri]])
-        var_k = ci_sd_p[f.provider_idx[ri]] ** 2 + f.ci_extra_sd[ri] ** 2 + np.where(folded, pue_log_sd, 0.0) ** 2
+        var_k = (ci_sd_p[f.provider_idx[ri]] ** 2 + f.ci_extra_sd[ri] ** 2
+                 + np.where(folded & measured, pue_log_sd, 0.0) ** 2)
         is_co2 = lab["kind"].to_numpy() == "co2"
         ci_given = np.where(lab["ci_mode"] == "given", lab["ci_value"].to_numpy(), 1.0)
         pred = pt.where(is_co2, formula.co2_t(energy, ci_given), energy)

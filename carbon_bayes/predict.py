@@ -262,9 +262,16 @@ class Predictor:
             # likelihood); the extra spread of an unknown location is the spread across countries.
             t_ci = self._student_t(float(self.fixed["noise.nu"]), zi(), rng,
                                    (S, 1) if shared_noise else (S, len(cc)))
-            ci[:, cc] = np.minimum(np.exp(f.log_ci_centre[cc].astype(f32) + p["ci_offset"][:, None]
-                                          + self._effect("ci_provider", "provider", prov, "ci_provider_sigma", zi)
-                                          + sd_p * t_ci + f.ci_extra_sd[cc].astype(f32) * zi()), CI_MAX)
+            log_ci = (f.log_ci_centre[cc].astype(f32) + p["ci_offset"][:, None]
+                      + self._effect("ci_provider", "provider", prov, "ci_provider_sigma", zi)
+                      + sd_p * t_ci + f.ci_extra_sd[cc].astype(f32) * zi())
+            # A nominal figure with neither PUE nor intensity applies the operator's accounting factor
+            # (PUE x intensity, drawn as one, as in the model's likelihood): the intensity is that
+            # factor over the run's PUE draw, so the figure does not carry the PUE spread twice.
+            fold = np.flatnonzero((f.energy_basis[cc] == "tdp") & np.isnan(f.pue_given[cc]))
+            if len(fold):
+                log_ci[:, fold] += np.log(f.pue_centre[cc[fold]]).astype(f32) - np.log(pue[:, cc[fold]])
+            ci[:, cc] = np.minimum(np.exp(log_ci), CI_MAX)
         co2 = formula.co2_t(energy, ci)
 
         if label_noise:

@@ -266,6 +266,9 @@ def _assumptions(inputs: pd.DataFrame, pred) -> list[dict]:
                          f"(log sd {pred.unknown_sd:g})")
             drawn["carbon_intensity"] = (f"around {where}, with the learned offset and spread of the intensities "
                                          "behind published figures")
+            if r["energy_basis"] == "tdp" and _missing(r["pue"]):
+                drawn["carbon_intensity"] += ("; with PUE also unknown, PUE x intensity is drawn as one accounting "
+                                              "factor with the operator's spread")
         out.append({"given": given, "drawn_from_priors": drawn})
     return out
 

@@ -144,6 +144,41 @@ def test_a_fixed_group_scale_is_a_constant_the_predictor_can_read(built, dataset
     assert all(name in m2.named_vars for name in PREDICTOR_VARIABLES)
 
 
+def test_the_pue_spread_enters_a_folded_figure_only_on_the_measured_basis(dataset):
+    """A CO2 figure stating neither PUE nor intensity observes their product. On the nominal basis it is
+    the operator's accounting factor (its spread is the operator's, learned); on the measured basis it
+    is physical, so the PUE prior's spread adds. Widening the PUE prior 5x must change the likelihood of
+    the measured figure only."""
+    import dataclasses
+
+    import pymc as pm
+
+    from carbon_bayes.fitdata import build_fit_data
+    from carbon_bayes.model import build_model
+
+    row = dataset[dataset["run_id"] == "meta-llama-2-7b"]
+    assert row["source_pue"].isna().all() and row["source_carbon_intensity"].isna().all()
+    both = pd.concat([row, row.assign(run_id="as-measured", run_group="as-measured", energy_basis="measured",
+                                       power_scope="system")])
+    cm = CarbonModel()
+    fd = build_fit_data(load_training_runs(both), cm.levels, cm.priors.structure,
+                        cm.priors.value("intensity.unknown_location_sigma"))
+    assert list(fd.labels["pue_mode"]) == ["folded", "folded"]
+    loglik, point = {}, None
+    for scale in (1.0, 5.0):
+        feats = dataclasses.replace(fd.feats, pue_log_sd=fd.feats.pue_log_sd * scale)
+        m = build_model(dataclasses.replace(fd, feats=feats), cm.priors, cm.levels)
+        fn = m.compile_fn(m.replace_rvs_by_values([m["label_loglik"]])[0], inputs=m.value_vars,
+                          on_unused_input="ignore")
+        point = point or m.initial_point(random_seed=0)  # one point for both graphs
+        for k, name in enumerate(fd.labels["row_id"]):
+            with m:
+                pm.set_data({"label_weight": np.eye(2)[k]})
+            loglik[scale, name] = float(fn(point))
+    assert loglik[1.0, "meta-llama-2-7b"] == pytest.approx(loglik[5.0, "meta-llama-2-7b"], abs=1e-9)
+    assert abs(loglik[1.0, "as-measured"] - loglik[5.0, "as-measured"]) > 0.01
+
+
 def test_sampler_settings_are_checked():
     from carbon_bayes.errors import InputError
 
