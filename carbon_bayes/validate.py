@@ -228,10 +228,26 @@ def metrics(pred: pd.DataFrame, by=("tier", "method")) -> pd.DataFrame:
     return pred.groupby(list(by), sort=False).apply(agg, include_groups=False).reset_index()
 
 
+def default_jobs(chains: int) -> int:
+    """Folds sampled at once: each fold's chains already run in parallel, so one fold per ``chains`` cores."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cores // max(1, chains))
+
+
 def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 10, tiers=TIERS, seed: int = SEED,
                    sampler_config: dict | None = None, baselines: bool = True, ml: bool = True,
-                   n_draws: int = 1000, progress: bool = True) -> ValidationResult:
-    """Grouped K-fold (``folds=None``: leave-one-run-out) cross-validation of the model and baselines."""
+                   n_draws: int = 1000, progress: bool = True, jobs: int | None = None) -> ValidationResult:
+    """Grouped K-fold (``folds=None``: leave-one-run-out) cross-validation of the model and baselines.
+
+    The model is compiled once; ``jobs`` folds are sampled at once in threads (default
+    :func:`default_jobs`: one fold per ``chains`` cores, so one at a time on 2 cores). Each fold has
+    its own seed (``seed + fold``), so the result does not depend on ``jobs``.
+    """
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
     import nutpie
 
     from carbon_bayes.dataset import load_training_runs
@@ -248,6 +264,10 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
     fold_of = assign_folds(labels["run_group"], folds, seed)
     n_folds = len(set(fold_of.values()))
     cm = CarbonModel(sampler_config={**(sampler_config or {}), "progressbar": False, "seed": seed})
+    jobs = default_jobs(cm.sampler_config["chains"]) if jobs is None else int(jobs)
+    if jobs < 1:
+        raise InputError("jobs", jobs, "give at least 1 fold at a time (or leave it unset for one per "
+                         f"{cm.sampler_config['chains']} cores)")
     model = cm.build(dataset)
     fd = cm.fit_data
     compiled = nutpie.compile_pymc_model(model, freeze_model=False)
@@ -256,9 +276,11 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
     ev_groups = fd.ci_evidence["run_group"].to_numpy()
     # Training labels of the machine-learning baselines: the fitted labels (energy if given, else CO2).
     train_rows = scored_labels(dataset.assign(validate=dataset["in_fit"]))
-    parts, conv = [], []
+    lock = threading.Lock()  # guards the shared CarbonModel's provenance and the progress line
+    done: list[int] = []
     t0 = time.perf_counter()
-    for k in range(n_folds):
+
+    def run_fold(k: int):
         held = {g for g, f in fold_of.items() if f == k}
         data = {"label_weight": (~np.isin(lab_groups, list(held))).astype(float),
                 "run_weight": (~np.isin(run_groups, list(held))).astype(float),
@@ -268,11 +290,13 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
                              seed=cfg["seed"], target_accept=cfg["target_accept"], progress_bar=False,
                              save_warmup=False)
         rep = convergence_report(tree, free_variable_names(model))
-        conv.append({"fold": k, **rep})
-        cm.idata, cm.convergence = tree, rep
-        post = posterior_from_tree(build_posterior_tree(tree, **{**cm.provenance(), "fit_rows": dataset}))
+        with lock:
+            cm.idata, cm.convergence = tree, rep
+            prov = {**cm.provenance(), "fit_rows": dataset}
+        post = posterior_from_tree(build_posterior_tree(tree, **prov))
         test = labels[labels["run_group"].isin(held)]
         train = train_rows[~train_rows["run_group"].isin(held)]
+        out = []
         for tier in tiers:
             inp = tier_inputs(test, tier)
             est = estimate(inp, model=post, n_draws=n_draws, seed=seed + k, keep_draws=True)
@@ -281,27 +305,35 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
             draws = np.where(qty[:, None] == "energy_mwh", est.draws["energy_mwh"].values, est.draws["co2_t"].values)
             base = test[["run_id", "run_group", "quantity", "value", "basis", "architecture", "hardware", "year"]].assign(
                 effective_tier=est.summary["tier"].to_numpy())
-            parts.append(base.assign(tier=tier, method="carbon_bayes", fold=k, **score_draws(draws, y)))
+            out.append(base.assign(tier=tier, method="carbon_bayes", fold=k, **score_draws(draws, y)))
             if baselines:
                 for name, p in formula_predictions(inp, qty).items():
                     q = np.repeat(np.log10(p)[:, None], len(QGRID), axis=1)
                     sc = score_quantiles(q, y)
                     for kk in sc:  # a formula that cannot answer a row is not scored on it
                         sc[kk] = np.where(np.isnan(p), False if kk.startswith("cover") else np.nan, sc[kk])
-                    parts.append(base.assign(tier=tier, method=name, fold=k, **sc))
+                    out.append(base.assign(tier=tier, method=name, fold=k, **sc))
             if ml and len(train) >= 5:
                 tr_inp = tier_inputs(train, tier)
                 Xtr = ml_features(tr_inp, train["quantity"].to_numpy())
                 Xte = ml_features(inp, qty)
                 for name, q in ml_quantiles(Xtr, np.log10(train["value"].to_numpy()), Xte, seed + k).items():
-                    parts.append(base.assign(tier=tier, method=name, fold=k, **score_quantiles(q, y)))
+                    out.append(base.assign(tier=tier, method=name, fold=k, **score_quantiles(q, y)))
         if progress:
-            el = time.perf_counter() - t0
-            print(f"\rfold {k + 1}/{n_folds} done ({el:.0f} s elapsed, ~{el / (k + 1) * (n_folds - k - 1):.0f} s "
-                  f"left; {rep['divergences']} divergences, max r_hat {rep['r_hat_max']:.3f})", end="",
-                  file=sys.stderr, flush=True)
+            with lock:
+                done.append(k)
+                el, n = time.perf_counter() - t0, len(done)
+                print(f"\rfold {n}/{n_folds} done ({el:.0f} s elapsed, ~{el / n * (n_folds - n):.0f} s "
+                      f"left; {rep['divergences']} divergences, max r_hat {rep['r_hat_max']:.3f})", end="",
+                      file=sys.stderr, flush=True)
+        return out, {"fold": k, **rep}
+
+    with ThreadPoolExecutor(max_workers=min(jobs, n_folds)) as pool:
+        results = list(pool.map(run_fold, range(n_folds)))  # in fold order, whatever finished first
     if progress:
         print(file=sys.stderr)
+    parts = [df for out, _ in results for df in out]
+    conv = [c for _, c in results]
     pred = pd.concat(parts, ignore_index=True)
     from carbon_bayes import reference
 
@@ -312,5 +344,5 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
     settings = {"folds": "leave-one-run-out" if folds is None else n_folds, "tiers": list(tiers), "seed": seed,
                 "sampler": {k: v for k, v in cm.sampler_config.items() if k != "progressbar"},
                 "n_labels": int(len(labels)), "n_groups": int(labels["run_group"].nunique()),
-                "seconds": round(time.perf_counter() - t0, 1)}
+                "jobs": min(jobs, n_folds), "seconds": round(time.perf_counter() - t0, 1)}
     return ValidationResult(pred, fold_of, settings, conv)

@@ -194,7 +194,7 @@ Data `data/training_runs.csv` SHA-256 `{dataset_sha256(dataset)[:12]}`; priors S
 `{priors_sha256()[:12]}`. Folds: {s['folds']} (all figures of one `run_group` leave together;
 {s['n_labels']} scored figures in {s['n_groups']} run groups); sampler {s['sampler']['draws']} draws x
 {s['sampler']['chains']} chains after {s['sampler']['tune']} tuning steps per fold, target_accept
-{s['sampler']['target_accept']}; {s['seconds']:.0f} s in all. Fold fits: max r_hat
+{s['sampler']['target_accept']}; {s.get('jobs', 1)} fold(s) sampled at a time, {s['seconds']:.0f} s in all. Fold fits: max r_hat
 {conv['r_hat_max'].max():.3f}, min bulk ESS {conv['ess_bulk_min'].min():.0f}, {int(conv['divergences'].sum())}
 divergences in total.
 

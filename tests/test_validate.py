@@ -222,7 +222,7 @@ def test_metrics_on_a_hand_made_frame():
 def test_a_two_fold_cross_validation_at_tier_t1_has_the_expected_shape(dataset):
     from carbon_bayes.validate import FORMULAS, cross_validate
 
-    res = cross_validate(dataset, folds=2, tiers=("T1",), ml=False, progress=False,
+    res = cross_validate(dataset, folds=2, tiers=("T1",), ml=False, progress=False, jobs=2,
                          sampler_config={"draws": 200, "tune": 200, "chains": 2})
     labels = scored_labels(dataset)
     pred = res.predictions
@@ -240,3 +240,23 @@ def test_a_two_fold_cross_validation_at_tier_t1_has_the_expected_shape(dataset):
     table = res.metrics()
     assert len(table) == 1 + len(FORMULAS)
     assert table["answered"].max() == len(labels)
+    # sampled two folds at a time or one: the same result (each fold has its own seed)
+    one = cross_validate(dataset, folds=2, tiers=("T1",), ml=False, progress=False, jobs=1,
+                         sampler_config={"draws": 200, "tune": 200, "chains": 2})
+    pd.testing.assert_frame_equal(one.predictions, res.predictions)
+    assert one.convergence == res.convergence
+    assert (res.settings["jobs"], one.settings["jobs"]) == (2, 1)
+
+
+def test_folds_run_one_per_chains_cores_and_a_bad_jobs_value_is_refused(dataset, monkeypatch):
+    import os
+
+    from carbon_bayes.errors import InputError
+    from carbon_bayes.validate import cross_validate, default_jobs
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert (default_jobs(4), default_jobs(2), default_jobs(32)) == (4, 8, 1)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert default_jobs(4) == 1
+    with pytest.raises(InputError, match="jobs"):
+        cross_validate(dataset, folds=2, jobs=0)

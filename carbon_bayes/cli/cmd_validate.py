@@ -25,6 +25,9 @@ def register(sub) -> None:
     p.add_argument("--draws", type=int, help=f"MCMC draws per chain per fold (default {D['draws']})")
     p.add_argument("--tune", type=int, help=f"tuning steps per chain per fold (default {D['tune']})")
     p.add_argument("--seed", type=int, default=None, help="random seed (folds and sampling)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="folds sampled at once (default: one per `chains` cores, e.g. 1 on 2 cores, 4 on 16; "
+                        "each fold's chains already run in parallel); the result does not depend on it")
     p.add_argument("--no-ml", action="store_true", help="skip the random-forest and gradient-boosting baselines")
     p.add_argument("--no-progress", action="store_true", help="hide the per-fold progress line")
     p.add_argument("--report-only", action="store_true",
@@ -68,7 +71,7 @@ def run(args) -> int:
     sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune)) if v is not None}
     result = cross_validate(dataset, folds=None if args.loo else args.folds, tiers=tiers,
                             seed=SEED if args.seed is None else args.seed, sampler_config=sampler,
-                            ml=not args.no_ml, progress=not args.no_progress)
+                            ml=not args.no_ml, progress=not args.no_progress, jobs=args.jobs)
     command = "carbon-bayes " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["validate"] \
         else "carbon-bayes validate"
     save_result(result, args.out, command)
