@@ -41,8 +41,11 @@ def _md_table(df: pd.DataFrame, cols: list[tuple[str, str, int]]) -> str:
 
 
 METRIC_COLS = [("n", "figures", 0), ("answered", "answered", 0), ("median_ape", "median APE %", 1),
-               ("mean_ape", "mean APE %", 0), ("cover50", "50% cov. %", 0), ("cover90", "90% cov. %", 0),
-               ("width90", "90% width (x)", 1), ("crps", "CRPS (log10)", 3), ("log_score", "log score", 2)]
+               ("mean_ape", "mean APE %", 0), ("cover50", "50% cov. %", 0), ("cover80", "80% cov. %", 0),
+               ("cover90", "90% cov. %", 0), ("cover95", "95% cov. %", 0), ("width90", "90% width (x)", 1),
+               ("crps", "CRPS (log10)", 3), ("log_score", "log score", 2)]
+#: The shorter table of each breakdown (by architecture, hardware family, era).
+GROUP_COLS = [c for c in METRIC_COLS if c[0] in ("n", "median_ape", "mean_ape", "cover50", "cover90")]
 
 
 def target_check(pred: pd.DataFrame) -> pd.DataFrame:
@@ -149,11 +152,11 @@ def save_result(result, path: str | Path, command: str) -> None:
 
     path = Path(path)
     atomic_write(path.with_name(f"{path.stem}_predictions.csv"),
-                 lambda tmp: result.predictions.to_csv(tmp, index=False, float_format="%.6g"))
+                 lambda tmp: result.predictions.to_csv(tmp, index=False))  # full precision: nothing lost
     meta = {"command": command, "date": _dt.date.today().isoformat(), "settings": result.settings,
             "convergence": result.convergence}
     atomic_write(path.with_name(f"{path.stem}_run.json"),
-                 lambda tmp: open(tmp, "w").write(json.dumps(meta, indent=1, default=float)))
+                 lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, default=float)))
 
 
 def load_result(path: str | Path):
@@ -225,7 +228,7 @@ log score is the log density of log10(figure), higher is better.
     for by in ("architecture", "family", "era"):
         m = metrics(p[p["method"] == "carbon_bayes"], ("tier", by))
         parts.append(f"## carbon_bayes by {by}\n\n" + _md_table(m, [("tier", "tier", 0), (by, by, 0),
-                                                                       *METRIC_COLS[:1], *METRIC_COLS[2:6]]))
+                                                                       *GROUP_COLS]))
     worst = p[p["method"] == "carbon_bayes"].assign(ratio=lambda d: d["median"] / d["value"])
     worst = worst.assign(err=np.abs(np.log10(worst["ratio"]))).sort_values("err", ascending=False)
     rows = []
@@ -245,5 +248,5 @@ log score is the log density of log10(figure), higher is better.
     if discussion is not None and Path(discussion).is_file():
         parts.append(Path(discussion).read_text().strip())
     text = "\n\n".join(parts) + "\n"
-    atomic_write(path, lambda tmp: open(tmp, "w").write(text))
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return path

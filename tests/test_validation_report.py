@@ -1,0 +1,100 @@
+"""The validation report: the target check, the saved run and the markdown, on hand-made predictions.
+
+No model is fitted. Each label's value sits at a chosen quantile of its predictive distribution
+(lognormal, 4,000 draws), so the coverage of every interval is known exactly: with 20 labels at
+the quantiles 0.025, 0.075, ..., 0.975, 18 lie inside the 90% interval and 10 inside the 50% one.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from carbon_bayes.errors import InputError
+from carbon_bayes.validate import QGRID, TIERS, ValidationResult, score_draws, score_quantiles
+from carbon_bayes.validation_report import load_result, save_result, target_check, write_report
+
+N = 20
+POSITIONS = (np.arange(N) + 0.5) / N  # where each label sits in its predictive distribution
+
+
+def _predictions(sd_ratio: float = 1.0, baseline_factor: float = 2.0) -> pd.DataFrame:
+    """Labels spread by sd 0.1 (log) around predictive medians whose sd is ``sd_ratio`` x 0.1,
+    and a formula baseline off by ``baseline_factor``."""
+    rng = np.random.default_rng(0)
+    y = 10 ** rng.uniform(-2, 3, N)
+    centre = y * np.exp(-0.1 * stats.norm.ppf(POSITIONS))  # so that y is at POSITIONS of N(log centre, 0.1)
+    z = stats.norm.ppf((np.arange(4000) + 0.5) / 4000)  # evenly spaced standard normal draws
+    draws = centre[:, None] * np.exp(0.1 * sd_ratio * z[None, :])
+    base = pd.DataFrame({"run_id": [f"r{i}" for i in range(N)], "run_group": [f"g{i}" for i in range(N)],
+                         "quantity": "energy_mwh", "value": y,
+                         "basis": np.where(np.arange(N) % 2 == 0, "measured", "nominal"),
+                         "architecture": "dense_transformer", "hardware": "A100-SXM4-80GB", "year": 2023,
+                         "family": "nvidia-datacenter", "era": "2023-2024"})
+    parts = []
+    for tier in TIERS:
+        b = base.assign(effective_tier=tier, tier=tier, fold=0)
+        parts.append(b.assign(method="carbon_bayes", **score_draws(draws, y)))
+        q = np.repeat(np.log10(y * baseline_factor)[:, None], len(QGRID), axis=1)
+        parts.append(b.assign(method="flops_formula", **score_quantiles(q, y)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _checks(pred) -> dict[str, bool]:
+    t = target_check(pred)
+    return dict(zip(t["target"], t["met"]))
+
+
+def test_calibrated_predictions_meet_every_target():
+    checks = _checks(_predictions())
+    assert len(checks) == 1 + 1 + 2 * len(TIERS) + len(TIERS)  # T1 APE, T2 APE, two coverages and CRPS per tier
+    assert all(checks.values()), checks
+
+
+def test_overconfident_intervals_miss_the_coverage_targets_and_a_perfect_baseline_the_crps_one():
+    narrow = _checks(_predictions(sd_ratio=0.2))
+    assert not narrow["T1: 90% intervals cover 85-95%"] and not narrow["T3: 50% intervals cover 40-60%"]
+    assert narrow["T1 measured labels: median APE <= 15%"]  # the medians did not move
+    exact = _checks(_predictions(baseline_factor=1.0))
+    assert not any(v for k, v in exact.items() if "CRPS" in k)
+    assert exact["T2: 90% intervals cover 85-95%"]
+
+
+def test_coverage_is_counted_exactly():
+    p = _predictions()
+    ours = p[(p["method"] == "carbon_bayes") & (p["tier"] == "T1")]
+    assert ours["cover90"].sum() == 18 and ours["cover50"].sum() == 10 and ours["cover80"].sum() == 16
+    assert 18 <= ours["cover95"].sum() <= 20  # two labels sit on the 95% bounds
+
+
+def test_a_saved_run_reloads_unchanged_and_rebuilds_the_same_report(tmp_path, dataset):
+    pred = _predictions()
+    res = ValidationResult(pred, {}, {"folds": 10, "tiers": list(TIERS), "seed": 1, "n_labels": N, "n_groups": N,
+                                      "sampler": {"draws": 10, "tune": 10, "chains": 2, "target_accept": 0.9},
+                                      "jobs": 1, "seconds": 1.0},
+                           [{"fold": 0, "r_hat_max": 1.001, "ess_bulk_min": 900.0, "divergences": 0}])
+    out = tmp_path / "val.md"
+    discussion = tmp_path / "disc.md"
+    discussion.write_text("## Discussion\n\nHand-written.\n")
+    save_result(res, out, "carbon-bayes validate --out val.md")
+    write_report(res, out, "carbon-bayes validate --out val.md", dataset, discussion)
+    first = out.read_text()
+    loaded, command, date = load_result(out)
+    pd.testing.assert_frame_equal(loaded.predictions, pred, check_dtype=False, check_exact=True)
+    assert loaded.settings == res.settings and loaded.convergence == res.convergence
+    write_report(loaded, out, command, dataset, discussion, date)
+    assert out.read_text() == first
+    # the report carries every coverage level, each tier, the plots and the discussion
+    assert "| 50% cov. % | 80% cov. % | 90% cov. % | 95% cov. % |" in first
+    for section in ("## T1 hours known", "## T2", "## T3", "## carbon_bayes by family", "## Plots", "Hand-written."):
+        assert section in first, section
+    for png in ("val_calibration.png", "val_predicted_vs_published.png", "val_error_by_group.png"):
+        assert (tmp_path / png).stat().st_size > 1000
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_report_only_without_a_saved_run_names_the_missing_file(tmp_path):
+    with pytest.raises(InputError, match="no saved validation run"):
+        load_result(tmp_path / "nothing.md")
