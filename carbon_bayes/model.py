@@ -243,7 +243,7 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels) -> pm.M
 
         # Intensity: stated by the source, or latent around the grid average of the run's location
         # (+ the operator's effect). A latent intensity appears in one label only, so it is integrated
-        # out analytically: log(label) ~ Normal(log E + mu_k, sqrt(sd_k^2 + sigma_label^2)).
+        # out analytically: log(label) ~ t_4(log E + mu_k, sqrt(sd_k^2 + sigma_label^2)), approximately.
         # Folded (neither PUE nor intensity stated): the product is the latent. In a measured figure it
         # is the run's physical PUE x intensity, so the PUE prior's spread adds to the operator's; in a
         # nominal figure it is the operator's accounting factor, whose spread is the operator's own
