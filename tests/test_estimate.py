@@ -334,6 +334,18 @@ def _one_draw_predictor(post, **overrides):
     return Predictor(dataclasses.replace(post, draws=draws), n_draws=1)
 
 
+def _first_draw_sd_p(post, provider: str) -> float:
+    """The operator's intensity spread sd_p in the posterior's first draw."""
+    return post.draws["ci_sigma_provider"][0, post.levels["provider"].index(provider)]
+
+
+def _t4_scale(x) -> float:
+    """Robust scale of a t_4 sample: its interquartile range over that of a unit t_4."""
+    from scipy import stats
+
+    return np.subtract(*np.percentile(x, [75, 25])) / (2 * stats.t.ppf(0.75, 4))
+
+
 def test_the_power_fraction_carries_the_hardware_generation_effect(shipped_posterior):
     """Raising one generation's rho effect by 0.5 multiplies that generation's power by e^0.5, and only its."""
     gen = shipped_posterior.levels["generation"]
@@ -362,9 +374,7 @@ def test_the_intensity_behind_a_figure_is_heavy_tailed_around_the_grid_value(shi
     k = stats.kurtosis(np.log(ci), fisher=False)
     assert k > 4.0, k
     # the spread is the operator's: its robust scale matches sd_p of that draw
-    sd_p = shipped_posterior.draws["ci_sigma_provider"][0, shipped_posterior.levels["provider"].index("google")]
-    iqr = np.subtract(*np.percentile(np.log(ci), [75, 25]))
-    assert iqr / (2 * stats.t.ppf(0.75, 4)) == pytest.approx(sd_p, rel=0.05)
+    assert _t4_scale(np.log(ci)) == pytest.approx(_first_draw_sd_p(shipped_posterior, "google"), rel=0.05)
 
 
 TPU_RUN = {"year": 2020, "task": "language", "architecture": "dense_transformer", "parameters": 1e9,
@@ -404,8 +414,6 @@ def test_a_nominal_figure_applies_the_operators_factor_and_a_measured_one_the_ph
     accounting factor, drawn as one (independent of the run's PUE draw, spread sd_p as in the likelihood);
     on the measured basis it is PUE x intensity, so it rises with the PUE draw. With 20,000 runs the
     sample correlation has sd 0.007; the measured basis's is about 0.8 for Meta's draw."""
-    from scipy import stats
-
     pred = _one_draw_predictor(shipped_posterior)
     corr = {}
     for basis in ("tdp", "measured"):
@@ -414,8 +422,6 @@ def test_a_nominal_figure_applies_the_operators_factor_and_a_measured_one_the_ph
         factor = np.log(sim.co2_t[0] / (sim.device_hours[0] * sim.power_w[0]))
         corr[basis] = np.corrcoef(np.log(sim.pue[0]), factor)[0, 1]
         if basis == "tdp":
-            sd_p = shipped_posterior.draws["ci_sigma_provider"][0, shipped_posterior.levels["provider"].index("meta")]
-            iqr = np.subtract(*np.percentile(factor, [75, 25]))
-            assert iqr / (2 * stats.t.ppf(0.75, 4)) == pytest.approx(sd_p, rel=0.05)
+            assert _t4_scale(factor) == pytest.approx(_first_draw_sd_p(shipped_posterior, "meta"), rel=0.05)
     assert abs(corr["tdp"]) < 0.03, corr
     assert corr["measured"] > 0.3, corr
