@@ -1,8 +1,8 @@
 """Time a full fit of the shipped dataset (issue 3, item 6: <= 3 min on 2 cores), by stage.
 
 Stages, timed separately: importing the model code (PyMC, PyTensor), building the PyMC graph,
-compiling it (nutpie ``compile_pymc_model``, as ``carbon_bayes.model.sample`` does), sampling
-(``carbon_bayes.model.sample`` with the compiled model), and the convergence report. With
+compiling it (nutpie ``compile_pymc_model``, as ``carbon_bayes.fitting.sample`` does), sampling
+(``carbon_bayes.fitting.sample`` with the compiled model), and the convergence report. With
 ``--sampler pymc`` PyMC's NUTS compiles inside ``pm.sample``, so compile and sampling are one
 number; when the package's PyMC path hands NUTS to nutpie (PyMC >= 6 does so when nutpie is
 installed), a second run with ``nuts_sampler="pymc"`` times PyMC's own NUTS. The sampler
@@ -49,7 +49,7 @@ def _force_pymc_nuts(model, cfg: dict):
 
 def fit_once(sampler: str, overrides: dict, force_pymc: bool = False) -> dict:
     t = time.perf_counter()
-    import carbon_bayes.model as cm
+    import carbon_bayes.fitting as cm
     from carbon_bayes.dataset import load_training_runs
 
     t_import = time.perf_counter() - t
@@ -94,10 +94,10 @@ def report(info: dict, results: list[dict]) -> str:
                   f"({c['tune']} tune + {c['draws']} draws), target_accept {c['target_accept']}", ""]
         if r["sampler"] == "pymc" and r["library"] != "pymc":
             lines += [f"Note: `--sampler pymc` ran NUTS in **{r['library']}**, not PyMC: "
-                      "`carbon_bayes.model.sample` calls `pm.sample` without `nuts_sampler=\"pymc\"`, and PyMC "
+                      "`carbon_bayes.fitting.sample` calls `pm.sample` without `nuts_sampler=\"pymc\"`, and PyMC "
                       ">= 6 then delegates to nutpie when it is installed.", ""]
         lines += ["| stage | seconds |", "| --- | --- |",
-                  f"| import carbon_bayes.model (PyMC, PyTensor) | {r['import_s']:.1f} |",
+                  f"| import carbon_bayes.fitting (PyMC, PyTensor) | {r['import_s']:.1f} |",
                   f"| build the PyMC graph | {r['build_s']:.1f} |"]
         if r["compile_s"] is not None:
             lines.append(f"| compile (nutpie.compile_pymc_model) | {r['compile_s']:.1f} |")

@@ -32,7 +32,7 @@ _LAZY = {
     "normalise_runs": "carbon_bayes.schema",
     "load_training_runs": "carbon_bayes.dataset",
     "load_posterior": "carbon_bayes.posterior",
-    "CarbonModel": "carbon_bayes.model",
+    "CarbonModel": "carbon_bayes.fitting",
     "baselines": "carbon_bayes.baselines",
     "budget": "carbon_bayes.budget",
     "read_measurements": "carbon_bayes.measurements",

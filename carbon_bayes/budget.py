@@ -25,10 +25,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from carbon_bayes import schema
-from carbon_bayes.constants import CI_LEVEL, SEED
+from carbon_bayes import schema, streams
+from carbon_bayes.constants import CHUNK_ELEMENTS, CI_LEVEL, SEED
 from carbon_bayes.errors import InputError
-from carbon_bayes.estimator import chunks
+from carbon_bayes.estimator import common_draws, noise_for
+from carbon_bayes.streams import Streams
 # the risk measures are part of this module's API too (budget.prob_exceeds(draws, B), ...)
 from carbon_bayes.risk import carbon_at_risk, check_budget, check_risk, expected_shortfall, prob_exceeds  # noqa: F401
 
@@ -236,10 +237,6 @@ def _share_site(co2: np.ndarray, energy: np.ndarray, ci: np.ndarray, pue: np.nda
     return co2 * ci_ratio * pue_ratio, energy * pue_ratio
 
 
-def _rng_children(seed, n: int):
-    return np.random.SeedSequence(SEED if seed is None else seed).spawn(n)
-
-
 # --------------------------------------------------------------------------- plan
 def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=None, seed: int | None = None,
          ci: float = CI_LEVEL, *, n_trials: int = 1, same_site: bool = True,
@@ -247,7 +244,7 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     """Compare alternatives for one run against a carbon budget, with common random numbers.
 
     The reference (the run as given) and every alternative are simulated in one call of
-    :meth:`~carbon_bayes.predict.Predictor.simulate` with ``shared_noise=True``: each row
+    :meth:`~carbon_bayes.predict.Predictor.simulate` with one noise key for every row: each row
     gets the same random numbers for every node (utilisation, power, PUE, intensity, label
     noise), so the comparison is paired and differences are not Monte-Carlo noise. With
     ``n_trials > 1`` the total of that many repetitions of the run is compared (one paired
@@ -339,8 +336,9 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     notes = [notes[i] for i in keep]
     overrides = [overrides[i] for i in keep]
 
-    pred = get_predictor(model, n_draws)
-    co2, energy = _paired_totals(pred, inputs, n_trials, seed, same_site)  # (rows, S)
+    pred = get_predictor(model)
+    S = common_draws(inputs, n_draws, pred, seed)
+    co2, energy = _paired_totals(pred, inputs, n_trials, seed, same_site, S)  # (rows, S)
     ref_co2 = co2[0]
     over_cols = list(dict.fromkeys(k for o in overrides for k in o))
     labels = [REFERENCE] + [_label(o, inputs.iloc[j + 1]) for j, o in enumerate(overrides[1:])]
@@ -358,16 +356,20 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     out["notes"] = ["; ".join(n) for n in notes]
     out = out.sort_values(["prob_exceeds", "co2_t_mean"], kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": ci, "n_trials": n_trials, "n_draws": pred.S})
+    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": ci, "n_trials": n_trials, "n_draws": S})
     return out
 
 
-def _paired_totals(pred, inputs: pd.DataFrame, n_trials: int, seed, same_site: bool):
-    """Per-row totals over ``n_trials`` paired (shared-noise) simulations: (rows, draws) arrays."""
-    children = _rng_children(seed, n_trials)
+def _paired_totals(pred, inputs: pd.DataFrame, n_trials: int, seed, same_site: bool, n_draws: int):
+    """Per-row totals over ``n_trials`` paired simulations: (rows, draws) arrays.
+
+    Every row of a trial shares the reference run's random numbers (common random numbers); each
+    trial is a replicate with its own."""
+    ref = noise_for(inputs.iloc[[0]], n_draws, seed).keys[0]
     co2_tot = energy_tot = ci_ref = pue_ref = None
     for t in range(n_trials):
-        sim = pred.simulate(inputs, np.random.default_rng(children[t]), shared_noise=True)
+        keys = streams.replicate_keys(np.full(len(inputs), ref, dtype=np.uint64), t)
+        sim = pred.simulate(inputs, Streams(keys, n_draws, SEED if seed is None else seed))
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if t == 0:
             ci_ref, pue_ref = sim.carbon_intensity.astype(float), sim.pue.astype(float)
@@ -528,16 +530,22 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         trial = np.tile(np.arange(1, n_trials + 1), len(base))
         rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial)]
         base = rep
-    pred = get_predictor(model, n_draws)
+    pred = get_predictor(model)
+    S = common_draws(base, n_draws, pred, seed)
     n = len(base)
-    keep = n * pred.S <= KEEP_DRAWS_LIMIT
+    keep = n * S <= KEEP_DRAWS_LIMIT
+    # A run's first occurrence draws what estimate() draws for it; repeats (trials, identical rows of
+    # a catalogue) are replicates with noise of their own, so that a total sums independent runs.
+    noise = noise_for(base, S, seed)
+    keys = streams.replicate_keys(noise.keys, streams.occurrence(noise.keys))
     sites = _site_keys(base)
     site_ref: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-    total_c = np.zeros(pred.S)
-    total_e = np.zeros(pred.S)
+    total_c = np.zeros(S)
+    total_e = np.zeros(S)
     kept_c, kept_e = [], []
-    for sl, rng in chunks(n, pred.S, seed):  # the estimator's plan: same seed, same draws
-        sim = pred.simulate(base.iloc[sl], rng)
+    size = max(64, CHUNK_ELEMENTS // S)
+    for sl in (slice(k, min(n, k + size)) for k in range(0, n, size)):
+        sim = pred.simulate(base.iloc[sl], Streams(keys[sl], S, SEED if seed is None else seed))
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if same_site:
             ci_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)
@@ -557,11 +565,11 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
             kept_c.append(co2)
             kept_e.append(energy)
     draws = xr.Dataset({"co2_t": ("draw", total_c), "energy_mwh": ("draw", total_e)},
-                       coords={"draw": np.arange(pred.S)}, attrs={"n_runs": n, "same_site": int(same_site)})
+                       coords={"draw": np.arange(S)}, attrs={"n_runs": n, "same_site": int(same_site)})
     run_draws = None
     if keep:
         run_draws = xr.Dataset({"co2_t": (("run", "draw"), np.concatenate(kept_c, axis=1).T),
                                 "energy_mwh": (("run", "draw"), np.concatenate(kept_e, axis=1).T)},
-                               coords={"run": base["run_id"].to_numpy(), "draw": np.arange(pred.S)})
+                               coords={"run": base["run_id"].to_numpy(), "draw": np.arange(S)})
     return SweepResult(draws=draws, run_draws=run_draws, budget_t=budget, ci=ci, n_runs=n, same_site=same_site,
                        inputs=base)

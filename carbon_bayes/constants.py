@@ -11,15 +11,20 @@ CI_LEVEL = 0.9
 CI_KIND = "eti"
 #: Default random seed of predictions (reproducible output for the same input).
 SEED = sum(map(ord, "carbon_bayes"))
-#: Posterior draws used per prediction (evenly thinned from the saved draws).
-N_DRAWS = 1000
-#: Batches larger than this use :data:`N_DRAWS_BULK` draws by default (throughput: 100,000 runs
-#: in seconds); the Monte-Carlo error of a 90% bound from 500 draws is about a tenth of the
-#: predictive sd on the log scale. Pass ``n_draws`` to choose.
-BULK_THRESHOLD = 20_000
-N_DRAWS_BULK = 500
+#: Predictive draws per run to start with, by information tier. A run whose median's Monte Carlo
+#: error is then over its tier's :data:`MCSE_TARGET` is simulated again with its draws doubled as
+#: often as the error says (about 1.25 sigma / sqrt(n) on the log scale), up to :data:`N_DRAWS_MAX`;
+#: one still over says so in its warnings. Only the run's own inputs decide, so its numbers do not
+#: depend on the batch.
+N_DRAWS_BY_TIER = {"T1": 1000, "T2": 2000, "T3": 4000}
+#: Relative Monte Carlo standard error of the median each tier aims at.
+MCSE_TARGET = {"T1": 0.01, "T2": 0.01, "T3": 0.05}
+#: Most draws a run gets to reach its target.
+N_DRAWS_MAX = 32_000
+#: Default draws where a single count is needed (T1's).
+N_DRAWS = N_DRAWS_BY_TIER["T1"]
 #: Runs x draws simulated together (bounded memory: each array of a chunk is about 8 MB; a
-#: chunk holds about 2,000 runs at 1,000 draws, 4,000 at 500).
+#: chunk holds about 2,000 runs at 1,000 draws, 500 at 4,000).
 CHUNK_ELEMENTS = 2_000_000
 
 #: Sampler settings of every fit unless overridden (CarbonModel, `carbon-bayes fit/update/validate`).

@@ -16,16 +16,19 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from carbon_bayes import risk, schema
-from carbon_bayes.constants import BULK_THRESHOLD, CHUNK_ELEMENTS, CI_LEVEL, N_DRAWS, N_DRAWS_BULK, SEED
+from carbon_bayes import risk, schema, streams
+from carbon_bayes.constants import CHUNK_ELEMENTS, CI_LEVEL, MCSE_TARGET, N_DRAWS, N_DRAWS_BY_TIER, N_DRAWS_MAX, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.predict import Predictor, Simulation, get_predictor
+from carbon_bayes.streams import Streams
 
 QUANTITIES = ("energy_mwh", "co2_t")
 STATS = ("mean", "median", "lower", "upper")
 OUTPUT_COLUMNS = ("run_id", *[f"{q}_{s}" for q in QUANTITIES for s in STATS], "tier", "warnings")
-#: Estimates keep their draws when runs x draws is at most this many values (per quantity).
-KEEP_DRAWS_LIMIT = 20_000_000
+UNITS = {"energy_mwh": "MWh", "co2_t": "t CO2e"}
+LONG_NAMES = {"energy_mwh": "training energy", "co2_t": "training emissions"}
+#: Estimates keep their draws by default when runs x draws is at most this many values (one chunk).
+KEEP_DRAWS_LIMIT = 2_000_000
 
 
 def check_ci(ci) -> float:
@@ -75,9 +78,14 @@ class Estimate:
     _draws: xr.Dataset | None = field(default=None, repr=False)
     simulation: Simulation | None = field(default=None, repr=False)
 
-    def to_frame(self) -> pd.DataFrame:
-        """The output contract as a DataFrame (a copy)."""
-        return self.summary.loc[:, list(OUTPUT_COLUMNS)].copy()
+    def to_frame(self, mcse: bool = False) -> pd.DataFrame:
+        """The output contract as a DataFrame (a copy).
+
+        With ``mcse=True`` it also has ``n_draws`` and the relative Monte Carlo standard errors of
+        the medians (``energy_mwh_median_mcse``, ``co2_t_median_mcse``: 0.01 is 1% of the median).
+        """
+        cols = [*OUTPUT_COLUMNS, *MCSE_COLUMNS] if mcse else list(OUTPUT_COLUMNS)
+        return self.summary.loc[:, cols].copy()
 
     @property
     def draws(self) -> xr.Dataset:
@@ -97,7 +105,7 @@ class Estimate:
         qs = np.atleast_1d(np.asarray(q, dtype=float))
         if np.any((qs < 0) | (qs > 1)):
             raise InputError("q", q, "quantiles are fractions between 0 and 1")
-        vals = np.quantile(self._da(quantity).values, qs, axis=1).T
+        vals = np.nanquantile(self._da(quantity).values, qs, axis=1).T  # NaN pads runs with fewer draws
         return pd.DataFrame(vals, index=pd.Index(self.summary["run_id"], name="run_id"),
                             columns=[f"q{x:g}" for x in qs])
 
@@ -110,7 +118,8 @@ class Estimate:
         thr = float(thr)
         if not np.isfinite(thr) or thr < 0:
             raise InputError(quantity, thr, "give a budget >= 0 in " + ("t CO2e" if quantity == "co2_t" else "MWh"))
-        p = (self._da(quantity).values > thr).mean(axis=1)
+        v = self._da(quantity).values  # NaN pads runs with fewer draws than the batch's most
+        p = np.nanmean(np.where(np.isnan(v), np.nan, v > thr), axis=1)
         return pd.Series(p, index=pd.Index(self.summary["run_id"], name="run_id"), name=f"P({quantity} > {thr:g})")
 
     def carbon_at_risk(self, q: float = 0.95, quantity: str = "co2_t") -> pd.Series:
@@ -150,19 +159,76 @@ class Estimate:
                          name=f"expected shortfall over {float(budget_t):g} t")
 
 
-def chunks(n: int, n_draws: int, seed: int | None = None, chunk_size: int | None = None):
-    """The batch plan shared by every caller that must reproduce estimate()'s draws: a list of
-    (slice of runs, random generator), one independent SFC64 stream per chunk of the batch."""
-    chunk_size = chunk_size or max(256, CHUNK_ELEMENTS // n_draws)
-    n_chunks = max(1, -(-n // chunk_size))
-    streams = np.random.SeedSequence(SEED if seed is None else seed).spawn(n_chunks)
-    return [(slice(k * chunk_size, min(n, (k + 1) * chunk_size)), np.random.Generator(np.random.SFC64(streams[k])))
-            for k in range(n_chunks)]
+#: Input columns a run's random numbers are keyed by: every contract column but the labels.
+KEY_COLUMNS = tuple(c for c in schema.COLUMN_NAMES if c not in ("run_id", "model_name"))
+
+
+def draws_per_run(inputs: pd.DataFrame, n_draws: int | None = None) -> np.ndarray:
+    """Predictive draws of each run: ``n_draws`` if given, else by tier (:data:`N_DRAWS_BY_TIER`)."""
+    if n_draws is not None:
+        return np.full(len(inputs), check_n_draws(n_draws), dtype=int)
+    return inputs["tier"].map(N_DRAWS_BY_TIER).fillna(max(N_DRAWS_BY_TIER.values())).to_numpy(dtype=int)
+
+
+def common_draws(inputs: pd.DataFrame, n_draws: int | None = None, posterior=None, seed: int | None = None) -> int:
+    """One draw count for runs that are summed or compared draw by draw: the most any of them needs
+    (:func:`draws_needed`; distinct rows only)."""
+    keys = noise_for(inputs, 1, seed).keys
+    _, first = np.unique(keys, return_index=True)
+    return int(draws_needed(inputs.iloc[np.sort(first)], posterior, n_draws=n_draws, seed=seed).max(initial=N_DRAWS))
+
+
+def check_n_draws(n_draws) -> int:
+    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
+        raise InputError("n_draws", n_draws, "give a whole number of draws >= 100 (default: by tier, "
+                         f"{', '.join(f'{k} {v:,}' for k, v in N_DRAWS_BY_TIER.items())})")
+    return int(n_draws)
+
+
+def noise_for(inputs: pd.DataFrame, n_draws: int, seed: int | None = None, replicate=None) -> Streams:
+    """The random numbers of ``inputs`` (normalised runs): keyed by each run's inputs and the seed,
+    and by ``replicate`` (one number per run, e.g. a trial) where replicates must not share noise."""
+    keys = streams.row_keys(inputs, KEY_COLUMNS)
+    if replicate is not None:
+        keys = streams.replicate_keys(keys, replicate)
+    return Streams(keys, n_draws, SEED if seed is None else int(seed))
+
+
+def plan(inputs: pd.DataFrame, n_draws=None, chunk_size: int | None = None, only: np.ndarray | None = None):
+    """Batches of (row positions, draws): rows of equal draw count, at most ``chunk_size`` rows
+    (default about :data:`CHUNK_ELEMENTS` / draws) each. Numbers do not depend on the plan.
+
+    ``n_draws`` is None (by tier), one count, or one count per row; ``only`` restricts the rows.
+    """
+    if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer))
+                                   or chunk_size < 1):
+        raise InputError("chunk_size", chunk_size, "give a whole number of runs >= 1, or leave it unset")
+    per_run = np.asarray(n_draws) if np.ndim(n_draws) == 1 else draws_per_run(inputs, n_draws)
+    rows_all = np.arange(len(inputs)) if only is None else np.asarray(only)
+    out = []
+    for s in np.unique(per_run[rows_all]):
+        rows = rows_all[per_run[rows_all] == s]
+        size = chunk_size or max(64, CHUNK_ELEMENTS // int(s))
+        out += [(rows[k:k + size], int(s)) for k in range(0, len(rows), size)]
+    return out
+
+
+def median_mcse(draws: np.ndarray) -> np.ndarray:
+    """Relative Monte Carlo standard error of the median of draws (axis 0), from the order
+    statistics one binomial sd either side of it: (Q(1/2 + d) - Q(1/2 - d)) / (2 median),
+    d = sqrt(1/(4n))."""
+    d = 0.5 / np.sqrt(draws.shape[0])
+    lo, med, hi = quantiles(draws, [0.5 - d, 0.5, 0.5 + d])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(med > 0, (hi - lo) / (2 * med), 0.0)
 
 
 def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = None, seed: int | None = None,
              keep_draws: bool | None = None, chunk_size: int | None = None) -> Estimate:
     """Estimate energy (MWh) and CO2e (t) with credible intervals, without MCMC.
+
+    A run's numbers depend only on its inputs, the posterior and the seed: the same alone, in any
+    batch, at any position and for any ``chunk_size``.
 
     Parameters
     ----------
@@ -175,15 +241,15 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
         Path of a posterior file (default: the posterior shipped with the package), a loaded
         :class:`~carbon_bayes.posterior.Posterior`, or a :class:`~carbon_bayes.predict.Predictor`.
     n_draws
-        Posterior draws to use (default 1,000; 500 for batches of more than 20,000 runs).
+        Predictive draws per run (default by tier: :data:`~carbon_bayes.constants.N_DRAWS_BY_TIER`,
+        so that the median's Monte Carlo error is small; a run over its tier's target says so).
     seed
         Random seed (default fixed, so the same input gives the same output).
     keep_draws
         Keep the draws for ``.draws``, ``.quantile`` and ``.prob_exceeds`` (default: when
-        runs x draws <= 2e7).
+        runs x draws <= :data:`KEEP_DRAWS_LIMIT`; memory is otherwise bounded by one chunk).
     chunk_size
-        Runs simulated at a time (default: about 2e6 / n_draws; memory is bounded by
-        chunk_size x n_draws).
+        Runs simulated at a time (default: about 2e6 / draws).
 
     Examples
     --------
@@ -195,46 +261,135 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
     ci = check_ci(ci)
     inputs = schema.normalise_runs(runs)
     n = len(inputs)
-    if n_draws is None:
-        n_draws = N_DRAWS_BULK if n > BULK_THRESHOLD else N_DRAWS
-    pred: Predictor = get_predictor(model, n_draws)
-    if keep_draws is None:
-        keep_draws = n * pred.S <= KEEP_DRAWS_LIMIT
-    plan = chunks(n, pred.S, seed, chunk_size)
-    n_chunks = len(plan)
+    pred: Predictor = get_predictor(model)
+    keys = noise_for(inputs, 1, seed).keys
+    per_run = draws_per_run(inputs, n_draws)
+    if keep_draws is None:  # decided before simulating, so memory stays bounded by a chunk otherwise
+        keep_draws = n * int(per_run.max(initial=1)) <= KEEP_DRAWS_LIMIT
+    results = _simulate(pred, inputs, keys, per_run, seed, ci, chunk_size, keep_draws)
+    if n_draws is None:  # more draws for the runs whose median is not yet steady (their own inputs decide)
+        more = _more_draws_after(results, per_run, inputs)
+        redo = np.flatnonzero(more > per_run)
+        if len(redo):
+            results = [_drop(r, redo) for r in results]
+            results += _simulate(pred, inputs, keys, more, seed, ci, chunk_size, keep_draws, redo)
+            per_run = more
+    max_s = int(per_run.max(initial=1))
+    order = np.argsort(np.concatenate([r[0] for r in results])) if results else np.array([], dtype=int)
+    summary = (pd.concat([r[1] for r in results], ignore_index=True).iloc[order].reset_index(drop=True) if results
+               else pd.DataFrame(columns=[*OUTPUT_COLUMNS, *MCSE_COLUMNS]))
+    draws = _draws_dataset(results, n, summary, max_s, ci) if keep_draws else None
+    one = keep_draws and n == 1 and len(results[-1][0]) == 1
+    return Estimate(summary=summary, ci=ci, inputs=inputs, _draws=draws, simulation=results[-1][2] if one else None)
 
-    def run_chunk(k: int):
-        rows, rng = plan[k]
+
+def _more_draws_after(results, per_run: np.ndarray, inputs: pd.DataFrame) -> np.ndarray:
+    mcse = np.zeros(len(per_run))
+    for rows, part, _, _ in results:
+        mcse[rows] = np.maximum(part["energy_mwh_median_mcse"], part["co2_t_median_mcse"])
+    return np.maximum(per_run, more_draws(per_run, mcse, inputs["tier"].to_numpy()))
+
+
+def draws_needed(inputs: pd.DataFrame, posterior=None, *, n_draws: int | None = None,
+                 seed: int | None = None) -> np.ndarray:
+    """The predictive draws :func:`estimate` gives each of the normalised ``inputs`` (its tier's
+    count, doubled until the median is steady); callers that sum or pair runs draw by draw use the
+    most of these, so that a run alone gets exactly its estimate's draws."""
+    per_run = draws_per_run(inputs, n_draws)
+    if n_draws is not None or not len(inputs):
+        return per_run
+    keys = noise_for(inputs, 1, seed).keys
+    results = _simulate(get_predictor(posterior), inputs, keys, per_run, seed, CI_LEVEL, None, False)
+    return _more_draws_after(results, per_run, inputs)
+
+
+@dataclass
+class _Kept:
+    """The kept draws of a batch (runs x draws for each quantity)."""
+
+    energy_mwh: np.ndarray
+    co2_t: np.ndarray
+
+
+def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.ndarray:
+    """Draws that bring each run's median to its tier's Monte Carlo target: its draws doubled until
+    ``mcse * sqrt(draws / new)`` is under the target (mcse falls as 1/sqrt(draws)), at most
+    :data:`N_DRAWS_MAX`."""
+    target = np.array([MCSE_TARGET.get(t, max(MCSE_TARGET.values())) for t in tiers])
+    need = per_run * (mcse / target) ** 2
+    factor = 2.0 ** np.ceil(np.log2(np.maximum(need / per_run, 1.0)))
+    return np.minimum(per_run * factor, np.maximum(N_DRAWS_MAX, per_run)).astype(int)
+
+
+def _simulate(pred: Predictor, inputs: pd.DataFrame, keys: np.ndarray, per_run: np.ndarray, seed, ci: float,
+              chunk_size, keep: bool, only: np.ndarray | None = None) -> list:
+    """[(row positions, summary, simulation or None, the rows of the simulation's columns)] for the
+    rows ``only`` (default all)."""
+    batches = plan(inputs, per_run, chunk_size, only)
+
+    def run_batch(k: int):
+        rows, s = batches[k]
         chunk = inputs.iloc[rows]
-        sim = pred.simulate(chunk, rng)
-        stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci).items()}
-        # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.
-        unstable = (stats["energy_mwh_mean"] > stats["energy_mwh_upper"]) | (stats["co2_t_mean"] > stats["co2_t_upper"])
-        for i in np.flatnonzero(unstable):
-            sim.notes[i].append("heavy right tail: the mean lies above the upper bound and is unstable; quote the "
-                                "median")
-        notes = ["; ".join(([w] if w else []) + sim.notes[i]) for i, w in enumerate(chunk["warnings"])]
-        part = pd.DataFrame({"run_id": chunk["run_id"].to_numpy(), **stats, "tier": chunk["tier"].to_numpy(),
-                             "warnings": notes})
-        return part, sim if keep_draws else None
+        sim = pred.simulate(chunk, Streams(keys[rows], s, noise_seed(seed)))
+        part = summarise_batch(chunk, sim, ci)
+        # Only the quantities are kept (a single run keeps every node, for .simulation).
+        kept = (sim if len(inputs) == 1 else _Kept(sim.energy_mwh, sim.co2_t)) if keep else None
+        return rows, part, kept, rows
 
-    # Chunks are independent (own random stream each), so they run on several cores with the
-    # same result as one after the other; numpy releases the GIL in the heavy loops.
-    workers = min(n_chunks, os.cpu_count() or 1, 4)
+    # Batches are independent, so they run on several cores with the same result as one after the
+    # other; numpy releases the GIL in the heavy loops.
+    workers = min(len(batches), os.cpu_count() or 1, 4)
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(run_chunk, range(n_chunks)))
-    else:
-        results = [run_chunk(k) for k in range(n_chunks)]
-    parts = [r[0] for r in results]
-    sims = [r[1] for r in results]
-    summary = pd.concat(parts, ignore_index=True)
-    draws = None
-    if keep_draws:
-        draws = xr.Dataset(
-            {q: (("run", "draw"), np.concatenate([getattr(sm, q) for sm in sims], axis=1).T) for q in QUANTITIES},
-            coords={"run": summary["run_id"].to_numpy(), "draw": np.arange(pred.S)},
-            attrs={"units_energy_mwh": "MWh", "units_co2_t": "t CO2e", "ci": ci},
-        )
-    return Estimate(summary=summary, ci=ci, inputs=inputs, _draws=draws,
-                    simulation=sims[0] if keep_draws and n_chunks == 1 else None)
+            return list(pool.map(run_batch, range(len(batches))))
+    return [run_batch(k) for k in range(len(batches))]
+
+
+def _drop(result, rows: np.ndarray):
+    """A batch result without the given row positions (they are simulated again with more draws)."""
+    pos, part, sim, sim_rows = result
+    keep = ~np.isin(pos, rows)
+    return pos[keep], part[keep].reset_index(drop=True), sim, sim_rows
+
+
+def noise_seed(seed: int | None) -> int:
+    return SEED if seed is None else int(seed)
+
+
+MCSE_COLUMNS = ("n_draws", "energy_mwh_median_mcse", "co2_t_median_mcse")
+
+
+def summarise_batch(chunk: pd.DataFrame, sim: Simulation, ci: float) -> pd.DataFrame:
+    """The output contract's columns (and the medians' Monte Carlo errors) for one batch."""
+    stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci).items()}
+    mcse = {f"{q}_median_mcse": median_mcse(getattr(sim, q)) for q in QUANTITIES}
+    # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.
+    unstable = (stats["energy_mwh_mean"] > stats["energy_mwh_upper"]) | (stats["co2_t_mean"] > stats["co2_t_upper"])
+    for i in np.flatnonzero(unstable):
+        sim.notes[i].append("heavy right tail: the mean lies above the upper bound and is unstable; quote the "
+                            "median")
+    s = sim.energy_mwh.shape[0]
+    tiers = chunk["tier"].to_numpy()
+    for i in range(len(chunk)):
+        worst = max(mcse["energy_mwh_median_mcse"][i], mcse["co2_t_median_mcse"][i])
+        target = MCSE_TARGET.get(tiers[i], max(MCSE_TARGET.values()))
+        if worst > target:
+            sim.notes[i].append(f"Monte Carlo error of the median is {100 * worst:.1f}% with {s:,} draws (target "
+                                f"{100 * target:g}%); pass more draws (n_draws / --n-draws) for a steadier figure")
+    notes = ["; ".join(([w] if w else []) + sim.notes[i]) for i, w in enumerate(chunk["warnings"])]
+    return pd.DataFrame({"run_id": chunk["run_id"].to_numpy(), **stats, "tier": tiers, "warnings": notes,
+                         "n_draws": s, **mcse})
+
+
+def _draws_dataset(results, n: int, summary: pd.DataFrame, max_s: int, ci: float) -> xr.Dataset:
+    """Kept draws as (run, draw); runs with fewer draws than the batch's most are padded with NaN."""
+    data = {}
+    for q in QUANTITIES:
+        out = np.full((n, max_s), np.nan, dtype=np.float32)
+        for rows, _, sim, sim_rows in results:
+            if len(rows):
+                a = getattr(sim, q)[:, np.searchsorted(sim_rows, rows)].T
+                out[rows, :a.shape[1]] = a
+        data[q] = xr.DataArray(out, dims=("run", "draw"), attrs={"units": UNITS[q], "long_name": LONG_NAMES[q]})
+    return xr.Dataset(data, coords={"run": summary["run_id"].to_numpy(), "draw": np.arange(max_s)},
+                      attrs={"ci": ci})

@@ -220,7 +220,7 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
     ...               energy_so_far_mwh=40, fraction_done=0.3, budget_t=50)   # doctest: +SKIP
     >>> fc.stop_rule                                                          # doctest: +SKIP
     """
-    from carbon_bayes.estimator import check_ci
+    from carbon_bayes.estimator import check_ci, noise_for
     from carbon_bayes.predict import get_predictor
 
     ci = check_ci(ci)
@@ -258,9 +258,11 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
         inputs.loc[0, "device_hours"] = projected
         inputs.loc[0, "tier"] = "T1"
 
-    pred = get_predictor(model, n_draws)
-    rng = np.random.default_rng(np.random.SeedSequence(SEED if seed is None else seed))
-    sim = pred.simulate(inputs, rng)
+    pred = get_predictor(model)
+    noise = noise_for(inputs, n_draws, seed)
+    rng = np.random.default_rng(np.random.SeedSequence([int(noise.keys[0] >> np.uint64(32)), SEED if seed is None
+                                                        else int(seed)]))
+    sim = pred.simulate(inputs, noise)
     notes += sim.notes[0]
     energy = sim.energy_mwh[:, 0].astype(np.float64)
     co2 = sim.co2_t[:, 0].astype(np.float64)

@@ -16,20 +16,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from carbon_bayes import effects
 from carbon_bayes.constants import CI_LEVEL
 from carbon_bayes.errors import InputError
 
 _UNITS = {"co2_t": "CO$_2$e (t)", "energy_mwh": "energy (MWh)"}
-#: Effects of the forest plot: variable -> (panel, dimension of its levels).
-EFFECTS = {
-    "u_generation": ("utilisation (logit MFU)", "generation"),
-    "u_architecture": ("utilisation (logit MFU)", "architecture"),
-    "u_era": ("utilisation (logit MFU)", "era"),
-    "rho_family": ("power fraction (log)", "family"),
-    "rho_generation": ("power fraction (log)", "generation"),
-    "rho_architecture": ("power fraction (log)", "architecture"),
-    "rho_era": ("power fraction (log)", "era"),
-}
+#: Plotted group effects (from the registry): variable -> (panel, dim).
+EFFECTS = {e.name: (e.panel, e.dim) for e in effects.EFFECTS if e.panel}
 
 
 def _new_axes(ax, figsize):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from carbon_bayes import effects
 from carbon_bayes._version import __version__
 from carbon_bayes.errors import PosteriorFileError
 from carbon_bayes.resources import default_posterior_path, priors_path
@@ -29,23 +30,10 @@ FORMAT = "carbon_bayes-posterior"
 FORMAT_VERSION = 1
 REQUIRED_ATTRS = ("format", "format_version", "carbon_bayes_version", "created_utc", "model_config",
                   "sampler_config", "convergence", "data_sha256", "priors_sha256")
-#: Posterior variables the predictor needs, with their dims after (chain, draw).
-PREDICTOR_VARIABLES: dict[str, tuple[str, ...]] = {
-    "u_intercept": (), "u_generation": ("generation",), "u_architecture": ("architecture",), "u_era": ("era",),
-    "u_slope": ("generation",), "u_run_sigma": (), "u_generation_sigma": (), "u_architecture_sigma": (),
-    "u_era_sigma": (), "u_slope_mu": (), "u_slope_sigma": (),
-    "rho_intercept": (), "rho_family": ("family",), "rho_generation": ("generation",),
-    "rho_architecture": ("architecture",), "rho_era": ("era",), "rho_slope": ("family",), "rho_slope_mu": (),
-    "rho_slope_sigma": (), "rho_run_sigma": (), "rho_family_sigma": (), "rho_generation_sigma": (),
-    "rho_architecture_sigma": (), "rho_era_sigma": (),
-    "gpu_share": (), "ci_offset": (), "ci_sigma": (), "nominal_sigma": (),
-    "ci_provider": ("provider",), "ci_provider_sigma": (), "ci_sigma_provider": ("provider",),
-    "ci_sigma_spread": (), "compute_task": ("task",), "compute_task_sigma": (),
-    "compute_offset": (), "compute_slope": (), "compute_sigma": (), "compute_sigma_slope": (),
-}
+#: Posterior variables the predictor needs, with their dims after (chain, draw) (from the registry).
+PREDICTOR_VARIABLES: dict[str, tuple[str, ...]] = effects.predictor_variables()
 #: Fixed hyperparameters the predictor reads from model_config.
-REQUIRED_FIXED = ("noise.nu", "noise.measured_sigma", "intensity.unknown_location_sigma", "intensity.sigma_floor",
-                  "compute.nu")
+REQUIRED_FIXED = effects.FIXED_FOR_PREDICTOR
 #: Files in priors/ whose content the model depends on (hashed into every posterior).
 PRIOR_FILES = ("model_priors.toml", "accelerators.csv", "countries.csv", "grid_intensity_country.csv",
                "cloud_regions.csv", "gcp_region_intensity.csv", "pue_by_provider.csv",
@@ -211,6 +199,9 @@ def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
         if group not in tree:
             raise PosteriorFileError(f"{path}: missing the {group!r} group; re-create the file with `carbon-bayes fit`")
     post = tree["posterior"].to_dataset()
+    legacy = {old: new for old, new in effects.LEGACY_NAMES.items() if old in post and new not in post}
+    if legacy:  # files written before the intensity variables were renamed
+        post = post.rename(legacy)
     levels = config["model_config"]["levels"]
     draws = {}
     for name, dims in PREDICTOR_VARIABLES.items():

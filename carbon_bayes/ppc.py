@@ -24,7 +24,7 @@ def prior_posterior(dataset: pd.DataFrame, draws: int = 2000, seed: int = SEED):
     import pymc as pm
     import xarray as xr
 
-    from carbon_bayes.model import CarbonModel
+    from carbon_bayes.fitting import CarbonModel
     from carbon_bayes.posterior import build_posterior_tree, posterior_from_tree
 
     cm = CarbonModel(sampler_config={"progressbar": False})

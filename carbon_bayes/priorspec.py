@@ -2,7 +2,7 @@
 
 Each hyperparameter has a distribution with named parameters plus ``units``, ``evidence``
 and ``rationale``. :func:`load_prior_spec` checks that the file names exactly the
-hyperparameters the model uses (:data:`HYPERPARAMETERS`) with valid parameters, so a typo
+hyperparameters the model uses (:data:`carbon_bayes.effects.PRIOR_KEYS`) with valid parameters, so a typo
 fails loudly instead of silently falling back to a default. No PyMC import here: the model
 turns a :class:`PriorSpec` into a PyMC variable.
 """
@@ -15,6 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from carbon_bayes.effects import PRIOR_KEYS
 from carbon_bayes.errors import DataError
 from carbon_bayes.resources import priors_path
 
@@ -27,17 +28,8 @@ DISTRIBUTIONS: dict[str, dict[str, str]] = {
     "Fixed": {"value": "real"},
 }
 
-#: Every hyperparameter of the model, by section.
-HYPERPARAMETERS: dict[str, tuple[str, ...]] = {
-    "utilisation": ("intercept", "generation_sigma", "architecture_sigma", "era_sigma", "slope_mu", "slope_sigma",
-                    "run_sigma"),
-    "power": ("intercept", "family_sigma", "generation_sigma", "architecture_sigma", "era_sigma", "slope_mu",
-              "slope_sigma", "run_sigma", "gpu_share"),
-    "intensity": ("offset", "sigma", "provider_sigma", "provider_spread", "sigma_floor", "unknown_location_sigma"),
-    "noise": ("measured_sigma", "nominal_sigma", "hours_sigma", "nu"),
-    "cluster": ("utilisation_sigma", "power_sigma"),
-    "compute": ("offset", "slope", "sigma", "sigma_slope", "task_sigma", "nu"),
-}
+#: Every hyperparameter of the model, by section (declared in the registry).
+HYPERPARAMETERS = PRIOR_KEYS
 _META = ("units", "evidence", "rationale")
 
 
@@ -152,33 +144,3 @@ def load_prior_spec(path: str | Path | None = None) -> ModelPriors:
             specs[f"{section}.{n}"] = _check_spec(path, f"{section}.{n}", tables[n])
     return ModelPriors(structure=structure, specs=specs, sha256=hashlib.sha256(raw).hexdigest(), path=str(path))
 
-
-#: Name of each (non-fixed) hyperparameter in the PyMC model and the saved posterior.
-VARIABLES: dict[str, str] = {
-    "utilisation.intercept": "u_intercept",
-    "utilisation.generation_sigma": "u_generation_sigma",
-    "utilisation.architecture_sigma": "u_architecture_sigma",
-    "utilisation.era_sigma": "u_era_sigma",
-    "utilisation.slope_mu": "u_slope_mu",
-    "utilisation.slope_sigma": "u_slope_sigma",
-    "utilisation.run_sigma": "u_run_sigma",
-    "power.intercept": "rho_intercept",
-    "power.family_sigma": "rho_family_sigma",
-    "power.generation_sigma": "rho_generation_sigma",
-    "power.architecture_sigma": "rho_architecture_sigma",
-    "power.era_sigma": "rho_era_sigma",
-    "power.slope_mu": "rho_slope_mu",
-    "power.slope_sigma": "rho_slope_sigma",
-    "power.run_sigma": "rho_run_sigma",
-    "power.gpu_share": "gpu_share",
-    "intensity.offset": "ci_offset",
-    "intensity.sigma": "ci_sigma",
-    "intensity.provider_sigma": "ci_provider_sigma",
-    "intensity.provider_spread": "ci_sigma_spread",
-    "compute.task_sigma": "compute_task_sigma",
-    "compute.offset": "compute_offset",
-    "compute.slope": "compute_slope",
-    "compute.sigma": "compute_sigma",
-    "compute.sigma_slope": "compute_sigma_slope",
-    "noise.nominal_sigma": "nominal_sigma",
-}

@@ -273,7 +273,7 @@ def _assumptions(inputs: pd.DataFrame, pred) -> list[dict]:
     return out
 
 
-def _provenance(pred) -> dict:
+def _provenance(pred, n_draws: int) -> dict:
     post = pred.posterior
     a = post.attrs
     obs = post.model_config.get("observed", {})
@@ -286,7 +286,7 @@ def _provenance(pred) -> dict:
         "priors_sha256": str(a.get("priors_sha256", ""))[:12],
         "n_labels": obs.get("n_labels"),
         "n_runs": obs.get("n_runs"),
-        "n_draws": pred.S,
+        "n_draws": n_draws,
         "convergence_passed": post.convergence.get("passed"),
     }
 
@@ -315,14 +315,14 @@ def report_data(runs, ci: float = CI_LEVEL, model=None, *, seed: int | None = No
     from carbon_bayes.estimator import estimate
     from carbon_bayes.predict import get_predictor
 
-    pred = get_predictor(model, n_draws)
-    est = estimate(runs, ci=ci, model=pred, seed=seed, keep_draws=False)
+    pred = get_predictor(model)
+    est = estimate(runs, ci=ci, model=pred, seed=seed, n_draws=n_draws, keep_draws=False)
     frame = est.to_frame()
     lk, unmatched = label_keys(pred.posterior.fit_data())
     assumptions = _assumptions(est.inputs, pred)
     data = {
         "carbon_bayes_version": __version__, "ci": est.ci, "ci_kind": CI_KIND, "training_type": training_type,
-        "model": _provenance(pred),
+        "model": _provenance(pred, int(est.summary["n_draws"].max()) if len(est.summary) else 0),
         "citations": {"self": SELF_KEY, "label_keys": lk, "prior_keys": list(PRIOR_KEYS),
                       "all_keys": [SELF_KEY] + lk + [k for k in PRIOR_KEYS if k not in lk],
                       "unmatched_sources": unmatched},

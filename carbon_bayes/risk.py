@@ -70,7 +70,8 @@ def prob_exceeds(draws, budget_t: float):
         ``P(X > budget)`` per leading index (a float for 1-D draws).
     """
     b = check_budget(budget_t)
-    p = (_values(draws) > b).mean(axis=-1)
+    v = _values(draws)  # NaN pads runs with fewer draws than their batch (Estimate.draws)
+    p = np.nanmean(np.where(np.isnan(v), np.nan, v > b), axis=-1)
     return float(p) if np.ndim(p) == 0 else p
 
 
@@ -96,7 +97,7 @@ def carbon_at_risk(draws, q: float = 0.95):
     if not 0 <= qf <= 1:
         raise InputError("q", q, "give a quantile level between 0 and 1, e.g. 0.95" +
                          (" (a fraction, not a percentage)" if 1 < qf <= 100 else ""))
-    v = np.quantile(_values(draws), qf, axis=-1)
+    v = np.nanquantile(_values(draws), qf, axis=-1)
     return float(v) if np.ndim(v) == 0 else v
 
 
@@ -116,5 +117,5 @@ def expected_shortfall(draws, budget_t: float):
         Mean overshoot per leading index; 0 when no draw exceeds the budget.
     """
     b = check_budget(budget_t)
-    v = np.maximum(_values(draws) - b, 0.0).mean(axis=-1)
+    v = np.nanmean(np.maximum(_values(draws) - b, 0.0), axis=-1)
     return float(v) if np.ndim(v) == 0 else v

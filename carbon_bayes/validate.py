@@ -248,12 +248,11 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    import nutpie
-
     from carbon_bayes.dataset import load_training_runs
     from carbon_bayes.errors import InputError
     from carbon_bayes.estimator import estimate
-    from carbon_bayes.model import CarbonModel, convergence_report, free_variable_names
+    from carbon_bayes.fitting import (CarbonModel, compile_model, convergence_report, free_variable_names,
+                                      resolve_sampler, sample)
     from carbon_bayes.posterior import build_posterior_tree, posterior_from_tree
 
     for t in tiers:
@@ -268,9 +267,12 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
     if jobs < 1:
         raise InputError("jobs", jobs, "give at least 1 fold at a time (or leave it unset for one per "
                          f"{cm.sampler_config['chains']} cores)")
+    sampler = resolve_sampler(cm.sampler_config["sampler"])  # a missing sampler fails before any work
+    if sampler == "pymc":
+        jobs = 1  # PyMC's NUTS takes a fold's weights by setting them on the one shared model
     model = cm.build(dataset)
     fd = cm.fit_data
-    compiled = nutpie.compile_pymc_model(model, freeze_model=False)
+    compiled = compile_model(model, cm.sampler_config)
     lab_groups = fd.labels["run_group"].to_numpy()
     run_groups = fd.runs["run_group"].to_numpy()
     ev_groups = fd.ci_evidence["run_group"].to_numpy()
@@ -285,10 +287,7 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
         data = {"label_weight": (~np.isin(lab_groups, list(held))).astype(float),
                 "run_weight": (~np.isin(run_groups, list(held))).astype(float),
                 "evidence_weight": (~np.isin(ev_groups, list(held))).astype(float)}
-        cfg = dict(cm.sampler_config, seed=seed + k)
-        tree = nutpie.sample(compiled.with_data(**data), draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"],
-                             seed=cfg["seed"], target_accept=cfg["target_accept"], progress_bar=False,
-                             save_warmup=False)
+        tree = sample(model, dict(cm.sampler_config, seed=seed + k), data=data, compiled=compiled)
         rep = convergence_report(tree, free_variable_names(model))
         with lock:
             cm.idata, cm.convergence = tree, rep

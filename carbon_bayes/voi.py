@@ -113,26 +113,31 @@ def _analyse(inputs: pd.DataFrame, *, k: int, ci: float, quantity: str, model, s
 
     Two simulations: the run alone (its predictive draws give the plausible values of each
     unknown input), then the run and all its filled-in copies together with common random
-    numbers (``shared_noise=True``), so that each copy differs from the run only by the value
+    numbers (every copy keyed as the run), so that each copy differs from the run only by the value
     filled in and the width ratios are not Monte-Carlo noise.
     """
+    from carbon_bayes.estimator import common_draws, noise_for
     from carbon_bayes.predict import get_predictor
+    from carbon_bayes.streams import Streams
 
-    pred = get_predictor(model, n_draws)
-    s_values, s_pick, s_pair = np.random.SeedSequence(SEED if seed is None else seed).spawn(3)
-    sim0 = pred.simulate(inputs, np.random.default_rng(s_values))
-    pick = np.random.default_rng(s_pick)
+    pred = get_predictor(model)
+    S = common_draws(inputs, n_draws, pred, seed)
+    noise = noise_for(inputs, S, seed)
+    sim0 = pred.simulate(inputs, noise)
+    pick = np.random.default_rng(np.random.SeedSequence([int(noise.keys[0] >> np.uint64(32)), SEED if seed is None
+                                                         else int(seed)]))
     run = inputs.iloc[0]
     base = {c: run[c] for c in schema.COLUMN_NAMES}
     rows, meta = [{**base, "run_id": "voi-now"}], [""]
     names = unknown_inputs(run)
     for name in names:
-        idx = pick.choice(pred.S, size=min(k, pred.S), replace=False)
+        idx = pick.choice(S, size=min(k, S), replace=False)
         for v in _plausible(name, sim0, 0, idx, run, pred.hw_ids):
             rows.append({**base, name: v, "run_id": f"voi-{len(rows)}"})
             meta.append(name)
     batch = schema.normalise_runs(pd.DataFrame(rows, columns=list(schema.COLUMN_NAMES)))
-    sim = pred.simulate(batch, np.random.default_rng(s_pair), shared_noise=True)
+    shared = np.full(len(batch), noise.keys[0], dtype=np.uint64)
+    sim = pred.simulate(batch, Streams(shared, S, SEED if seed is None else int(seed)))
     d = np.asarray(getattr(sim, quantity), dtype=float)
     lo, hi = np.quantile(d, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
     widths = _width(lo, hi)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from carbon_bayes.model import CarbonModel
+from carbon_bayes.fitting import CarbonModel, format_report
 from carbon_bayes.resources import default_posterior_path
 
 
@@ -24,6 +24,7 @@ def main(argv=None) -> None:
     t = time.perf_counter()
     m = CarbonModel()
     m.fit()
+    print(format_report(m.convergence))
     path = m.save(a.out, thin=a.thin)
     print(f"wrote {path} in {time.perf_counter() - t:.0f} s")
 

@@ -44,7 +44,7 @@ def dataset():
 @pytest.fixture(scope="session")
 def tiny_fit(tmp_path_factory, dataset):
     """One small real fit of the shipped dataset, saved once; tests get the path (read-only use)."""
-    from carbon_bayes.model import CarbonModel
+    from carbon_bayes.fitting import CarbonModel
 
     m = CarbonModel(sampler_config=TINY_SAMPLER)
     with warnings.catch_warnings():

@@ -19,7 +19,7 @@ import xarray as xr
 from carbon_bayes import reference, schema
 from carbon_bayes.dataset import fitted_rows, load_training_runs
 from carbon_bayes.errors import ConvergenceError
-from carbon_bayes.model import GATE, CarbonModel, convergence_report, format_report
+from carbon_bayes.fitting import GATE, CarbonModel, convergence_report, format_report
 from carbon_bayes.posterior import (
     PREDICTOR_VARIABLES,
     dataset_from_tree,
@@ -106,7 +106,7 @@ def test_a_graph_of_two_runs_still_knows_every_level(dataset):
 
 
 def test_operator_effects_are_centred_only_where_enough_figures_inform_them(built):
-    from carbon_bayes.model import CENTRED_PROVIDER_MIN_FIGURES
+    from carbon_bayes.effects import CENTRED_MIN_FIGURES as CENTRED_PROVIDER_MIN_FIGURES
 
     cm, m = built
     fd = cm.fit_data
@@ -120,15 +120,15 @@ def test_operator_effects_are_centred_only_where_enough_figures_inform_them(buil
     assert sorted(m.coords["informed_provider"]) == want
     assert sorted(list(m.coords["informed_provider"]) + list(m.coords["other_provider"])) == sorted(prov)
     free = {v.name for v in m.free_RVs}
-    assert {"ci_provider_total", "ci_provider_z"} <= free and "ci_provider" not in free
+    assert {"intensity_provider_total", "intensity_provider_z"} <= free and "intensity_provider" not in free
     assert list(fd.informed_providers(1)) == sorted(np.flatnonzero(np.isin(prov, counts.index)))
 
 
 def test_a_fixed_group_scale_is_a_constant_the_predictor_can_read(built, dataset, tmp_path):
     cm, m = built
     value = cm.priors.value("intensity.provider_sigma")
-    assert "ci_provider_sigma" not in {v.name for v in m.free_RVs}
-    assert float(m["ci_provider_sigma"].eval()) == value
+    assert "intensity_provider_sigma" not in {v.name for v in m.free_RVs}
+    assert float(m["intensity_provider_sigma"].eval()) == value
     # any learnable hyperparameter can be fixed by a prior file, and the graph still has every predictor variable
     from carbon_bayes.resources import priors_path
 
@@ -237,16 +237,20 @@ def test_the_fit_reports_the_convergence_gate(tiny_fit):
     json.dumps(rep)  # the report is stored as JSON
 
 
-def test_a_failing_gate_is_an_error_unless_allowed(tiny_fit, dataset, monkeypatch, capsys):
-    """``fit`` raises ConvergenceError when the gate fails. To avoid a second compilation the
-    sampler is replaced by the tiny fit's (unconverged) draws."""
-    import carbon_bayes.model as model_module
+def test_a_failing_gate_is_an_error_unless_allowed(tiny_fit, dataset, monkeypatch, caplog):
+    """``fit`` raises ConvergenceError when the gate fails, and logs the gate (logger "carbon_bayes"; it
+    prints nothing itself). To avoid a second compilation the sampler is replaced by the tiny fit's
+    (unconverged) draws."""
+    import logging
 
-    monkeypatch.setattr(model_module, "sample", lambda *args, **kwargs: tiny_fit["model"].idata)
+    import carbon_bayes.fitting as fitting_module
+
+    monkeypatch.setattr(fitting_module, "sample", lambda *args, **kwargs: tiny_fit["model"].idata)
     m = CarbonModel(sampler_config={"progressbar": False})
-    with pytest.raises(ConvergenceError, match="allow_unconverged"):
+    with caplog.at_level(logging.INFO, logger="carbon_bayes"), pytest.raises(ConvergenceError,
+                                                                             match="allow_unconverged"):
         m.fit(dataset)
-    assert "convergence gate FAILED" in capsys.readouterr().err
+    assert "convergence gate FAILED" in caplog.text
     tree = m.fit(dataset, allow_unconverged=True)
     assert tree is tiny_fit["model"].idata and m.convergence["passed"] is False
 

@@ -357,7 +357,7 @@ def test_the_shipped_posterior_loads(shipped_attrs):
 
 
 def test_the_shipped_posterior_passed_the_convergence_gate(shipped_attrs):
-    from carbon_bayes.model import GATE
+    from carbon_bayes.fitting import GATE
 
     rep = json.loads(shipped_attrs["convergence"])
     assert rep.get("passed") is True, f"the shipped posterior failed the convergence gate: {rep}; rebuild it with " \

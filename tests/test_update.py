@@ -115,7 +115,7 @@ def test_codecarbon_rows_build_into_the_model():
     import pandas as pd
 
     from carbon_bayes.dataset import load_training_runs, with_defaults
-    from carbon_bayes.model import CarbonModel
+    from carbon_bayes.fitting import CarbonModel
 
     rows = with_defaults(read_measurements(DATA / "codecarbon_emissions.csv",
                                            facts={"architecture": "dense_transformer"}))

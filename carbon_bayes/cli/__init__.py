@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import logging
 import sys
 import warnings
 
@@ -46,6 +47,13 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    # The package reports progress (the convergence gate of a fit) through the "carbon_bayes" logger.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    log = logging.getLogger("carbon_bayes")
+    log.addHandler(handler)
+    level = log.level
+    log.setLevel(logging.INFO)
     with warnings.catch_warnings():  # restores filters and showwarning on exit
         warnings.simplefilter("always", CarbonBayesWarning)
         warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)
@@ -57,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         except FileNotFoundError as e:
             print(f"error: {e.filename or e}: file not found; check the path", file=sys.stderr)
             return 2
+        finally:
+            log.removeHandler(handler)
+            log.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from carbon_bayes.errors import InputError
-    from carbon_bayes.model import CarbonModel
+    from carbon_bayes.fitting import CarbonModel
 
     for name in ("draws", "tune", "chains", "thin"):
         v = getattr(args, name)

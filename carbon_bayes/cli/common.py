@@ -7,7 +7,7 @@ import json
 import sys
 import pandas as pd
 
-from carbon_bayes.constants import BULK_THRESHOLD, CI_LEVEL, N_DRAWS, N_DRAWS_BULK
+from carbon_bayes.constants import CI_LEVEL, N_DRAWS_BY_TIER
 from carbon_bayes.errors import InputError
 from carbon_bayes.posterior import atomic_write
 from carbon_bayes.schema import COLUMNS
@@ -66,7 +66,8 @@ def add_prediction_flags(parser: argparse.ArgumentParser, *, n_draws: bool = Tru
     parser.add_argument("--model", metavar="NC", help=model_help)
     if n_draws:
         parser.add_argument("--n-draws", type=int, default=None,
-                            help=f"posterior draws used (default {N_DRAWS:,}; {N_DRAWS_BULK} above {BULK_THRESHOLD:,} runs)")
+                            help="predictive draws per run (default by tier: "
+                                 + ", ".join(f"{k} {v:,}" for k, v in N_DRAWS_BY_TIER.items()) + ")")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
 
 

@@ -34,7 +34,7 @@ training hours or year) can be given as ``facts`` (``{"architecture": "dense_tra
 file and take precedence over what the file says.
 
 :func:`update_from_measurements` reads a file, checks that every run can be fitted, refits
-the model with the runs as the user's own cluster (:meth:`carbon_bayes.model.CarbonModel.update`)
+the model with the runs as the user's own cluster (:meth:`carbon_bayes.fitting.CarbonModel.update`)
 and writes the new posterior to ``out`` or to :func:`default_output_path` in the per-user
 data directory (:func:`user_data_dir`). The shipped posterior is never modified.
 """
@@ -301,7 +301,7 @@ def update_from_measurements(measurements, *, format: str | None = None, facts: 
     else:
         rows = read_measurements(measurements, format=format, facts=facts)
     check_fittable(rows)
-    from carbon_bayes.model import CarbonModel
+    from carbon_bayes.fitting import CarbonModel
 
     m = CarbonModel(priors=priors, sampler_config={k: v for k, v in sampler_overrides.items() if v is not None})
     m.update(rows, base=base, cluster=cluster, allow_unconverged=allow_unconverged)

@@ -1,0 +1,140 @@
+"""Counter-based random numbers: a run's draws depend on its inputs, the seed and the draw alone.
+
+A numpy ``Generator`` hands out numbers in order, so a run's draws would depend on the runs
+before it in the batch, on the chunk size and on how many runs need each node. Here every
+random number is a hash of (seed, run key, node, draw index) instead (splitmix64, as in
+counter-based generators such as Philox): vectorised, and the same for a run alone, in any
+batch, at any position and in any chunk.
+
+- :func:`row_keys` hashes each run's normalised inputs (not its ``run_id``), so identical rows
+  get identical numbers. Sums over runs that must not share noise (the trials of a budget sweep)
+  mix a replicate number into the key (:func:`replicate_keys`).
+- :class:`Streams` turns keys into uniforms, standard normals (Box-Muller) and Student-t draws
+  for named nodes of the chain.
+
+Uniforms and normals are float32-grade (24-bit uniforms): normals reach 5.9 sd, beyond which the
+model's Student-t draws are clipped anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+
+import numpy as np
+import pandas as pd
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_TWO_PI = np.float32(2 * np.pi)
+_U24 = np.float32(2.0 ** -24)
+#: Student-t draws are truncated at +-T_CLIP scale units: the exponential of an untruncated t has no
+#: mean, and P(|t_4| > 5) is 0.7%.
+T_CLIP = 5.0
+
+
+def mix(x: np.ndarray) -> np.ndarray:
+    """The splitmix64 finaliser on a uint64 array (a bijection that scrambles every bit)."""
+    x = np.asarray(x, dtype=np.uint64)
+    x = (x ^ (x >> _S30)) * _M1
+    x = (x ^ (x >> _S27)) * _M2
+    return x ^ (x >> _S31)
+
+
+@functools.lru_cache(maxsize=256)
+def _text_key(text: str) -> np.uint64:
+    return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
+
+
+def row_keys(runs: pd.DataFrame, columns) -> np.ndarray:
+    """One uint64 key per row from the values of ``columns`` (NaN and "" for unknowns).
+
+    Numbers are hashed by value as float64 and text by content, so a row's key does not depend on
+    the dtype its batch happened to give a column.
+    """
+    key = np.zeros(len(runs), dtype=np.uint64)
+    for c in columns:
+        s = runs[c]
+        if s.dtype.kind in "fiub":
+            vals = pd.util.hash_array(s.to_numpy(dtype=float))
+        else:
+            vals = pd.util.hash_array(s.fillna("").astype(str).to_numpy(dtype=object))
+        key = mix(key ^ _text_key(c) ^ vals)
+    return key
+
+
+def replicate_keys(keys: np.ndarray, replicate) -> np.ndarray:
+    """Keys made distinct per replicate (e.g. a budget sweep's trial number), so that replicates of
+    one run draw independent noise; replicate 0 keeps the key (the run's numbers as estimated alone)."""
+    keys = np.asarray(keys, dtype=np.uint64)
+    rep = np.broadcast_to(np.asarray(replicate, dtype=np.uint64), keys.shape)
+    return np.where(rep == 0, keys, mix(keys ^ mix(rep + _GOLDEN)))
+
+
+def occurrence(keys: np.ndarray) -> np.ndarray:
+    """0 for the first row with each key, 1 for the second, ...: replicates of identical rows."""
+    return pd.Series(np.asarray(keys, dtype=np.uint64)).groupby(np.asarray(keys)).cumcount().to_numpy(np.uint64)
+
+
+class Streams:
+    """Random numbers for ``n_draws`` draws of runs with the given keys.
+
+    Parameters
+    ----------
+    keys
+        One uint64 per run (:func:`row_keys`); equal keys give equal numbers.
+    n_draws
+        Draws per run; draw ``s`` of a run is the same whatever ``n_draws`` is.
+    seed
+        The seed: another seed gives other numbers for every run.
+    """
+
+    def __init__(self, keys: np.ndarray, n_draws: int, seed: int):
+        self.S = int(n_draws)
+        self.keys = np.asarray(keys, dtype=np.uint64)
+        self._base = mix(self.keys ^ mix(np.asarray([seed], dtype=np.uint64))[0])
+        self._draw = (np.arange(self.S, dtype=np.uint64) * _GOLDEN)[:, None]
+
+    @property
+    def n(self) -> int:
+        return len(self.keys)
+
+    def bits(self, node: str, cols) -> np.ndarray:
+        """(n_draws, len(cols)) uint64 words of ``node`` for runs ``cols``."""
+        col_key = mix(self._base[cols] ^ _text_key(node))
+        return mix(col_key[None, :] + self._draw)
+
+    def _uniform_pair(self, node: str, cols) -> tuple[np.ndarray, np.ndarray]:
+        b = self.bits(node, cols)
+        u1 = ((b >> np.uint64(40)).astype(np.float32) + np.float32(0.5)) * _U24
+        u2 = ((b >> np.uint64(16)) & np.uint64(0xFFFFFF)).astype(np.float32) * _U24
+        return u1, u2
+
+    def uniform(self, node: str, cols) -> np.ndarray:
+        """Uniforms on (0, 1), float64 with 53 random bits."""
+        return ((self.bits(node, cols) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+
+    def normal(self, node: str, cols) -> np.ndarray:
+        """Standard normals (float32), by Box-Muller from one word per number."""
+        u1, u2 = self._uniform_pair(node, cols)
+        return np.sqrt(np.float32(-2.0) * np.log(u1)) * np.cos(_TWO_PI * u2)
+
+    def chi2(self, node: str, nu: float, cols) -> np.ndarray:
+        """Chi-square(nu) draws (float32): exact for even ``nu`` (a sum of exponentials), else the
+        Wilson-Hilferty cube of a normal (relative error of quantiles under 1% for nu >= 3)."""
+        if float(nu).is_integer() and int(nu) % 2 == 0 and 0 < nu <= 40:
+            total = np.zeros((self.S, self._base[cols].shape[0]), dtype=np.float32)
+            for j in range((int(nu) // 2 + 1) // 2):
+                u1, u2 = self._uniform_pair(f"{node}/chi2/{j}", cols)
+                total -= np.log(u1) if 2 * j + 1 == int(nu) // 2 else np.log(u1 * u2)
+            return np.float32(2.0) * total
+        z = self.normal(f"{node}/chi2", cols)
+        c = np.float32(2.0 / (9.0 * nu))
+        return np.float32(nu) * np.maximum(np.float32(1.0) - c + z * np.sqrt(c), np.float32(1e-3)) ** 3
+
+    def student_t(self, node: str, nu: float, cols) -> np.ndarray:
+        """Student-t(nu) draws (float32), truncated at +-:data:`T_CLIP`."""
+        t = self.normal(node, cols) * np.sqrt(np.float32(nu) / self.chi2(node, nu, cols))
+        return np.clip(t, -T_CLIP, T_CLIP)
