@@ -154,12 +154,21 @@ def _targets_clause(pred: pd.DataFrame, where: str) -> str:
     return text + ("; " + " and ".join(edges) if edges else "") + "."
 
 
-def headline(validation: str | Path = "docs/validation.md", loo: str | Path | None = "docs/validation_loo.md",
-             ) -> tuple[str, str]:
-    """The README block (without the marker) and the posterior SHA-256 the 10-fold run recorded."""
-    warnings.simplefilter("ignore")
-    res, _, _ = load_result(validation)
-    sha = saved_posterior_sha256(validation)
+def headline(validation: str = "docs/validation.md", loo: str | None = "docs/validation_loo.md",
+             root: str | Path = ".") -> tuple[str, str]:
+    """The README block (without the marker) and the posterior SHA-256 the 10-fold run recorded.
+
+    ``validation`` and ``loo`` are the reports' paths relative to ``root`` (the README's folder),
+    as the block links them.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pandas' groupby-apply notices
+        return _headline(validation, loo, Path(root))
+
+
+def _headline(validation: str, loo: str | None, root: Path) -> tuple[str, str]:
+    res, _, _ = load_result(root / validation)
+    sha = saved_posterior_sha256(root / validation)
     if sha is None:
         raise SystemExit(f"{validation}: its saved run records no posterior_sha256; rerun the validation "
                          "(python scripts/rebuild.py --from validate)")
@@ -170,12 +179,12 @@ def headline(validation: str | Path = "docs/validation.md", loo: str | Path | No
              f"honest discussion of the failures in [{validation}]({validation})):")
     text = [fill(intro), table(pred)]
     para = crps_sentence(pred, "In these folds its") + " " + _targets_clause(pred, "in these folds")
-    if loo is not None and Path(loo).is_file():
-        lres, _, _ = load_result(loo)
+    if loo is not None and (root / loo).is_file():
+        lres, _, _ = load_result(root / loo)
         lp = at_tier(lres.predictions)
         lm = metrics(lp[lp["method"] == "carbon_bayes"], ("tier", "basis")).set_index(["tier", "basis"])
         lt = metrics(lp[lp["method"] == "carbon_bayes"], ("tier",)).set_index("tier")
-        stale = "" if saved_posterior_sha256(loo) == sha else (
+        stale = "" if saved_posterior_sha256(root / loo) == sha else (
             " (run on an earlier posterior than the 10-fold figures; `python scripts/rebuild.py --loo` reruns it)")
         para += (f" Leave-one-run-out ([{loo}]({loo})){stale} gives a T1 measured error of "
                  f"{pct(lm.loc[('T1', 'measured'), 'median_ape'])} and T1 coverage of {pct(lt.loc['T1', 'cover90'])} / "
@@ -192,7 +201,7 @@ def main(argv=None) -> None:
     p.add_argument("--validation", default="docs/validation.md")
     p.add_argument("--loo", default="docs/validation_loo.md", help="leave-one-run-out report ('' to leave it out)")
     a = p.parse_args(argv)
-    body, sha = headline(a.validation, a.loo or None)
+    body, sha = headline(a.validation, a.loo or None, Path(a.readme).parent)
     replace_section_in_file(a.readme, SECTION, body, sha)
     print(f"rewrote the {SECTION} section of {a.readme} (posterior sha256:{sha[:12]})", file=sys.stderr)
 

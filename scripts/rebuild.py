@@ -299,6 +299,10 @@ def main(argv=None) -> None:
     for name, sec in times:
         print(f"  {name:<15} {sec:8.1f} s")
     print(f"  {'total':<15} {sum(s for _, s in times):8.1f} s")
+    refitted = [s.report for s in steps if s.report and not (a.report_only or a.stamp_only)]
+    if refitted:
+        print("\nThe discussions appended to " + ", ".join(refitted) + " are hand-written and quote figures: check "
+              "them against the new reports, then: python scripts/rebuild.py --only validate,loo,readme --report-only")
     bad = status()
     if bad:
         print("\nStill not generated from the shipped posterior (tests/test_generated_docs.py fails on these):")
