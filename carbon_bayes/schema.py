@@ -77,7 +77,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("accounting", "category", "-", "location_based (default) or market_based"),
     Column("energy_basis", "category", "-", "measured (default) or tdp (device-hours x TDP x PUE; also 'nominal', "
            "'assumed')"),
-    # Extensions beyond MODEL.md's contract, all optional:
+    # Extensions beyond the core input contract, all optional:
     Column("precision", "category", "-", "training precision: fp32, tf32, bf16, fp16, fp8 (default: the chip's usual)"),
     Column("provider", "category", "-", "operator, for the PUE prior: google, aws, azure, meta, oracle, hpc, colo, "
            "on_premise, unknown (implied by region)"),

@@ -2,9 +2,10 @@
 
 All rows of one ``run_group`` leave together. The model is compiled once; each fold switches
 the held-out runs' likelihood terms off (``pm.Data`` weights) and samples again. Each held-out
-published figure is then predicted at tiers T1, T2 and T3 by masking inputs as MODEL.md
-defines, and scored against its own basis (a nominal figure against ``energy_basis="tdp"``,
-a GPU-only measurement with ``power_scope="gpu"``, a figure without PUE with ``pue=1``):
+published figure is then predicted at tiers T1, T2 and T3 by masking the inputs each tier
+does not know (:data:`RUN_FACTS` lists what it does), and scored against its own basis (a
+nominal figure against ``energy_basis="tdp"``, a GPU-only measurement with
+``power_scope="gpu"``, a figure without PUE with ``pue=1``):
 these describe *what the published number counts*, so they are given at every tier, while
 facts about the run (hours, compute, hardware, location, the source's stated PUE and
 intensity) are masked by tier.
@@ -30,7 +31,7 @@ TIERS = ("T1", "T2", "T3")
 LEVELS = (0.5, 0.8, 0.9, 0.95)
 #: Quantile grid for CRPS (CRPS = 2 x mean pinball loss over the grid) and intervals.
 QGRID = np.round(np.concatenate([[0.025], np.arange(0.05, 0.951, 0.05), [0.975]]), 3)
-#: Targets of issue 4 (never loosened).
+#: The validation targets (never loosened).
 TARGETS = {"T1_measured_median_ape": 15.0, "T2_median_ape": 35.0, "coverage90": (85.0, 95.0),
            "coverage50": (40.0, 60.0)}
 FORMULAS = ("ml_co2_impact", "green_algorithms", "flops_formula")

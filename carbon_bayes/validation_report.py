@@ -10,6 +10,7 @@ import pandas as pd
 
 from carbon_bayes._version import __version__
 from carbon_bayes.posterior import atomic_write, dataset_sha256, priors_sha256
+from carbon_bayes.provenance import marker, posterior_sha256
 from carbon_bayes.validate import FORMULAS, LEVELS, ML_MODELS, TARGETS, TIERS, metrics
 
 METHOD_NAMES = {"carbon_bayes": "carbon_bayes (this model)", "ml_co2_impact": "ML CO2 Impact formula",
@@ -49,7 +50,7 @@ GROUP_COLS = [c for c in METRIC_COLS if c[0] in ("n", "median_ape", "mean_ape", 
 
 
 def target_check(pred: pd.DataFrame) -> pd.DataFrame:
-    """Each target of issue 4 with the measured value and whether it is met."""
+    """Each validation target (:data:`carbon_bayes.validate.TARGETS`) with the measured value and whether it is met."""
     p = at_tier(pred)
     m = metrics(p, ("tier", "method"))
     mb = metrics(p, ("tier", "basis", "method"))
@@ -145,18 +146,39 @@ def _plots(pred: pd.DataFrame, outdir: Path, stem: str) -> list[str]:
     return files
 
 
-def save_result(result, path: str | Path, command: str) -> None:
+def _run_json(path: str | Path) -> Path:
+    path = Path(path)
+    return path.with_name(f"{path.stem}_run.json")
+
+
+def save_result(result, path: str | Path, command: str, posterior: str | None = None) -> None:
     """Keep a run's predictions (CSV) and settings (JSON) next to the report, so the report can
-    be rebuilt (``carbon-bayes validate --report-only``) without refitting."""
+    be rebuilt (``carbon-bayes validate --report-only``) without refitting.
+
+    The JSON also records ``posterior_sha256``: the identity of the shipped posterior in place
+    when the run was made (``posterior``, default the current file's), which the report's marker
+    line names (:mod:`carbon_bayes.provenance`); the folds are fitted with the same model code,
+    data and priors as that posterior.
+    """
     import json
 
     path = Path(path)
     atomic_write(path.with_name(f"{path.stem}_predictions.csv"),
                  lambda tmp: result.predictions.to_csv(tmp, index=False))  # full precision: nothing lost
-    meta = {"command": command, "date": _dt.date.today().isoformat(), "settings": result.settings,
+    meta = {"command": command, "date": _dt.date.today().isoformat(),
+            "posterior_sha256": posterior or posterior_sha256(), "settings": result.settings,
             "convergence": result.convergence}
-    atomic_write(path.with_name(f"{path.stem}_run.json"),
+    atomic_write(_run_json(path),
                  lambda tmp: Path(tmp).write_text(json.dumps(meta, indent=1, default=float)))
+
+
+def saved_posterior_sha256(path: str | Path) -> str | None:
+    """The ``posterior_sha256`` recorded by the run saved next to the report at ``path`` (None
+    when there is no saved run, or it was saved before runs recorded it)."""
+    import json
+
+    js = _run_json(path)
+    return json.loads(js.read_text()).get("posterior_sha256") if js.is_file() else None
 
 
 def load_result(path: str | Path):
@@ -180,9 +202,16 @@ def load_result(path: str | Path):
 
 
 def write_report(result, path: str | Path, command: str, dataset: pd.DataFrame,
-                 discussion: str | Path | None = None, date: str | None = None) -> Path:
-    """Write the validation report (markdown + PNG plots next to it)."""
+                 discussion: str | Path | None = None, date: str | None = None,
+                 posterior: str | None = None) -> Path:
+    """Write the validation report (markdown + PNG plots next to it).
+
+    Its first line is the provenance marker naming ``posterior`` (default: the
+    ``posterior_sha256`` recorded by the run saved next to ``path``, see :func:`save_result`);
+    a report whose saved run records none gets no marker, rather than a guessed one.
+    """
     path = Path(path)
+    posterior = posterior or saved_posterior_sha256(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pred = result.predictions
     p = at_tier(pred)
@@ -202,7 +231,7 @@ Data `data/training_runs.csv` SHA-256 `{dataset_sha256(dataset)[:12]}`; priors S
 divergences in total.
 
 **How figures are scored.** Each held-out figure is predicted from the posterior fitted without
-its run group, at each information tier, by masking inputs as MODEL.md defines (T1: hours,
+its run group, at each information tier, by masking the inputs the tier does not know (T1: hours,
 hardware, year, architecture, size, stated PUE/intensity or location; T2: size, tokens or
 FLOPs, hardware, year, architecture, location, no hours; T3: size, year, architecture, task).
 What the published number *counts* (nominal TDP arithmetic or measured energy, GPU-only or
@@ -248,5 +277,7 @@ log score is the log density of log10(figure), higher is better.
     if discussion is not None and Path(discussion).is_file():
         parts.append(Path(discussion).read_text().strip())
     text = "\n\n".join(parts) + "\n"
+    if posterior:
+        text = marker(posterior) + "\n" + text
     atomic_write(path, lambda tmp: Path(tmp).write_text(text))
     return path

@@ -3,7 +3,9 @@
 
     python scripts/build_doc_examples.py [REPO_ROOT]
 
-Run it after the shipped posterior changes (the worked examples quote its numbers).
+Run it after the shipped posterior changes (the worked examples quote its numbers);
+``python scripts/rebuild.py`` does, in order. Both files start with the shipped posterior's
+marker line (carbon_bayes.provenance).
 """
 import contextlib, io, json, subprocess, sys, tempfile, textwrap
 from pathlib import Path
@@ -40,7 +42,9 @@ def cmdline(args, width=100):
 
 import carbon_bayes as cb
 from carbon_bayes.posterior import load_posterior
+from carbon_bayes.provenance import posterior_sha256, stamp
 
+SHA = posterior_sha256()  # before loading: the marker names the bytes that were read
 post = load_posterior()
 A = post.attrs
 PROV = (f"(`default_posterior.nc`, created {A['created_utc'][:10]}, data SHA-256 `{A['data_sha256'][:12]}`, "
@@ -266,7 +270,7 @@ Monte-Carlo noise (here {voi['width_now'].iloc[0]:.1f} vs {est_w:.1f}: the 5% an
 so wide a distribution move by several percent each). The analysis is seeded (`seed=`) and reproducible. `estimate --voi` accepts at most
 50 runs (each costs about 1 + 20 x 5 re-estimates).
 """
-open(f"{ROOT}/docs/budgeting.md", "w").write(budgeting)
+open(f"{ROOT}/docs/budgeting.md", "w").write(stamp(budgeting, SHA))
 
 # ---------------------------------------------------------------- reporting
 rep = ["report", "--parameters", "7e9", "--training-tokens", "2e12", "--hardware", "H100", "--n-devices", "256",
@@ -406,5 +410,5 @@ An excerpt (the full output also has `citations` with the keys, `bibtex`, `hf_ca
 - The hashes identify the posterior exactly: the same inputs, posterior and seed give the same
   report.
 """
-open(f"{ROOT}/docs/reporting.md", "w").write(reporting)
+open(f"{ROOT}/docs/reporting.md", "w").write(stamp(reporting, SHA))
 print("ok", PROV)

@@ -3,8 +3,9 @@
     python scripts/build_update_example.py [REPO_ROOT]
 
 Runs `carbon-bayes update` on the CodeCarbon test fixture (about a minute), then the estimates and
-forecasts the section quotes, and rewrites the text between "## 4. Worked example" and the Python
-snippet that ends it. Run it after the shipped posterior changes.
+forecasts the section quotes, and rewrites the text between the "update-example" begin and end
+lines of section 4, starting with the shipped posterior's marker line (carbon_bayes.provenance).
+Run it after the shipped posterior changes (``python scripts/rebuild.py`` does, in order).
 """
 import json
 import os
@@ -27,7 +28,7 @@ RUN = ["--run-id", "next-7b", "--hardware", "H100", "--device-hours", "20000", "
        "--architecture", "dense_transformer", "--task", "language", "--year", "2024", "--region", "gcp:us-central1",
        "--pue", "1.0"]
 TRUTH_MWH = 20000 * 0.700 * 0.45 / 1000  # device-hours x 700 W x 0.45, the fixture's simulated power
-START, END = "## 4. Worked example\n", "Python:\n\n```python"
+SECTION = "update-example"
 
 
 def cli(args):
@@ -51,7 +52,9 @@ def q(x, digits=3):
 
 from carbon_bayes import estimate  # noqa: E402
 from carbon_bayes.posterior import load_posterior  # noqa: E402
+from carbon_bayes.provenance import posterior_sha256, replace_section_in_file  # noqa: E402
 
+SHA = posterior_sha256()  # before loading: the marker names the bytes that were read
 shipped = load_posterior()
 A = shipped.attrs
 PROV = (f"(`default_posterior.nc`, created {A['created_utc'][:10]}, data SHA-256 `{A['data_sha256'][:12]}`, "
@@ -59,6 +62,7 @@ PROV = (f"(`default_posterior.nc`, created {A['created_utc'][:10]}, data SHA-256
 
 shutil.rmtree(HOME, ignore_errors=True)
 dry = cli(["update", "--measurements", FIXTURE, "--cluster", "my-lab", *FACTS, "--dry-run"])
+load = os.getloadavg()[0]  # other jobs on the machine slow the update down: say how busy it was
 t0 = time.perf_counter()
 upd = cli(["update", "--measurements", FIXTURE, "--cluster", "my-lab", *FACTS, "--no-progress"])
 seconds = time.perf_counter() - t0
@@ -100,8 +104,7 @@ closer = "former" if abs(f30["energy_mwh_median"] - m.energy_mwh_median) <= abs(
     f30["energy_mwh_median"] - extrapolated) else "latter"
 run_flags = " ".join(RUN)
 
-section = f"""{START}
-All numbers below were produced with the posterior shipped in carbon_bayes {A.get('carbon_bayes_version', '')}
+section = f"""All numbers below were produced with the posterior shipped in carbon_bayes {A.get('carbon_bayes_version', '')}
 {PROV}, the default seeds, from the repository root, by
 `python scripts/build_update_example.py`. The CodeCarbon file is the test
 fixture `{FIXTURE}`: four synthetic runs on 8 x H100 in
@@ -116,7 +119,8 @@ $ carbon-bayes update --measurements {FIXTURE} --cluster my-lab \\
 {dry}
 ```
 
-Update (default sampler settings; {seconds:.0f} s on a 2-core machine):
+Update (default sampler settings; {seconds:.0f} s on a {os.cpu_count()}-core machine, load average {load:.1f} at
+the start):
 
 ```console
 $ export CARBON_BAYES_HOME={HOME}
@@ -200,8 +204,6 @@ def tidy(markdown: str, width: int = 96) -> str:
     return "\n\n".join(out)
 
 
-section = tidy(section.rstrip("\n")) + "\n\n"
-text = DOC.read_text()
-a, b = text.index(START), text.index(END)
-DOC.write_text(text[:a] + section + text[b:])
+section = tidy(section.rstrip("\n"))
+replace_section_in_file(DOC, SECTION, section, SHA)
 print(f"rewrote section 4 of {DOC} (update {seconds:.0f} s)")

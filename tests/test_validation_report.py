@@ -14,7 +14,9 @@ from scipy import stats
 
 from carbon_bayes.errors import InputError
 from carbon_bayes.validate import QGRID, TIERS, ValidationResult, score_draws, score_quantiles
-from carbon_bayes.validation_report import load_result, save_result, target_check, write_report
+from carbon_bayes.provenance import marker, posterior_sha256
+from carbon_bayes.validation_report import (load_result, save_result, saved_posterior_sha256, target_check,
+                                            write_report)
 
 N = 20
 POSITIONS = (np.arange(N) + 0.5) / N  # where each label sits in its predictive distribution
@@ -93,6 +95,29 @@ def test_a_saved_run_reloads_unchanged_and_rebuilds_the_same_report(tmp_path, da
     for png in ("val_calibration.png", "val_predicted_vs_published.png", "val_error_by_group.png"):
         assert (tmp_path / png).stat().st_size > 1000
     assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary files
+
+
+def test_the_report_names_the_posterior_its_saved_run_records(tmp_path, dataset):
+    import json
+
+    res = ValidationResult(_predictions(), {}, {"folds": 10, "tiers": list(TIERS), "seed": 1, "n_labels": N,
+                                               "n_groups": N, "sampler": {"draws": 10, "tune": 10, "chains": 2,
+                                                                          "target_accept": 0.9}, "seconds": 1.0},
+                           [{"fold": 0, "r_hat_max": 1.001, "ess_bulk_min": 900.0, "divergences": 0}])
+    out = tmp_path / "val.md"
+    save_result(res, out, "carbon-bayes validate")  # default: the shipped posterior in place now
+    assert saved_posterior_sha256(out) == posterior_sha256()
+    write_report(res, out, "carbon-bayes validate", dataset)
+    assert out.read_text().split("\n")[0] == marker(posterior_sha256())
+    other = "ab" * 32
+    save_result(res, out, "carbon-bayes validate", posterior=other)  # a run made on another posterior
+    loaded, command, _ = load_result(out)
+    write_report(loaded, out, command, dataset)
+    assert out.read_text().split("\n")[0] == marker(other)
+    run = tmp_path / "val_run.json"  # a run saved before runs recorded the posterior: no marker, not a guess
+    run.write_text(json.dumps({k: v for k, v in json.loads(run.read_text()).items() if k != "posterior_sha256"}))
+    write_report(loaded, out, command, dataset)
+    assert saved_posterior_sha256(out) is None and "posterior sha256" not in out.read_text()
 
 
 def test_report_only_without_a_saved_run_names_the_missing_file(tmp_path):

@@ -44,12 +44,17 @@ def run(args) -> int:
     from carbon_bayes.dataset import load_training_runs
     from carbon_bayes.errors import InputError
 
-    from carbon_bayes.validation_report import load_result, save_result, target_check, write_report
+    from carbon_bayes.provenance import posterior_sha256
+    from carbon_bayes.validation_report import (load_result, save_result, saved_posterior_sha256, target_check,
+                                                write_report)
 
     if args.report_only:
         result, command, date = load_result(args.out)
         path = write_report(result, args.out, command, load_training_runs(args.data), args.discussion, date)
         print(f"wrote {path} (from the run of {date})")
+        if saved_posterior_sha256(args.out) is None:
+            print("note: the saved run records no posterior_sha256 (saved before runs recorded it), so the report "
+                  "has no provenance marker; rerun the validation to get one", file=sys.stderr)
         return 0
     tiers = tuple(t.strip().upper() for t in args.tiers.split(",") if t.strip())
     if args.folds is not None and args.folds < 2 and not args.loo:
@@ -68,13 +73,14 @@ def run(args) -> int:
     from carbon_bayes.validate import cross_validate
 
     dataset = load_training_runs(args.data)
+    posterior = posterior_sha256()  # the shipped posterior in place as the run starts (its provenance)
     sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune)) if v is not None}
     result = cross_validate(dataset, folds=None if args.loo else args.folds, tiers=tiers,
                             seed=SEED if args.seed is None else args.seed, sampler_config=sampler,
                             ml=not args.no_ml, progress=not args.no_progress, jobs=args.jobs)
     command = "carbon-bayes " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["validate"] \
         else "carbon-bayes validate"
-    save_result(result, args.out, command)
+    save_result(result, args.out, command, posterior)
     path = write_report(result, args.out, command, dataset, args.discussion)
     for r in target_check(result.predictions).itertuples(index=False):
         print(f"{'met   ' if r.met else 'MISSED'}  {r.target}: {r.measured}")

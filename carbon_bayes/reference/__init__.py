@@ -2,7 +2,8 @@
 carbon intensity, PUE priors, hardware use by year and compute priors.
 
 Every loader reads its file once (``functools.lru_cache``) through
-:func:`carbon_bayes.resources.priors_path`; nothing here reads ``../shared`` or the network.
+:func:`carbon_bayes.resources.priors_path`; nothing here reads the reference-data folder the
+tables are derived from, or the network.
 Lookups accept the spellings people and datasets use and raise
 :class:`~carbon_bayes.errors.InputError` naming the field, the value and a fix (with
 "did you mean" suggestions) when a name is unknown.
