@@ -137,7 +137,8 @@ def _cluster_effects(fd: FitData, priors: ModelPriors) -> dict:
 
 
 def _size_and_compute(fd: FitData, priors: ModelPriors, hp: dict, effect_at, run_w, nodes: dict):
-    """log10 parameters (observed or latent), the compute regression and its likelihood, log FLOP."""
+    """log10 parameters (observed or latent), the compute regression and its likelihood, log FLOP; and
+    the multipliers of per-level slopes (``scale``, ``power_scale``)."""
     f = fd.feats
     st = priors.structure
     pm_idx = np.flatnonzero(fd.params_missing)
@@ -147,8 +148,9 @@ def _size_and_compute(fd: FitData, priors: ModelPriors, hp: dict, effect_at, run
                               dims="params_run")
         log10p = pt.set_subtensor(log10p[pm_idx], lp_latent)
     sc = design.scale(log10p, st)
+    mult = {"scale": sc, "power_scale": design.power_scale(sc, st)}
     mu_c = blocks.compute_log10_mean(fd.epoch_coef.T, log10p, f.year, hp["compute.slope"], hp["compute.offset"],
-                                     blocks.effects_sum("compute", effect_at, {}))
+                                     blocks.effects_sum("compute", effect_at, mult))
     c_sigma = blocks.compute_log10_sd(hp["compute.sigma"], hp["compute.sigma_slope"], sc)
     c_nu = priors.value("compute.nu")
     obs_c = np.flatnonzero(fd.compute_observed)
@@ -168,13 +170,13 @@ def _size_and_compute(fd: FitData, priors: ModelPriors, hp: dict, effect_at, run
         log_c = pt.set_subtensor(log_c[lat_c], log10c * LN10)
     nodes.update(run_log10_params=log10p, run_scale=sc, compute_log10_mean=mu_c, compute_log10_sd=c_sigma,
                  run_log_flops=log_c)
-    return sc, mu_c, c_sigma, log_c, marg_c
+    return (sc, mu_c, c_sigma, log_c, marg_c), mult
 
 
 def _hours(fd: FitData, priors: ModelPriors, hp: dict, effect_at, mult, cluster, run_w, size, nodes: dict):
     """Utilisation (centred per run) and device-hours, with the hours likelihood."""
     f = fd.feats
-    sc, mu_c, c_sigma, log_c, marg_c = size
+    _, mu_c, c_sigma, log_c, marg_c = size
     u_idx = np.flatnonzero(fd.needs_u)
     lin_u = blocks.logit_utilisation_mean(hp["utilisation.intercept"], effect_at, mult, cluster["utilisation"])
     logit_u = pm.Normal("logit_u", mu=lin_u[u_idx], sigma=hp["utilisation.run_sigma"], dims="u_run")
@@ -216,7 +218,7 @@ def _power_and_pue(fd: FitData, hp: dict, effect_at, mult, cluster, nodes: dict)
     return _scatter(n, rho_idx, log_rho), pue_run
 
 
-def _labels(fd: FitData, priors: ModelPriors, hp: dict, effect_at, spread, log_h, log_rho, pue_run, label_w,
+def _labels(fd: FitData, priors: ModelPriors, hp: dict, effect_at, mult, spread, log_h, log_rho, pue_run, label_w,
             nodes: dict) -> None:
     """The likelihood of every published figure, on its own basis.
 
@@ -240,7 +242,7 @@ def _labels(fd: FitData, priors: ModelPriors, hp: dict, effect_at, spread, log_h
     folded = mode == "folded"
     prov = f.provider_idx[ri]
     mu_k = blocks.intensity_log_mean(f.log_ci_centre[ri] + np.where(folded, np.log(f.pue_centre[ri]), 0.0),
-                                     hp["intensity.offset"], blocks.effects_sum("intensity", effect_at, {})[ri])
+                                     hp["intensity.offset"], blocks.effects_sum("intensity", effect_at, mult)[ri])
     pue_log_sd = design.pue_log_sd_approx(f.pue_centre[ri], f.pue_log_sd[ri])
     var_k = spread[prov] ** 2 + f.ci_extra_sd[ri] ** 2 + np.where(folded & measured, pue_log_sd, 0.0) ** 2
     ci_given = np.where(lab["ci_mode"] == "given", lab["ci_value"].to_numpy(), 1.0)
@@ -284,17 +286,16 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels, nodes: 
             priors.value("intensity.sigma_floor"), hp["intensity.sigma"], hp["intensity.provider_spread"],
             pm.Normal("intensity_spread_z", 0, 1, dims="provider")), dims="provider")
         cluster = _cluster_effects(fd, priors)
-        size = _size_and_compute(fd, priors, hp, effect_at, run_w, nodes)
-        mult = {"scale": size[0], "power_scale": design.power_scale(size[0], priors.structure)}
+        size, mult = _size_and_compute(fd, priors, hp, effect_at, run_w, nodes)
         log_h = _hours(fd, priors, hp, effect_at, mult, cluster, run_w, size, nodes)
         log_rho, pue_run = _power_and_pue(fd, hp, effect_at, mult, cluster, nodes)
-        _labels(fd, priors, hp, effect_at, spread, log_h, log_rho, pue_run, label_w, nodes)
+        _labels(fd, priors, hp, effect_at, mult, spread, log_h, log_rho, pue_run, label_w, nodes)
         ev = fd.ci_evidence
         if len(ev):
             ev_prov = f.provider_idx[ev["run_idx"].to_numpy()]
             pm.Potential("evidence_loglik", (ci_w * _student_t_logp(
                 ev["log_ci"].to_numpy(), priors.value("noise.nu"),
                 blocks.intensity_log_mean(ev["log_centre"].to_numpy(), hp["intensity.offset"],
-                                          blocks.effects_sum("intensity", effect_at, {})[ev["run_idx"].to_numpy()]),
+                                          blocks.effects_sum("intensity", effect_at, mult)[ev["run_idx"].to_numpy()]),
                 spread[ev_prov])).sum())
     return m

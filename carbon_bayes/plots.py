@@ -21,8 +21,13 @@ from carbon_bayes.constants import CI_LEVEL
 from carbon_bayes.errors import InputError
 
 _UNITS = {"co2_t": "CO$_2$e (t)", "energy_mwh": "energy (MWh)"}
-#: Plotted group effects (from the registry): variable -> (panel, dim).
-EFFECTS = {e.name: (e.panel, e.dim) for e in effects.EFFECTS if e.panel}
+def plotted_effects() -> dict[str, tuple[str, str]]:
+    """Group effects of the forest plot (from the registry): variable -> (panel, dim)."""
+    return {e.name: (e.panel, e.dim) for e in effects.EFFECTS if e.panel}
+
+
+#: The plotted effects of the registry as it is at import (:func:`plotted_effects` reads it anew).
+EFFECTS = plotted_effects()
 
 
 def _new_axes(ax, figsize):
@@ -214,7 +219,7 @@ def effects_table(posterior=None, *, ci: float = CI_LEVEL) -> pd.DataFrame:
     observed = post.model_config.get("observed", {})
     rows = []
     lo_q, hi_q = (1 - ci) / 2, (1 + ci) / 2
-    for var, (panel, dim) in EFFECTS.items():
+    for var, (panel, dim) in plotted_effects().items():
         draws = post.draws[var]
         seen = set(observed.get(dim, []))
         for j, level in enumerate(post.levels[dim]):
@@ -251,7 +256,8 @@ def plot_effects(posterior=None, *, ax=None, ci: float = CI_LEVEL, unobserved: s
     tab = effects_table(posterior, ci=ci)
     if unobserved == "omit":
         tab = tab[tab["observed"]]
-    panels = list(dict.fromkeys(p for p, _ in EFFECTS.values()))
+    plotted = plotted_effects()
+    panels = list(dict.fromkeys(p for p, _ in plotted.values()))
     if ax is None:
         n_max = max(len(tab[tab["panel"] == p]) for p in panels)
         fig = Figure(figsize=(10, max(3.5, 0.22 * n_max + 1.5)), layout="constrained")
@@ -266,11 +272,11 @@ def plot_effects(posterior=None, *, ax=None, ci: float = CI_LEVEL, unobserved: s
         sub = tab[tab["panel"] == panel].reset_index(drop=True)
         y = np.arange(len(sub))[::-1]
         for yi, r in zip(y, sub.itertuples()):
-            dim = EFFECTS[r.variable][1]
+            dim = plotted[r.variable][1]
             alpha = 1.0 if r.observed else 0.3
             a.hlines(yi, r.lower, r.upper, color=palette[dim], lw=2.5, alpha=alpha)
             a.plot(r.median, yi, "o", color=palette[dim], alpha=alpha, ms=4)
-        a.set_yticks(y, [f"{EFFECTS[v][1]}: {lvl}" for v, lvl in zip(sub["variable"], sub["level"])], fontsize=7)
+        a.set_yticks(y, [f"{plotted[v][1]}: {lvl}" for v, lvl in zip(sub["variable"], sub["level"])], fontsize=7)
         for tick, obs in zip(a.get_yticklabels(), sub["observed"]):
             tick.set_alpha(1.0 if obs else 0.4)
         a.axvline(0, color="grey", lw=1, ls=":")

@@ -204,7 +204,7 @@ def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
         post = post.rename(legacy)
     levels = config["model_config"]["levels"]
     draws = {}
-    for name, dims in PREDICTOR_VARIABLES.items():
+    for name, dims in effects.predictor_variables().items():
         if name not in post:
             raise PosteriorFileError(f"{path}: posterior lacks {name!r}; it was not fitted by this model version")
         da = post[name]

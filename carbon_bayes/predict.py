@@ -132,6 +132,12 @@ class Predictor:
             return out
         return at
 
+    def _index(self, f: design.RunFeatures, hw: np.ndarray, cols: np.ndarray) -> dict[str, np.ndarray]:
+        """Level index of runs ``cols`` for every dim an effect can have ((S, k) for the hardware's)."""
+        return {"generation": self.hw_gen[hw[:, cols]], "family": self.hw_fam[hw[:, cols]],
+                "architecture": f.arch_idx[cols], "era": f.era_idx[cols], "provider": f.provider_idx[cols],
+                "task": f.task_idx[cols]}
+
     def _sample_hardware(self, f: design.RunFeatures, noise: Streams, notes) -> np.ndarray:
         hw = np.empty((noise.S, f.n), dtype=np.int64)
         known = f.hardware != ""
@@ -179,7 +185,7 @@ class Predictor:
             pue[:, pc] = blocks.pue(blocks.pue_log_excess_centre(f.pue_centre[pc]).astype(np.float32)
                                     + f.pue_log_sd[pc].astype(np.float32) * noise.normal("pue", pc))
         energy = formula.energy_mwh(hours, power, pue)
-        ci = self._intensity(f, p, noise, pue)
+        ci = self._intensity(f, p, noise, hw, sc, pue)
         co2 = formula.co2_t(energy, ci)
         if label_noise:
             cols = np.arange(f.n)
@@ -212,16 +218,17 @@ class Predictor:
         uc = np.flatnonzero(~known_h)
         if not len(uc):
             return hours, flops
-        gen = self.hw_gen[hw[:, uc]]
-        index = {"generation": gen, "architecture": f.arch_idx[uc], "era": f.era_idx[uc]}
-        lin_u = blocks.logit_utilisation_mean(p["u_intercept"][:, None], self._effect_at(p, noise, uc, index),
-                                              {"scale": sc[:, uc]}, self._cluster(p, "u_cluster"))
+        lin_u = blocks.logit_utilisation_mean(p["u_intercept"][:, None],
+                                              self._effect_at(p, noise, uc, self._index(f, hw, uc)),
+                                              {"scale": sc[:, uc], "power_scale": design.power_scale(
+                                                  sc[:, uc], self.structure)}, self._cluster(p, "u_cluster"))
         u = blocks.utilisation(lin_u + p["u_run_sigma"][:, None] * noise.normal("logit_u_run", uc))
         cmiss = np.flatnonzero(np.isnan(f.log_flops[uc]))
         if len(cmiss):
             cols = uc[cmiss]
             ep = design.epoch_compute_coefficients(f.task[cols], f.year[cols])
-            task_sum = blocks.effects_sum("compute", self._effect_at(p, noise, cols, {"task": f.task_idx[cols]}), {})
+            task_sum = blocks.effects_sum("compute", self._effect_at(p, noise, cols, self._index(f, hw, cols)),
+                                          {"scale": sc[:, cols]})
             mu_c = blocks.compute_log10_mean(ep.T, log10p[:, cols], f.year[cols], p["compute_slope"][:, None],
                                              p["compute_offset"][:, None], task_sum)
             sd_c = blocks.compute_log10_sd(p["compute_sigma"][:, None], p["compute_sigma_slope"][:, None], sc[:, cols])
@@ -243,18 +250,17 @@ class Predictor:
         given_w = ~np.isnan(f.power_w_given)
         rc = np.flatnonzero((f.energy_basis == "measured") & ~given_w)
         if len(rc):
-            index = {"family": self.hw_fam[hw[:, rc]], "generation": self.hw_gen[hw[:, rc]],
-                     "architecture": f.arch_idx[rc], "era": f.era_idx[rc]}
-            mult = {"power_scale": design.power_scale(sc[:, rc], self.structure)}
-            lin_r = blocks.log_power_fraction_mean(p["rho_intercept"][:, None], self._effect_at(p, noise, rc, index),
-                                                   mult, self._cluster(p, "rho_cluster"))
+            mult = {"scale": sc[:, rc], "power_scale": design.power_scale(sc[:, rc], self.structure)}
+            lin_r = blocks.log_power_fraction_mean(p["rho_intercept"][:, None],
+                                                   self._effect_at(p, noise, rc, self._index(f, hw, rc)), mult,
+                                                   self._cluster(p, "rho_cluster"))
             share = np.where(f.power_scope[rc] == "gpu", p["gpu_share"][:, None], np.float32(1.0))
             power[:, rc] = blocks.system_power_w(tdp[:, rc], lin_r + p["rho_run_sigma"][:, None]
                                                  * noise.normal("log_rho_run", rc), share)
         power[:, given_w] = f.power_w_given[given_w]
         return power
 
-    def _intensity(self, f, p, noise: Streams, pue) -> np.ndarray:
+    def _intensity(self, f, p, noise: Streams, hw, sc, pue) -> np.ndarray:
         """Carbon intensity: given, or around the grid average of the location + the operator's effect.
 
         The operator's figure-to-figure spread is heavy-tailed (Student-t, as in the model's
@@ -274,7 +280,8 @@ class Predictor:
                                             p["intensity_provider_spread"][:, None],
                                             noise.normal("intensity_spread", cc))
             spread = np.where(new, drawn, spread)
-        effect_sum = blocks.effects_sum("intensity", self._effect_at(p, noise, cc, {"provider": prov}), {})
+        effect_sum = blocks.effects_sum("intensity", self._effect_at(p, noise, cc, self._index(f, hw, cc)),
+                                        {"scale": sc[:, cc]})
         log_ci = (blocks.intensity_log_mean(f.log_ci_centre[cc].astype(np.float32), p["intensity_offset"][:, None],
                                             effect_sum)
                   + spread * noise.student_t("intensity_deviation", float(self.fixed["noise.nu"]), cc)

@@ -287,3 +287,39 @@ def test_save_and_load_round_trip_the_provenance(tiny_fit, dataset):
     back = load_training_runs(dataset_from_tree(post.tree))
     assert dataset_sha256(back) == post.attrs["data_sha256"]
     assert list(back["run_id"]) == list(dataset["run_id"])
+
+
+def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypatch):
+    """``sampler="pymc"`` needs no nutpie; ``auto`` falls back to PyMC without it; asking for nutpie
+    without it is an error that names the field and says how to install it."""
+    import builtins
+
+    from carbon_bayes.errors import InputError
+    from carbon_bayes.fitting import resolve_sampler
+
+    real_import = builtins.__import__
+
+    def no_nutpie(name, *args, **kwargs):
+        if name == "nutpie":
+            raise ImportError("No module named 'nutpie'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_nutpie)
+    assert resolve_sampler("pymc") == "pymc"
+    assert resolve_sampler("auto") == "pymc"
+    with pytest.raises(InputError) as e:
+        resolve_sampler("nutpie")
+    assert e.value.field == "sampler" and "pip install carbon_bayes[fast]" in str(e.value)
+    with pytest.raises(InputError):
+        CarbonModel(sampler_config={"sampler": "nutpie"}).fit(None)
+
+
+def test_cross_validation_runs_with_the_pymc_sampler(dataset):
+    """validate uses the same sampling path as fit: with sampler=pymc it needs no nutpie (a tiny run
+    on three folds of one tier, no baselines)."""
+    from carbon_bayes.validate import cross_validate
+
+    res = cross_validate(dataset, folds=3, tiers=("T1",), baselines=False, ml=False, progress=False,
+                         sampler_config={"sampler": "pymc", "draws": 30, "tune": 30, "chains": 2})
+    assert res.settings["sampler"]["sampler"] == "pymc"
+    assert set(res.predictions["method"]) == {"carbon_bayes"} and len(res.predictions) > 10

@@ -179,3 +179,32 @@ def test_the_agreement_test_fails_when_the_predictor_drifts(graph_at_a_point, sh
     measured_energy = (fd.labels["kind"] == "energy").to_numpy() & fd.labels["measured"].to_numpy()
     diff = np.log(sim.energy_mwh[0][measured_energy]) - np.log(vals["label_energy_mwh"][measured_energy])
     assert np.allclose(diff, 0.01, atol=1e-4)
+
+
+def test_a_new_effect_is_one_registry_entry(monkeypatch, dataset, shipped_posterior):
+    """Adding an Effect to the registry (here a task effect on utilisation, scaled by an existing prior)
+    gives the graph its variable, makes the posterior check require it, makes the predictor apply it
+    and puts it in the forest plot, with no other change."""
+    from carbon_bayes import plots
+    from carbon_bayes.fitting import CarbonModel
+    from carbon_bayes.predict import Predictor
+
+    new = effects.Effect("u_task", "utilisation", "task", "utilisation.era_sigma", panel="utilisation (logit MFU)")
+    monkeypatch.setattr(effects, "EFFECTS", (*effects.EFFECTS, new))
+    m = CarbonModel().build(dataset)
+    assert m.named_vars_to_dims["u_task"] == ("task",) and "u_task_z" in {v.name for v in m.free_RVs}
+    assert effects.predictor_variables()["u_task"] == ("task",)
+    assert plots.plotted_effects()["u_task"] == ("utilisation (logit MFU)", "task")
+
+    draws = {k: v[[0]].copy() for k, v in shipped_posterior.draws.items()}
+    tasks = shipped_posterior.levels["task"]
+    runs = schema.normalise_runs([{"run_id": t, "task": t, "parameters": 1e9, "training_tokens": 2e10,
+                                   "hardware": "A100-80GB", "year": 2023} for t in ("language", "vision")])
+    hours = {}
+    for shift in (0.0, 0.5):
+        u_task = np.zeros((1, len(tasks)))
+        u_task[0, tasks.index("language")] = shift
+        pred = Predictor(dataclasses.replace(shipped_posterior, draws={**draws, "u_task": u_task}))
+        hours[shift] = pred.simulate(runs, FixedNoise(2, {}), label_noise=False).device_hours[0]
+    assert hours[0.5][0] < hours[0.0][0]  # a higher utilisation: fewer hours for the same compute
+    assert hours[0.5][1] == hours[0.0][1]  # another task: unchanged

@@ -1,0 +1,153 @@
+"""A run's numbers depend on its inputs, the posterior and the seed alone (counter-based streams),
+and the Monte Carlo error of a quoted median is small or reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import carbon_bayes as cb
+from carbon_bayes import budget, streams
+from carbon_bayes.constants import MCSE_TARGET, N_DRAWS_BY_TIER
+from carbon_bayes.errors import InputError
+
+LLAMA = {"model_name": "Llama 2 7B", "parameters": 7e9, "training_tokens": 2e12, "hardware": "A100-80GB",
+         "device_hours": 184320, "year": 2023, "provider": "meta", "country": "US"}
+OTHERS = [
+    {"parameters": 70e9, "training_tokens": 1e12, "hardware": "H100", "year": 2024, "region": "aws:us-east-1"},
+    {"parameters": 1e9, "year": 2024, "task": "vision"},
+    {"parameters": 3e8, "hardware": "V100", "device_hours": 5000, "country": "FR", "year": 2020},
+]
+COLS = ["energy_mwh_mean", "energy_mwh_median", "energy_mwh_lower", "energy_mwh_upper", "co2_t_mean",
+        "co2_t_median", "co2_t_lower", "co2_t_upper"]
+
+
+def _row(frame: pd.DataFrame, run_id: str) -> np.ndarray:
+    return frame.set_index("run_id").loc[run_id, COLS].to_numpy(dtype=float)
+
+
+@pytest.fixture(scope="module")
+def alone():
+    return cb.estimate({**LLAMA, "run_id": "llama"}).to_frame()
+
+
+def test_a_run_gives_the_same_numbers_alone_in_any_batch_position_and_chunk(alone):
+    want = _row(alone, "llama")
+    batch = [*OTHERS, {**LLAMA, "run_id": "llama"}]
+    for runs in (batch, batch[::-1], [OTHERS[1], {**LLAMA, "run_id": "llama"}]):
+        for chunk_size in (None, 1, 3):
+            got = _row(cb.estimate(runs, chunk_size=chunk_size).to_frame(), "llama")
+            np.testing.assert_array_equal(got, want)
+
+
+def test_the_run_id_and_name_do_not_change_the_numbers(alone):
+    other = cb.estimate({**LLAMA, "run_id": "renamed", "model_name": "x"}).to_frame()
+    np.testing.assert_array_equal(_row(other, "renamed"), _row(alone, "llama"))
+
+
+def test_identical_rows_give_identical_numbers():
+    frame = cb.estimate([{**OTHERS[0], "run_id": "a"}, {**OTHERS[0], "run_id": "b"}]).to_frame()
+    np.testing.assert_array_equal(_row(frame, "a"), _row(frame, "b"))
+
+
+def test_another_seed_gives_other_numbers_within_the_monte_carlo_error(alone):
+    other = cb.estimate({**LLAMA, "run_id": "llama"}, seed=1).to_frame(mcse=True)
+    a, b = _row(alone, "llama"), _row(other, "llama")
+    assert not np.array_equal(a, b)
+    # the medians differ by noise only: within 4 combined standard errors of 1% each (T1's target)
+    assert abs(b[1] / a[1] - 1) < 4 * np.sqrt(2) * MCSE_TARGET["T1"]
+
+
+def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior):
+    """Trials of one run are replicates: the first is the run's own estimate, and the others have noise
+    of their own. They share each posterior draw (the parameters are one), so the noise is checked on a
+    one-draw posterior: there the trials' log draws are uncorrelated (sd of a correlation of n draws
+    is 1/sqrt(n) = 0.01 at 10,000 draws)."""
+    import dataclasses
+
+    res = budget.sweep({**OTHERS[2], "run_id": "r"}, n_trials=3, same_site=False)
+    d = res.run_draws["co2_t"].values
+    est = cb.estimate({**OTHERS[2], "run_id": "r"})
+    np.testing.assert_array_equal(d[0], est.draws["co2_t"].values[0])
+    one = dataclasses.replace(shipped_posterior, draws={k: v[[0]] for k, v in shipped_posterior.draws.items()})
+    d1 = budget.sweep({**OTHERS[2], "run_id": "r"}, n_trials=3, same_site=False,
+                      model=one, n_draws=10_000).run_draws["co2_t"].values
+    corr = np.corrcoef(np.log(d1))[np.triu_indices(3, 1)]
+    assert np.all(np.abs(corr) < 0.05), corr
+
+
+def test_streams_do_not_depend_on_which_runs_are_asked_for():
+    keys = np.array([5, 6, 7], dtype=np.uint64)
+    s = streams.Streams(keys, 50, seed=3)
+    all_cols = s.normal("node", np.arange(3))
+    np.testing.assert_array_equal(s.normal("node", np.array([2])), all_cols[:, [2]])
+    np.testing.assert_array_equal(streams.Streams(keys[[2]], 50, 3).normal("node", [0]), all_cols[:, [2]])
+    # more draws extend, and do not change, the first ones
+    np.testing.assert_array_equal(streams.Streams(keys, 80, 3).normal("node", np.arange(3))[:50], all_cols)
+    assert not np.allclose(s.normal("other node", np.arange(3)), all_cols)
+
+
+def test_stream_draws_have_the_distributions_they_claim():
+    """Moments of 200,000 draws: the sd of a sample mean is 1/sqrt(n) = 0.0022, of a variance 0.0032."""
+    from scipy import stats
+
+    s = streams.Streams(np.arange(4, dtype=np.uint64), 50_000, seed=11)
+    z = s.normal("z", np.arange(4)).ravel().astype(float)
+    assert abs(z.mean()) < 0.01 and abs(z.var() - 1) < 0.015
+    u = s.uniform("u", np.arange(4)).ravel()
+    assert 0 < u.min() and u.max() < 1 and abs(u.mean() - 0.5) < 0.003
+    for nu in (4.0, 5.0):
+        c = s.chi2(f"c{nu}", nu, np.arange(4)).ravel().astype(float)
+        assert abs(c.mean() / nu - 1) < 0.01, (nu, c.mean())
+        # Kolmogorov-Smirnov distance well under the 1% critical value 1.63/sqrt(n) = 0.0036 (exact for
+        # even nu; the Wilson-Hilferty cube for odd nu is within 0.003)
+        assert stats.kstest(c, "chi2", args=(nu,)).statistic < 0.0045
+    t = s.student_t("t", 4.0, np.arange(4)).ravel().astype(float)
+    assert np.abs(t).max() <= streams.T_CLIP
+    assert stats.kstest(t[np.abs(t) < 4], lambda x: (stats.t.cdf(x, 4) - stats.t.cdf(-4, 4))
+                        / (1 - 2 * stats.t.cdf(-4, 4))).statistic < 0.004
+
+
+def test_medians_meet_their_tiers_monte_carlo_targets_or_say_so():
+    runs = [{**LLAMA, "run_id": "t1"}, {**OTHERS[0], "run_id": "t2"}, {**OTHERS[1], "run_id": "t3"}]
+    f = cb.estimate(runs).to_frame(mcse=True).set_index("run_id")
+    assert list(f["tier"]) == ["T1", "T2", "T3"]
+    for run_id, row in f.iterrows():
+        worst = max(row["energy_mwh_median_mcse"], row["co2_t_median_mcse"])
+        assert row["n_draws"] >= N_DRAWS_BY_TIER[row["tier"]]
+        assert worst <= MCSE_TARGET[row["tier"]] or "Monte Carlo error" in row["warnings"], run_id
+    # the reported error is what repeated seeds show: the medians of 6 seeds scatter by about it
+    meds = [cb.estimate(runs[2], seed=s).to_frame()["energy_mwh_median"].iloc[0] for s in range(6)]
+    spread = np.std(np.log(meds), ddof=1)
+    assert spread < 3 * f.loc["t3", "energy_mwh_median_mcse"], (spread, f.loc["t3", "energy_mwh_median_mcse"])
+
+
+def test_fixed_draws_that_miss_the_target_are_reported():
+    f = cb.estimate(OTHERS[1], n_draws=100).to_frame(mcse=True)
+    assert f["n_draws"].iloc[0] == 100
+    assert "Monte Carlo error of the median" in f["warnings"].iloc[0]
+
+
+@pytest.mark.parametrize("bad", [0, 1, -5, 2.5, "many", True])
+def test_bad_draw_counts_name_the_field(bad):
+    with pytest.raises(InputError) as e:
+        cb.estimate(LLAMA, n_draws=bad)
+    assert e.value.field == "n_draws"
+
+
+@pytest.mark.parametrize("bad", [0, -3, 1.5])
+def test_bad_chunk_sizes_name_the_field(bad):
+    with pytest.raises(InputError) as e:
+        cb.estimate(LLAMA, chunk_size=bad)
+    assert e.value.field == "chunk_size"
+
+
+def test_large_batches_do_not_keep_draws_unless_asked():
+    from carbon_bayes.estimator import KEEP_DRAWS_LIMIT
+
+    runs = pd.DataFrame([LLAMA] * (KEEP_DRAWS_LIMIT // N_DRAWS_BY_TIER["T1"] + 1))
+    est = cb.estimate(runs)
+    with pytest.raises(RuntimeError, match="keep_draws"):
+        est.draws  # noqa: B018
+    assert cb.estimate(runs.head(3)).draws["co2_t"].attrs["units"] == "t CO2e"
