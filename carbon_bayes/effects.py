@@ -4,7 +4,7 @@ The prior file (:mod:`carbon_bayes.priorspec`), the PyMC graph (:mod:`carbon_bay
 posterior check (:mod:`carbon_bayes.posterior`), the numpy predictor
 (:mod:`carbon_bayes.predict`) and the forest plot (:mod:`carbon_bayes.plots`) all read these
 tables, so a variable is named in one place. Adding a group effect to the utilisation, power,
-compute or intensity block is one :class:`Effect` entry here (plus its scale in
+compute or intensity block is one :class:`Effect` entry here (plus its scale's prior in
 ``priors/model_priors.toml``): the graph creates it, the predictor draws it (with a new-group
 draw for a level the fit never saw) and the plot shows it (docs/model.md, "Adding an effect").
 
@@ -15,45 +15,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-#: Every key of the prior file, by section (``priors/model_priors.toml`` must name exactly these).
-PRIOR_KEYS: dict[str, tuple[str, ...]] = {
-    "utilisation": ("intercept", "generation_sigma", "architecture_sigma", "era_sigma", "slope_mu", "slope_sigma",
-                    "run_sigma"),
-    "power": ("intercept", "family_sigma", "generation_sigma", "architecture_sigma", "era_sigma", "slope_mu",
-              "slope_sigma", "run_sigma", "gpu_share"),
-    "intensity": ("offset", "sigma", "provider_sigma", "provider_spread", "sigma_floor", "unknown_location_sigma"),
+#: The prior file's keys that are not the scale or mean of a group effect, by section (the effects'
+#: keys are added from :data:`EFFECTS`; :func:`prior_keys`).
+BASE_PRIOR_KEYS: dict[str, tuple[str, ...]] = {
+    "utilisation": ("intercept", "run_sigma"),
+    "power": ("intercept", "run_sigma", "gpu_share"),
+    "intensity": ("offset", "sigma", "provider_spread", "sigma_floor", "unknown_location_sigma"),
     "noise": ("measured_sigma", "nominal_sigma", "hours_sigma", "nu"),
     "cluster": ("utilisation_sigma", "power_sigma"),
-    "compute": ("offset", "slope", "sigma", "sigma_slope", "task_sigma", "nu"),
+    "compute": ("offset", "slope", "sigma", "sigma_slope", "nu"),
 }
 
-#: Name of each learnable hyperparameter (prior key -> variable in the graph and the posterior).
-#: A prior file may fix one of these (``dist = "Fixed"``): it then enters the graph, and the
-#: posterior the predictor reads, as a named constant. Hyperparameters not listed here are always
-#: fixed (``noise.nu``, ``noise.measured_sigma``, ...) and the predictor reads them from the
-#: posterior's ``model_config``.
-HYPERPARAMETERS: dict[str, str] = {
+#: Learnable hyperparameters that are not an effect's scale or mean (prior key -> variable in the
+#: graph and the posterior). A prior file may fix one of these (``dist = "Fixed"``): it then enters
+#: the graph, and the posterior the predictor reads, as a named constant. Hyperparameters listed
+#: nowhere here are always fixed (``noise.nu``, ``noise.measured_sigma``, ...) and the predictor reads
+#: them from the posterior's ``model_config``.
+BASE_HYPERPARAMETERS: dict[str, str] = {
     "utilisation.intercept": "u_intercept",
-    "utilisation.generation_sigma": "u_generation_sigma",
-    "utilisation.architecture_sigma": "u_architecture_sigma",
-    "utilisation.era_sigma": "u_era_sigma",
-    "utilisation.slope_mu": "u_slope_mu",
-    "utilisation.slope_sigma": "u_slope_sigma",
     "utilisation.run_sigma": "u_run_sigma",
     "power.intercept": "rho_intercept",
-    "power.family_sigma": "rho_family_sigma",
-    "power.generation_sigma": "rho_generation_sigma",
-    "power.architecture_sigma": "rho_architecture_sigma",
-    "power.era_sigma": "rho_era_sigma",
-    "power.slope_mu": "rho_slope_mu",
-    "power.slope_sigma": "rho_slope_sigma",
     "power.run_sigma": "rho_run_sigma",
     "power.gpu_share": "gpu_share",
     "intensity.offset": "intensity_offset",
     "intensity.sigma": "intensity_sigma",
-    "intensity.provider_sigma": "intensity_provider_sigma",
     "intensity.provider_spread": "intensity_provider_spread",
-    "compute.task_sigma": "compute_task_sigma",
     "compute.offset": "compute_offset",
     "compute.slope": "compute_slope",
     "compute.sigma": "compute_sigma",
@@ -83,9 +69,10 @@ class Effect:
     dim
         The level it is indexed by, one of :data:`DIMS`.
     sigma
-        Prior key of its scale (a key of :data:`HYPERPARAMETERS`).
+        Prior key of its scale (``section.key`` of the prior file); its variable is ``<name>_sigma``.
     mean
-        Prior key of its mean (a per-level slope has one); None for a zero-mean effect.
+        Prior key of its mean (a per-level slope has one), variable ``<name>_mu``; None for a
+        zero-mean effect.
     multiplier
         None for an additive effect; ``scale`` (standardised log size) or ``power_scale`` (the
         size term of the power fraction, flat above the knee) for a per-level slope.
@@ -114,11 +101,13 @@ class Effect:
 
     @property
     def sigma_var(self) -> str:
-        return HYPERPARAMETERS[self.sigma]
+        """Variable of its scale: ``<name>_sigma``."""
+        return f"{self.name}_sigma"
 
     @property
     def mean_var(self) -> str | None:
-        return HYPERPARAMETERS[self.mean] if self.mean else None
+        """Variable of its mean: ``<name>_mu`` (None for a zero-mean effect)."""
+        return f"{self.name}_mu" if self.mean else None
 
 
 _U = "utilisation (logit MFU)"
@@ -164,6 +153,27 @@ LEGACY_NAMES = {"ci_offset": "intensity_offset", "ci_sigma": "intensity_sigma", 
                 "ci_sigma_provider": "intensity_spread", "ci_provider_total": "intensity_provider_total"}
 
 
+def hyperparameters() -> dict[str, str]:
+    """Every learnable hyperparameter, prior key -> variable: the base ones and each effect's scale
+    and mean."""
+    out = dict(BASE_HYPERPARAMETERS)
+    for e in EFFECTS:
+        out[e.sigma] = e.sigma_var
+        if e.mean:
+            out[e.mean] = e.mean_var
+    return out
+
+
+def prior_keys() -> dict[str, tuple[str, ...]]:
+    """Every key the prior file must have, by section: the base keys and each effect's."""
+    out = {section: list(keys) for section, keys in BASE_PRIOR_KEYS.items()}
+    for key in hyperparameters():
+        section, name = key.split(".", 1)
+        if name not in out.setdefault(section, []):
+            out[section].append(name)
+    return {section: tuple(keys) for section, keys in out.items()}
+
+
 def of_block(block: str) -> tuple[Effect, ...]:
     """The effects entering ``block``'s linear predictor."""
     return tuple(e for e in EFFECTS if e.block == block)
@@ -171,7 +181,7 @@ def of_block(block: str) -> tuple[Effect, ...]:
 
 def predictor_variables() -> dict[str, tuple[str, ...]]:
     """Posterior variables the predictor needs, with their dims after (chain, draw)."""
-    out: dict[str, tuple[str, ...]] = {name: () for name in HYPERPARAMETERS.values()}
+    out: dict[str, tuple[str, ...]] = {name: () for name in hyperparameters().values()}
     out.update({e.name: (e.dim,) for e in EFFECTS})
     out.update(DERIVED)
     return out
@@ -179,20 +189,20 @@ def predictor_variables() -> dict[str, tuple[str, ...]]:
 
 def check_registry() -> None:
     """Fail loudly on an inconsistent registry (run by the tests and at import of the graph)."""
-    keys = {f"{section}.{k}" for section, ks in PRIOR_KEYS.items() for k in ks}
-    stray = (set(HYPERPARAMETERS) | set(FIXED_FOR_PREDICTOR)) - keys
+    keys = {f"{section}.{k}" for section, ks in prior_keys().items() for k in ks}
+    stray = (set(BASE_HYPERPARAMETERS) | set(FIXED_FOR_PREDICTOR)) - keys
     if stray:
         raise ValueError(f"registry names prior keys the prior file does not have: {sorted(stray)}")
-    names = list(HYPERPARAMETERS.values()) + [e.name for e in EFFECTS] + list(DERIVED)
+    names = list(hyperparameters().values()) + [e.name for e in EFFECTS] + list(DERIVED)
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise ValueError(f"variables declared twice: {sorted(dup)}")
     for e in EFFECTS:
-        if e.dim not in DIMS or e.sigma not in HYPERPARAMETERS or (e.mean and e.mean not in HYPERPARAMETERS):
-            raise ValueError(f"effect {e.name}: unknown dim or prior key")
+        if e.dim not in DIMS or "." not in e.sigma or (e.mean and "." not in e.mean):
+            raise ValueError(f"effect {e.name}: unknown dim, or a prior key that is not section.key")
         if e.block not in ("utilisation", "power", "compute", "intensity"):
             raise ValueError(f"effect {e.name}: unknown block {e.block!r}")
-        if e.centre and e.centre not in HYPERPARAMETERS:
+        if e.centre and e.centre not in BASE_HYPERPARAMETERS:
             raise ValueError(f"effect {e.name}: unknown centre {e.centre!r}")
         if e.multiplier not in (None, "scale", "power_scale"):
             raise ValueError(f"effect {e.name}: unknown multiplier {e.multiplier!r}")

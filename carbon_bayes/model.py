@@ -89,7 +89,7 @@ def run_index(f: design.RunFeatures) -> dict[str, np.ndarray]:
 def _hyperparameters(priors: ModelPriors) -> dict:
     """Learned hyperparameters as random variables; those the prior file fixes as named constants."""
     hp = {}
-    for key, name in effects.HYPERPARAMETERS.items():
+    for key, name in effects.hyperparameters().items():
         spec = priors.specs[key]
         hp[key] = (pm.Deterministic(name, pt.as_tensor(float(spec.params["value"]))) if spec.fixed
                    else _rv(name, spec))

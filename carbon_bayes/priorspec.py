@@ -2,7 +2,7 @@
 
 Each hyperparameter has a distribution with named parameters plus ``units``, ``evidence``
 and ``rationale``. :func:`load_prior_spec` checks that the file names exactly the
-hyperparameters the model uses (:data:`carbon_bayes.effects.PRIOR_KEYS`) with valid parameters, so a typo
+hyperparameters the model uses (:func:`carbon_bayes.effects.prior_keys`) with valid parameters, so a typo
 fails loudly instead of silently falling back to a default. No PyMC import here: the model
 turns a :class:`PriorSpec` into a PyMC variable.
 """
@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from carbon_bayes.effects import PRIOR_KEYS
+from carbon_bayes import effects
 from carbon_bayes.errors import DataError
 from carbon_bayes.resources import priors_path
 
@@ -28,8 +28,8 @@ DISTRIBUTIONS: dict[str, dict[str, str]] = {
     "Fixed": {"value": "real"},
 }
 
-#: Every hyperparameter of the model, by section (declared in the registry).
-HYPERPARAMETERS = PRIOR_KEYS
+#: Every hyperparameter of the model, by section (from the registry, :func:`carbon_bayes.effects.prior_keys`).
+HYPERPARAMETERS = effects.prior_keys()
 _META = ("units", "evidence", "rationale")
 
 
@@ -128,11 +128,12 @@ def load_prior_spec(path: str | Path | None = None) -> ModelPriors:
     if len(structure["era_labels"]) != len(structure["era_edges"]) + 1:
         raise DataError(f"{path}: [structure] needs one more era label than era edges")
     specs = {}
-    unknown_sections = set(doc) - set(HYPERPARAMETERS) - {"structure"}
+    wanted = effects.prior_keys()
+    unknown_sections = set(doc) - set(wanted) - {"structure"}
     if unknown_sections:
         raise DataError(f"{path}: unknown section(s) {sorted(unknown_sections)}; "
-                        f"the model has {sorted(HYPERPARAMETERS)}")
-    for section, names in HYPERPARAMETERS.items():
+                        f"the model has {sorted(wanted)}")
+    for section, names in wanted.items():
         tables = doc.get(section, {})
         extra = set(tables) - set(names)
         if extra:

@@ -181,19 +181,28 @@ def test_the_agreement_test_fails_when_the_predictor_drifts(graph_at_a_point, sh
     assert np.allclose(diff, 0.01, atol=1e-4)
 
 
-def test_a_new_effect_is_one_registry_entry(monkeypatch, dataset, shipped_posterior):
-    """Adding an Effect to the registry (here a task effect on utilisation, scaled by an existing prior)
-    gives the graph its variable, makes the posterior check require it, makes the predictor apply it
-    and puts it in the forest plot, with no other change."""
+def test_a_new_effect_is_one_registry_entry(monkeypatch, dataset, shipped_posterior, tmp_path):
+    """Adding an Effect to the registry (here a task effect on utilisation) and its scale's prior to the
+    prior file gives the graph its variables, makes the prior file and the posterior check require
+    them, makes the predictor apply it and puts it in the forest plot, with no other change."""
     from carbon_bayes import plots
+    from carbon_bayes.errors import DataError
     from carbon_bayes.fitting import CarbonModel
     from carbon_bayes.predict import Predictor
+    from carbon_bayes.priorspec import load_prior_spec
+    from carbon_bayes.resources import priors_path
 
-    new = effects.Effect("u_task", "utilisation", "task", "utilisation.era_sigma", panel="utilisation (logit MFU)")
+    new = effects.Effect("u_task", "utilisation", "task", "utilisation.task_sigma", panel="utilisation (logit MFU)")
     monkeypatch.setattr(effects, "EFFECTS", (*effects.EFFECTS, new))
-    m = CarbonModel().build(dataset)
-    assert m.named_vars_to_dims["u_task"] == ("task",) and "u_task_z" in {v.name for v in m.free_RVs}
-    assert effects.predictor_variables()["u_task"] == ("task",)
+    with pytest.raises(DataError, match="utilisation.task_sigma"):
+        load_prior_spec()  # the shipped prior file lacks the new scale
+    prior = tmp_path / "priors.toml"
+    prior.write_text(priors_path("model_priors.toml").read_text() + '\n[utilisation.task_sigma]\ndist = "HalfNormal"\n'
+                     'sigma = 0.3\nunits = "logit"\nevidence = "test"\nrationale = "test"\n')
+    m = CarbonModel(priors=prior).build(dataset)
+    assert m.named_vars_to_dims["u_task"] == ("task",)
+    assert {"u_task_z", "u_task_sigma"} <= {v.name for v in m.free_RVs}
+    assert effects.predictor_variables()["u_task"] == ("task",) and "u_task_sigma" in effects.predictor_variables()
     assert plots.plotted_effects()["u_task"] == ("utilisation (logit MFU)", "task")
 
     draws = {k: v[[0]].copy() for k, v in shipped_posterior.draws.items()}
@@ -204,7 +213,7 @@ def test_a_new_effect_is_one_registry_entry(monkeypatch, dataset, shipped_poster
     for shift in (0.0, 0.5):
         u_task = np.zeros((1, len(tasks)))
         u_task[0, tasks.index("language")] = shift
-        pred = Predictor(dataclasses.replace(shipped_posterior, draws={**draws, "u_task": u_task}))
-        hours[shift] = pred.simulate(runs, FixedNoise(2, {}), label_noise=False).device_hours[0]
+        post = dataclasses.replace(shipped_posterior, draws={**draws, "u_task": u_task, "u_task_sigma": np.ones(1)})
+        hours[shift] = Predictor(post).simulate(runs, FixedNoise(2, {}), label_noise=False).device_hours[0]
     assert hours[0.5][0] < hours[0.0][0]  # a higher utilisation: fewer hours for the same compute
     assert hours[0.5][1] == hours[0.0][1]  # another task: unchanged
