@@ -29,6 +29,7 @@ from carbon_bayes import schema
 from carbon_bayes.constants import CI_LEVEL, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.estimator import chunks
+
 # the risk measures are part of this module's API too (budget.prob_exceeds(draws, B), ...)
 from carbon_bayes.risk import carbon_at_risk, check_budget, check_risk, expected_shortfall, prob_exceeds  # noqa: F401
 
@@ -51,7 +52,7 @@ def _stats(draws: np.ndarray, ci: float, prefix: str) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------- runs and alternatives
 def _one_run(run) -> pd.DataFrame:
-    """The normalised single run of ``run`` (dict, one-row DataFrame or Series)."""
+    """Normalise ``run`` (dict, one-row DataFrame or Series), which must be a single run."""
     df = schema.normalise_runs(run)
     if len(df) != 1:
         raise InputError("run", f"{len(df)} runs", "plan() compares alternatives for one run; give one run "
@@ -119,7 +120,7 @@ def expand_alternatives(alternatives) -> list[dict]:
         if n > MAX_ALTERNATIVES:
             raise InputError("alternatives", f"grid of {n} alternatives",
                              f"at most {MAX_ALTERNATIVES} alternatives; use fewer values per column")
-        out = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+        out = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
     elif isinstance(alternatives, Sequence) and not isinstance(alternatives, (str, bytes)):
         if len(alternatives) == 0:
             raise InputError("alternatives", [],
@@ -152,7 +153,7 @@ def _has_compute(row: dict) -> bool:
 
 
 def apply_overrides(reference: dict, overrides: dict) -> tuple[dict, list[str]]:
-    """The reference run with ``overrides`` applied, and notes on what else had to change.
+    """Apply ``overrides`` to the reference run; return it and notes on what else had to change.
 
     Rules (so that an alternative is a consistent run, not a contradiction):
 
@@ -382,7 +383,7 @@ def _paired_totals(pred, inputs: pd.DataFrame, n_trials: int, seed, same_site: b
 
 
 def check_trials(n_trials, allow_none: bool = True):
-    """A number of trials as a positive int (None passes through when ``allow_none``).
+    """Check a number of trials and return it as a positive int (None passes when ``allow_none``).
 
     Raises
     ------
@@ -438,7 +439,7 @@ class SweepResult:
         return prob_exceeds(self.draws["co2_t"].values, b)
 
     def carbon_at_risk(self, q: float = 0.95) -> float:
-        """The ``q``-quantile of the total CO2e (t)."""
+        """Return the ``q``-quantile of the total CO2e (t)."""
         return carbon_at_risk(self.draws["co2_t"].values, q)
 
     def expected_shortfall(self, budget_t: float | None = None) -> float:
@@ -452,7 +453,7 @@ class SweepResult:
         return b
 
     def to_frame(self) -> pd.DataFrame:
-        """The total as one row.
+        """Summarise the total as one row.
 
         Returns
         -------
@@ -526,7 +527,7 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
     if n_trials > 1:
         rep = base.loc[base.index.repeat(n_trials)].reset_index(drop=True)
         trial = np.tile(np.arange(1, n_trials + 1), len(base))
-        rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial)]
+        rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial, strict=True)]
         base = rep
     pred = get_predictor(model, n_draws)
     n = len(base)

@@ -29,6 +29,7 @@ KEEP_DRAWS_LIMIT = 20_000_000
 
 
 def check_ci(ci) -> float:
+    """Check an interval level and return it as a float strictly between 0 and 1."""
     try:
         ci = float(ci)
     except (TypeError, ValueError):
@@ -40,8 +41,10 @@ def check_ci(ci) -> float:
 
 
 def quantiles(draws: np.ndarray, qs) -> np.ndarray:
-    """Quantiles of draws (axis 0) by linear interpolation, as ``np.quantile(method="linear")``,
-    computed with one partial sort of contiguous rows (about twice as fast on large batches)."""
+    """Compute quantiles of draws (axis 0) by linear interpolation, as ``np.quantile(method="linear")``.
+
+    One partial sort of contiguous rows: about twice as fast as ``np.quantile`` on large batches.
+    """
     x = np.ascontiguousarray(draws.T)
     n = x.shape[1]
     h = (n - 1) * np.asarray(qs, dtype=float)
@@ -76,7 +79,7 @@ class Estimate:
     simulation: Simulation | None = field(default=None, repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """The output contract as a DataFrame (a copy)."""
+        """Return the output contract as a DataFrame (a copy)."""
         return self.summary.loc[:, list(OUTPUT_COLUMNS)].copy()
 
     @property
@@ -133,7 +136,7 @@ class Estimate:
                          name=f"{quantity} at risk (q={float(q):g})")
 
     def expected_shortfall(self, budget_t: float) -> pd.Series:
-        """Expected overshoot of a CO2e budget per run, ``E[max(CO2 - budget_t, 0)]`` (t CO2e).
+        """Compute the expected overshoot of a CO2e budget per run, ``E[max(CO2 - budget_t, 0)]`` (t CO2e).
 
         Parameters
         ----------
@@ -151,8 +154,11 @@ class Estimate:
 
 
 def chunks(n: int, n_draws: int, seed: int | None = None, chunk_size: int | None = None):
-    """The batch plan shared by every caller that must reproduce estimate()'s draws: a list of
-    (slice of runs, random generator), one independent SFC64 stream per chunk of the batch."""
+    """Plan a batch as estimate() does, for every caller that must reproduce its draws.
+
+    Returns a list of (slice of runs, random generator), one independent SFC64 stream per
+    chunk of the batch.
+    """
     chunk_size = chunk_size or max(256, CHUNK_ELEMENTS // n_draws)
     n_chunks = max(1, -(-n // chunk_size))
     streams = np.random.SeedSequence(SEED if seed is None else seed).spawn(n_chunks)

@@ -68,8 +68,10 @@ def progress_sd(fraction_done: float, progress_sigma: float = PROGRESS_SIGMA) ->
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q) -> np.ndarray:
-    """Quantiles ``q`` of values ``x`` with weights ``w`` (midpoint rule; equals np.quantile's
-    'hazen' method for equal weights)."""
+    """Compute quantiles ``q`` of values ``x`` with weights ``w``.
+
+    Midpoint rule; equals np.quantile's 'hazen' method for equal weights.
+    """
     order = np.argsort(x)
     xs, ws = x[order], w[order]
     cw = (np.cumsum(ws) - 0.5 * ws) / ws.sum()
@@ -94,7 +96,7 @@ def _number(name: str, value, fix: str, *, positive: bool = True) -> float | Non
 
 
 def stop_rule(p_exceed: float, budget_t: float, co2: dict, ci: float, fraction_done: float) -> str:
-    """The one-sentence stop rule for P(total CO2e > budget)."""
+    """Write the one-sentence stop rule for P(total CO2e > budget)."""
     head = (f"at the current rate the run will exceed the budget of {budget_t:g} t CO2e with probability "
             f"{p_exceed:.2f}")
     body = (f"projected total {co2['median']:.3g} t CO2e ({ci:.0%} interval {co2['lower']:.3g}-{co2['upper']:.3g} t) "

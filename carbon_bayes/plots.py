@@ -119,7 +119,7 @@ def plot_predictive(estimate, *, run=0, budget_t: float | None = None, quantity:
 
         b = check_budget(budget_t)
         p = float((draws > b).mean())
-        for left, patch in zip(edges[:-1], patches):
+        for left, patch in zip(edges[:-1], patches, strict=True):
             if left >= b:
                 patch.set_facecolor("#C44E52")
         if edges[0] < b < edges[-1]:  # split the bin the budget falls into
@@ -135,7 +135,7 @@ def plot_predictive(estimate, *, run=0, budget_t: float | None = None, quantity:
 
 
 def plot_alternatives(plan_frame: pd.DataFrame, *, budget_t: float | None = None, ax=None, max_risk=None):
-    """The alternatives of :func:`carbon_bayes.budget.plan` side by side.
+    """Plot the alternatives of :func:`carbon_bayes.budget.plan` side by side.
 
     Each row is drawn as its median (dot) and credible interval (bar); the reference is
     highlighted, the budget drawn as a line, and each row labelled with ``P(exceed)``;
@@ -179,10 +179,10 @@ def plot_alternatives(plan_frame: pd.DataFrame, *, budget_t: float | None = None
     hi = df["co2_t_upper"].to_numpy(dtype=float)
     ax.hlines(y, lo, hi, colors=colors, lw=3, alpha=0.7)
     ax.scatter(med, y, c=colors, s=36, zorder=3, edgecolors=np.where(ref, "black", "none"), linewidths=1.5)
-    labels = ["reference (the run as given)" if r else str(a) for a, r in zip(df["alternative"], ref)]
+    labels = ["reference (the run as given)" if r else str(a) for a, r in zip(df["alternative"], ref, strict=True)]
     ax.set_yticks(y, labels, fontsize=8)
     if "prob_exceeds" in df:
-        for yi, h, p in zip(y, hi, df["prob_exceeds"]):
+        for yi, h, p in zip(y, hi, df["prob_exceeds"], strict=True):
             ax.annotate(f" P(exceed) {p:.0%}", (h, yi), va="center", fontsize=7)
     if budget_t is not None:
         ax.axvline(float(budget_t), color="black", ls="--", lw=1.5)
@@ -199,7 +199,7 @@ def plot_alternatives(plan_frame: pd.DataFrame, *, budget_t: float | None = None
 
 
 def effects_table(posterior=None, *, ci: float = CI_LEVEL) -> pd.DataFrame:
-    """The learned efficiency effects of a posterior as a table (what :func:`plot_effects` draws).
+    """Tabulate the learned efficiency effects of a posterior (what :func:`plot_effects` draws).
 
     Parameters
     ----------
@@ -269,16 +269,17 @@ def plot_effects(posterior=None, *, ax=None, ci: float = CI_LEVEL, unobserved: s
             raise InputError("ax", ax, f"give {len(panels)} axes (utilisation, power) or none")
         fig = axes[0].figure
     palette = {"generation": "#4C72B0", "family": "#4C72B0", "architecture": "#DD8452", "era": "#55A868"}
-    for a, panel in zip(axes, panels):
+    for a, panel in zip(axes, panels, strict=True):
         sub = tab[tab["panel"] == panel].reset_index(drop=True)
         y = np.arange(len(sub))[::-1]
-        for yi, r in zip(y, sub.itertuples()):
+        for yi, r in zip(y, sub.itertuples(), strict=True):
             dim = EFFECTS[r.variable][1]
             alpha = 1.0 if r.observed else 0.3
             a.hlines(yi, r.lower, r.upper, color=palette[dim], lw=2.5, alpha=alpha)
             a.plot(r.median, yi, "o", color=palette[dim], alpha=alpha, ms=4)
-        a.set_yticks(y, [f"{EFFECTS[v][1]}: {lvl}" for v, lvl in zip(sub["variable"], sub["level"])], fontsize=7)
-        for tick, obs in zip(a.get_yticklabels(), sub["observed"]):
+        a.set_yticks(y, [f"{EFFECTS[v][1]}: {lvl}" for v, lvl in zip(sub["variable"], sub["level"], strict=True)],
+                     fontsize=7)
+        for tick, obs in zip(a.get_yticklabels(), sub["observed"], strict=True):
             tick.set_alpha(1.0 if obs else 0.4)
         a.axvline(0, color="grey", lw=1, ls=":")
         a.set_xlabel(f"effect on {panel}: median and {ci:.0%} interval")

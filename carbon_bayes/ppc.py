@@ -20,7 +20,7 @@ from carbon_bayes.validate import TIERS, scored_labels, tier_inputs
 
 
 def prior_posterior(dataset: pd.DataFrame, draws: int = 2000, seed: int = SEED):
-    """A :class:`~carbon_bayes.posterior.Posterior` whose draws come from the priors alone."""
+    """Draw a :class:`~carbon_bayes.posterior.Posterior` from the priors alone."""
     import pymc as pm
     import xarray as xr
 

@@ -91,7 +91,7 @@ def sig2(x: float) -> str:
 
 
 def _num(v) -> str:
-    """An input value for prose: 7e9, 184,320, 1.1, H100-SXM5."""
+    """Format an input value for prose: 7e9, 184,320, 1.1, H100-SXM5."""
     if isinstance(v, (float, int, np.floating, np.integer)):
         v = float(v)
         if v.is_integer() and abs(v) < 1e6:
@@ -155,7 +155,7 @@ def parse_bibtex(text: str) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def references() -> dict[str, str]:
-    """The entries of the shipped ``data/references.bib`` (key -> entry)."""
+    """Read the entries of the shipped ``data/references.bib`` (key -> entry)."""
     from carbon_bayes.resources import data_path
 
     return parse_bibtex(data_path("references.bib").read_text(encoding="utf-8"))
@@ -363,7 +363,7 @@ _UNITS = {"power_per_device_w": " W", "carbon_intensity": " kg CO2e/kWh", "train
 
 
 def paragraph(rec: dict, data: dict, cite=None, name: bool = False, dash: str = "-") -> str:
-    """The printable paragraph of one run of :func:`report_data`.
+    """Write the printable paragraph of one run of :func:`report_data`.
 
     Parameters
     ----------
@@ -516,7 +516,7 @@ def _hf_card(data: dict) -> str:
 
 def report(runs, format: str = "markdown", ci: float = CI_LEVEL, model=None, *, seed: int | None = None,
            n_draws: int | None = None, training_type: str = "pre-training") -> str:
-    """A report of the estimated energy and CO2e of one or more runs, ready to print.
+    """Report the estimated energy and CO2e of one or more runs, ready to print.
 
     Parameters
     ----------

@@ -42,7 +42,7 @@ def _missing(v) -> bool:
 
 
 def unknown_inputs(run: pd.Series) -> list[str]:
-    """The inputs of a normalised run whose value is not given and would change the estimate.
+    """List the inputs of a normalised run whose value is not given and would change the estimate.
 
     ``training_tokens`` counts only when the compute is still unknown (no device-hours, no
     FLOPs) and the parameters are known (tokens are then derived from the drawn compute);
@@ -176,7 +176,7 @@ def _check(k, quantity):
 
 def value_of_information(run, *, k: int = K_DEFAULT, ci: float = CI_LEVEL, quantity: str = "co2_t", model=None,
                          seed: int | None = None, n_draws: int | None = None) -> pd.DataFrame:
-    """Expected narrowing of a run's credible interval when one unknown input becomes known.
+    """Compute the expected narrowing of a run's credible interval when one unknown input becomes known.
 
     Parameters
     ----------
@@ -222,7 +222,7 @@ def value_of_information(run, *, k: int = K_DEFAULT, ci: float = CI_LEVEL, quant
 
 def voi_columns(runs, *, k: int = K_DEFAULT, ci: float = CI_LEVEL, quantity: str = "co2_t", model=None,
                 seed: int | None = None, n_draws: int | None = None) -> pd.DataFrame:
-    """The most valuable unknown input of each run, for the estimate output.
+    """Find the most valuable unknown input of each run, for the estimate output.
 
     Parameters
     ----------

@@ -1,12 +1,23 @@
-"""Regenerate docs/budgeting.md and docs/reporting.md from real outputs of the installed package
-(docs/updating.md section 4: scripts/build_update_example.py).
+"""Regenerate docs/budgeting.md and docs/reporting.md from real outputs of the installed package.
+
+docs/updating.md section 4 comes from scripts/build_update_example.py.
 
     python scripts/build_doc_examples.py [REPO_ROOT]
 
 Run it after the shipped posterior changes (the worked examples quote its numbers).
 """
-import contextlib, io, json, subprocess, sys, tempfile, textwrap
+import contextlib
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
 from pathlib import Path
+
+import carbon_bayes as cb
+from carbon_bayes.plots import effects_table
+from carbon_bayes.posterior import load_posterior
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent.parent)
 CB = [sys.executable, "-m", "carbon_bayes"]
@@ -38,9 +49,6 @@ def cmdline(args, width=100):
     return "\n".join(lines)
 
 
-import carbon_bayes as cb
-from carbon_bayes.posterior import load_posterior
-
 post = load_posterior()
 A = post.attrs
 PROV = (f"(`default_posterior.nc`, created {A['created_utc'][:10]}, data SHA-256 `{A['data_sha256'][:12]}`, "
@@ -69,7 +77,7 @@ print(table[["rank", "alternative", "co2_t_median", "co2_t_lower", "co2_t_upper"
 plan_out, plan_ns = py(PLAN_CODE)
 tab = plan_ns["table"]
 hw_row = tab[(tab["alternative"] == "region=gcp:us-east1, hardware=A100-SXM4-80GB")].iloc[0]
-from carbon_bayes.plots import effects_table
+
 eff = effects_table(post)
 hopper = eff[(eff["variable"] == "u_generation") & (eff["level"] == "hopper")].iloc[0]
 

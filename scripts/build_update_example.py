@@ -31,7 +31,7 @@ START, END = "## 4. Worked example\n", "Python:\n\n```python"
 
 
 def cli(args):
-    """stdout and stderr of one command, interleaved as a terminal shows them."""
+    """Stdout and stderr of one command, interleaved as a terminal shows them."""
     env = {**os.environ, "CARBON_BAYES_HOME": HOME}
     r = subprocess.run([sys.executable, "-m", "carbon_bayes", *args], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)

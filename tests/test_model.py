@@ -145,10 +145,12 @@ def test_a_fixed_group_scale_is_a_constant_the_predictor_can_read(built, dataset
 
 
 def test_the_pue_spread_enters_a_folded_figure_only_on_the_measured_basis(dataset):
-    """A CO2 figure stating neither PUE nor intensity observes their product. On the nominal basis it is
-    the operator's accounting factor (its spread is the operator's, learned); on the measured basis it
-    is physical, so the PUE prior's spread adds. Widening the PUE prior 5x must change the likelihood of
-    the measured figure only."""
+    """A CO2 figure stating neither PUE nor intensity observes their product.
+
+    On the nominal basis it is the operator's accounting factor (its spread is the operator's,
+    learned); on the measured basis it is physical, so the PUE prior's spread adds. Widening the
+    PUE prior 5x must change the likelihood of the measured figure only.
+    """
     import dataclasses
 
     import pymc as pm
@@ -191,7 +193,7 @@ def test_sampler_settings_are_checked():
 # ------------------------------------------------------------------------------ the convergence gate
 
 def _tree(chains: np.ndarray, diverging: int = 0) -> xr.DataTree:
-    """A posterior of one scalar ``x`` with the given (chain, draw) values."""
+    """Make a posterior of one scalar ``x`` with the given (chain, draw) values."""
     c, d = chains.shape
     div = np.zeros((c, d), dtype=bool)
     div.flat[:diverging] = True
@@ -238,8 +240,10 @@ def test_the_fit_reports_the_convergence_gate(tiny_fit):
 
 
 def test_a_failing_gate_is_an_error_unless_allowed(tiny_fit, dataset, monkeypatch, capsys):
-    """``fit`` raises ConvergenceError when the gate fails. To avoid a second compilation the
-    sampler is replaced by the tiny fit's (unconverged) draws."""
+    """``fit`` raises ConvergenceError when the gate fails.
+
+    To avoid a second compilation the sampler is replaced by the tiny fit's (unconverged) draws.
+    """
     import carbon_bayes.model as model_module
 
     monkeypatch.setattr(model_module, "sample", lambda *args, **kwargs: tiny_fit["model"].idata)

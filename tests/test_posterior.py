@@ -1,5 +1,6 @@
-"""The posterior file format: round trip, atomic writes, clear errors, no pickle, and the
-shipped posterior (fresh and converged).
+"""The posterior file format and the shipped posterior.
+
+Round trip, atomic writes, clear errors, no pickle, and the shipped posterior (fresh and converged).
 
 Broken files are made from the session's ``tiny_fit`` file by changing one thing at a time,
 so each test names the one defect it checks.
@@ -43,7 +44,7 @@ def _open(path) -> xr.DataTree:
 
 @pytest.fixture(scope="module")
 def base(tiny_fit) -> xr.DataTree:
-    """The tiny fit's file as a DataTree (read once; variants change a deep copy)."""
+    """Open the tiny fit's file as a DataTree (read once; variants change a deep copy)."""
     return _open(tiny_fit["path"])
 
 

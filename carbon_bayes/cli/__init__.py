@@ -25,6 +25,7 @@ def _commands():
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the ``carbon-bayes`` parser with every subcommand this package defines."""
     parser = argparse.ArgumentParser(
         prog="carbon-bayes",
         description="Bayesian estimates, with credible intervals, of the energy (MWh) and CO2e (t) of "

@@ -9,6 +9,7 @@ MULTI = ("region", "hardware", "pue")
 
 
 def register(sub) -> None:
+    """Add the ``budget`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser(
@@ -39,6 +40,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes budget`` with the parsed ``args``; return the exit status."""
     import pandas as pd
 
     from carbon_bayes import budget

@@ -6,6 +6,7 @@ ORDER = 10
 
 
 def register(sub) -> None:
+    """Add the ``estimate`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser("estimate", help="energy and CO2e with credible intervals from whatever you know",
@@ -21,6 +22,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes estimate`` with the parsed ``args``; return the exit status."""
     from carbon_bayes.cli.common import runs_from_args, write_table
     from carbon_bayes.estimator import estimate
 

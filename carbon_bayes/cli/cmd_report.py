@@ -6,6 +6,7 @@ ORDER = 14
 
 
 def register(sub) -> None:
+    """Add the ``report`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
     from carbon_bayes.report import FORMATS
 
@@ -25,6 +26,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes report`` with the parsed ``args``; return the exit status."""
     import sys
 
     from carbon_bayes.cli.common import runs_from_args

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
 import pandas as pd
 
 from carbon_bayes.constants import BULK_THRESHOLD, CI_LEVEL, N_DRAWS, N_DRAWS_BULK
@@ -25,13 +26,14 @@ def add_run_flags(parser: argparse.ArgumentParser, *, input_help: str = "CSV of 
 
 
 def read_table(path: str, field: str = "input") -> pd.DataFrame:
-    """A CSV of runs as strings (empty cells -> None), rejecting ragged or empty files."""
+    """Read a CSV of runs as strings (empty cells -> None), rejecting ragged or empty files."""
     from carbon_bayes.csvio import read_csv_strict
 
     return read_csv_strict(path, field).replace({"": None})
 
 
 def runs_from_args(args) -> pd.DataFrame:
+    """Return the runs the flags describe: the ``--input`` CSV or one run from the column flags."""
     flags = {c.name: getattr(args, f"run_{c.name}") for c in COLUMNS if getattr(args, f"run_{c.name}") is not None}
     if args.input and flags:
         raise InputError("--input", args.input, "give either --input FILE or run flags, not both")
@@ -66,13 +68,17 @@ def add_prediction_flags(parser: argparse.ArgumentParser, *, n_draws: bool = Tru
     parser.add_argument("--model", metavar="NC", help=model_help)
     if n_draws:
         parser.add_argument("--n-draws", type=int, default=None,
-                            help=f"posterior draws used (default {N_DRAWS:,}; {N_DRAWS_BULK} above {BULK_THRESHOLD:,} runs)")
+                            help=f"posterior draws used (default {N_DRAWS:,}; {N_DRAWS_BULK} above "
+                                 f"{BULK_THRESHOLD:,} runs)")
     parser.add_argument("--seed", type=int, default=None, help="random seed (default fixed)")
 
 
 def add_sampler_flags(parser: argparse.ArgumentParser, *, per: str = "") -> None:
-    """--draws --tune --chains --seed --sampler --target-accept --no-progress --allow-unconverged,
-    with the defaults of :data:`carbon_bayes.constants.DEFAULT_SAMPLER_CONFIG`."""
+    """Add the sampler options of ``fit``, ``update`` and ``validate``.
+
+    --draws --tune --chains --seed --sampler --target-accept --no-progress --allow-unconverged,
+    with the defaults of :data:`carbon_bayes.constants.DEFAULT_SAMPLER_CONFIG`.
+    """
     from carbon_bayes.constants import DEFAULT_SAMPLER_CONFIG as D
 
     parser.add_argument("--draws", type=int, help=f"draws per chain{per} (default {D['draws']})")
