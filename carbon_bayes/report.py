@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes._version import __version__
-from carbon_bayes.constants import CI_KIND, CI_LEVEL
+from carbon_bayes.constants import CI_LEVEL, INTERVAL_KIND
 from carbon_bayes.errors import InputError
 
 FORMATS = ("markdown", "latex", "bibtex", "hf-card", "json")
@@ -321,7 +321,7 @@ def report_data(runs, ci: float = CI_LEVEL, model=None, *, seed: int | None = No
     lk, unmatched = label_keys(pred.posterior.fit_data())
     assumptions = _assumptions(est.inputs, pred)
     data = {
-        "carbon_bayes_version": __version__, "ci": est.ci, "ci_kind": CI_KIND, "training_type": training_type,
+        "carbon_bayes_version": __version__, "ci": est.ci, "ci_kind": INTERVAL_KIND, "training_type": training_type,
         "model": _provenance(pred),
         "citations": {"self": SELF_KEY, "label_keys": lk, "prior_keys": list(PRIOR_KEYS),
                       "all_keys": [SELF_KEY] + lk + [k for k in PRIOR_KEYS if k not in lk],
