@@ -26,6 +26,7 @@ import pandas as pd
 import xarray as xr
 
 from carbon_bayes import schema
+from carbon_bayes._compat import deprecated_attribute, renamed_kwargs
 from carbon_bayes.constants import CI_LEVEL, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.estimator import chunks
@@ -43,8 +44,8 @@ SITE_COLUMNS = ("region", "country", "provider", "carbon_intensity", "pue", "acc
 REFERENCE = "reference"
 
 
-def _stats(draws: np.ndarray, ci: float, prefix: str) -> dict[str, np.ndarray]:
-    lo, hi = (1 - ci) / 2, (1 + ci) / 2
+def _stats(draws: np.ndarray, level: float, prefix: str) -> dict[str, np.ndarray]:
+    lo, hi = (1 - level) / 2, (1 + level) / 2
     q = np.quantile(draws, [lo, 0.5, hi], axis=-1)
     return {f"{prefix}_mean": draws.mean(axis=-1), f"{prefix}_median": q[1], f"{prefix}_lower": q[0],
             f"{prefix}_upper": q[2]}
@@ -228,13 +229,13 @@ def _site_keys(inputs: pd.DataFrame) -> np.ndarray:
     return np.array([lookup.setdefault(k, len(lookup)) for k in keys])
 
 
-def _share_site(co2: np.ndarray, energy: np.ndarray, ci: np.ndarray, pue: np.ndarray, ci_ref: np.ndarray,
-                pue_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _share_site(co2: np.ndarray, energy: np.ndarray, intensity: np.ndarray, pue: np.ndarray,
+                intensity_ref: np.ndarray, pue_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Replace each column's carbon intensity and PUE draws by the reference ones (same draw)."""
     pue_ratio = pue_ref / pue
     with np.errstate(divide="ignore", invalid="ignore"):
-        ci_ratio = np.where(ci > 0, ci_ref / np.where(ci > 0, ci, 1.0), 1.0)
-    return co2 * ci_ratio * pue_ratio, energy * pue_ratio
+        intensity_ratio = np.where(intensity > 0, intensity_ref / np.where(intensity > 0, intensity, 1.0), 1.0)
+    return co2 * intensity_ratio * pue_ratio, energy * pue_ratio
 
 
 def _rng_children(seed, n: int):
@@ -242,8 +243,9 @@ def _rng_children(seed, n: int):
 
 
 # --------------------------------------------------------------------------- plan
-def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=None, seed: int | None = None,
-         ci: float = CI_LEVEL, *, n_trials: int = 1, same_site: bool = True,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, posterior=None, seed: int | None = None,
+         ci_level: float = CI_LEVEL, *, n_trials: int = 1, same_site: bool = True,
          n_draws: int | None = None) -> pd.DataFrame:
     """Compare alternatives for one run against a carbon budget, with common random numbers.
 
@@ -268,13 +270,13 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
         "pue": [...]}``, cartesian product); at most :data:`MAX_ALTERNATIVES`. How an
         override changes related inputs: :func:`apply_overrides`. Alternatives identical to
         the reference (after normalisation) are dropped.
-    model
+    posterior
         Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor (default:
-        the shipped posterior).
+        the shipped posterior). ``model=`` is a deprecated alias.
     seed
         Random seed (default fixed).
-    ci
-        Level of the credible interval columns (default 0.9).
+    ci_level
+        Level of the credible interval columns (default 0.9). ``ci=`` is a deprecated alias.
     n_trials
         Repetitions of the run whose total is compared (default 1).
     same_site
@@ -292,7 +294,7 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
         (``prob_exceeds <= max_risk``), ``carbon_at_risk_t`` (the ``1 - max_risk`` quantile),
         ``prob_better`` (P(CO2 of the alternative < CO2 of the reference), per paired draw),
         ``expected_shortfall_t`` (E[max(CO2 - budget, 0)]) and ``notes``. ``attrs`` holds
-        ``budget_t``, ``max_risk``, ``ci``, ``n_trials`` and ``n_draws``.
+        ``budget_t``, ``max_risk``, ``ci`` (the interval level), ``n_trials`` and ``n_draws``.
 
     Raises
     ------
@@ -306,12 +308,12 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     ...        "region": "gcp:us-east1"}
     >>> plan(run, budget_t=10, alternatives={"region": ["gcp:europe-north1"]})  # doctest: +SKIP
     """
-    from carbon_bayes.estimator import check_ci
+    from carbon_bayes.estimator import check_ci_level
     from carbon_bayes.predict import get_predictor
 
     budget = check_budget(budget_t)
     risk = check_risk(max_risk)
-    ci = check_ci(ci)
+    level = check_ci_level(ci_level)
     n_trials = check_trials(n_trials, allow_none=False)
     ref = _one_run(run)
     alts = expand_alternatives(alternatives)
@@ -340,7 +342,7 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     notes = [notes[i] for i in keep]
     overrides = [overrides[i] for i in keep]
 
-    pred = get_predictor(model, n_draws)
+    pred = get_predictor(posterior, n_draws)
     co2, energy = _paired_totals(pred, inputs, n_trials, seed, same_site)  # (rows, S)
     ref_co2 = co2[0]
     over_cols = list(dict.fromkeys(k for o in overrides for k in o))
@@ -348,7 +350,7 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     out = pd.DataFrame({"alternative": labels, "is_reference": [True] + [False] * (len(inputs) - 1)})
     for c in over_cols:
         out[c] = inputs[c].to_numpy()
-    for k, v in _stats(co2, ci, "co2_t").items():
+    for k, v in _stats(co2, level, "co2_t").items():
         out[k] = v
     out["energy_mwh_median"] = np.median(energy, axis=-1)
     out["prob_exceeds"] = (co2 > budget).mean(axis=-1)
@@ -359,24 +361,24 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     out["notes"] = ["; ".join(n) for n in notes]
     out = out.sort_values(["prob_exceeds", "co2_t_mean"], kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": ci, "n_trials": n_trials, "n_draws": pred.S})
+    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": level, "n_trials": n_trials, "n_draws": pred.S})
     return out
 
 
 def _paired_totals(pred, inputs: pd.DataFrame, n_trials: int, seed, same_site: bool):
     """Per-row totals over ``n_trials`` paired (shared-noise) simulations: (rows, draws) arrays."""
     children = _rng_children(seed, n_trials)
-    co2_tot = energy_tot = ci_ref = pue_ref = None
+    co2_tot = energy_tot = intensity_ref = pue_ref = None
     for t in range(n_trials):
         sim = pred.simulate(inputs, np.random.default_rng(children[t]), shared_noise=True)
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if t == 0:
-            ci_ref, pue_ref = sim.carbon_intensity.astype(float), sim.pue.astype(float)
+            intensity_ref, pue_ref = sim.carbon_intensity.astype(float), sim.pue.astype(float)
             co2_tot, energy_tot = co2.copy(), energy.copy()
             continue
         if same_site:
             co2, energy = _share_site(co2, energy, sim.carbon_intensity.astype(float), sim.pue.astype(float),
-                                      ci_ref, pue_ref)
+                                      intensity_ref, pue_ref)
         co2_tot += co2
         energy_tot += energy
     return co2_tot.T, energy_tot.T
@@ -419,8 +421,8 @@ class SweepResult:
         ``draws``; None when runs x draws exceeds the estimator's keep-draws limit.
     budget_t
         The budget (t CO2e) or None.
-    ci
-        Interval level of the summary.
+    ci_level
+        Credible-interval level of the summary (``ci`` is a deprecated alias).
     n_runs
         Number of runs summed (trials included).
     """
@@ -428,10 +430,12 @@ class SweepResult:
     draws: xr.Dataset
     run_draws: xr.Dataset | None
     budget_t: float | None
-    ci: float
+    ci_level: float
     n_runs: int
     same_site: bool = True
     inputs: pd.DataFrame = field(default=None, repr=False)
+
+    ci = deprecated_attribute("ci", "ci_level")
 
     def prob_exceeds(self, budget_t: float | None = None) -> float:
         """P(total CO2e > budget) (default: the sweep's budget)."""
@@ -464,7 +468,7 @@ class SweepResult:
         """
         row: dict = {"n_runs": self.n_runs}
         for q in ("energy_mwh", "co2_t"):
-            row.update({k: float(v) for k, v in _stats(self.draws[q].values, self.ci, q).items()})
+            row.update({k: float(v) for k, v in _stats(self.draws[q].values, self.ci_level, q).items()})
         row["carbon_at_risk_t"] = self.carbon_at_risk(0.95)
         if self.budget_t is not None:
             row["budget_t"] = self.budget_t
@@ -473,8 +477,9 @@ class SweepResult:
         return pd.DataFrame([row])
 
 
-def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = None, model=None,
-          seed: int | None = None, ci: float = CI_LEVEL, *, same_site: bool = True,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = None, posterior=None,
+          seed: int | None = None, ci_level: float = CI_LEVEL, *, same_site: bool = True,
           n_draws: int | None = None) -> SweepResult:
     """Risk of a set of runs under one budget: the per-draw sum of their CO2e.
 
@@ -498,9 +503,9 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         search), or every run of a list repeated that many times. Default 1.
     budget_t
         Budget for the total, t CO2e (optional).
-    model, seed, ci, n_draws
-        As in :func:`carbon_bayes.estimate`. With the same seed, a sweep of one run gives
-        exactly the draws of ``estimate(run, seed=seed)``.
+    posterior, seed, ci_level, n_draws
+        As in :func:`carbon_bayes.estimate` (``model=`` and ``ci=`` are deprecated aliases). With the
+        same seed, a sweep of one run gives exactly the draws of ``estimate(run, seed=seed)``.
     same_site
         Share carbon intensity and PUE between runs at the same site (see above).
 
@@ -517,10 +522,10 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
     ...          "region": "aws:us-east-1"}
     >>> sweep(trial, n_trials=80, budget_t=20).to_frame()  # doctest: +SKIP
     """
-    from carbon_bayes.estimator import KEEP_DRAWS_LIMIT, check_ci
+    from carbon_bayes.estimator import KEEP_DRAWS_LIMIT, check_ci_level
     from carbon_bayes.predict import get_predictor
 
-    ci = check_ci(ci)
+    level = check_ci_level(ci_level)
     budget = None if budget_t is None else check_budget(budget_t)
     n_trials = check_trials(n_trials) or 1
     base = schema.normalise_runs(run_or_runs)
@@ -529,7 +534,7 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         trial = np.tile(np.arange(1, n_trials + 1), len(base))
         rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial, strict=True)]
         base = rep
-    pred = get_predictor(model, n_draws)
+    pred = get_predictor(posterior, n_draws)
     n = len(base)
     keep = n * pred.S <= KEEP_DRAWS_LIMIT
     sites = _site_keys(base)
@@ -541,17 +546,17 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         sim = pred.simulate(base.iloc[sl], rng)
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if same_site:
-            ci_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)
+            intensity_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)
             s = sites[sl]
-            ci_ref = np.empty_like(ci_d)
+            intensity_ref = np.empty_like(intensity_d)
             pue_ref = np.empty_like(pue_d)
             for site in np.unique(s):
                 cols = np.flatnonzero(s == site)
                 if site not in site_ref:
-                    site_ref[site] = (ci_d[:, cols[0]].copy(), pue_d[:, cols[0]].copy())
-                ci_ref[:, cols] = site_ref[site][0][:, None]
+                    site_ref[site] = (intensity_d[:, cols[0]].copy(), pue_d[:, cols[0]].copy())
+                intensity_ref[:, cols] = site_ref[site][0][:, None]
                 pue_ref[:, cols] = site_ref[site][1][:, None]
-            co2, energy = _share_site(co2, energy, ci_d, pue_d, ci_ref, pue_ref)
+            co2, energy = _share_site(co2, energy, intensity_d, pue_d, intensity_ref, pue_ref)
         total_c += co2.sum(axis=1)
         total_e += energy.sum(axis=1)
         if keep:
@@ -564,5 +569,5 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         run_draws = xr.Dataset({"co2_t": (("run", "draw"), np.concatenate(kept_c, axis=1).T),
                                 "energy_mwh": (("run", "draw"), np.concatenate(kept_e, axis=1).T)},
                                coords={"run": base["run_id"].to_numpy(), "draw": np.arange(pred.S)})
-    return SweepResult(draws=draws, run_draws=run_draws, budget_t=budget, ci=ci, n_runs=n, same_site=same_site,
+    return SweepResult(draws=draws, run_draws=run_draws, budget_t=budget, ci_level=level, n_runs=n, same_site=same_site,
                        inputs=base)

@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from carbon_bayes import risk, schema
+from carbon_bayes._compat import deprecated_attribute, renamed_kwargs
 from carbon_bayes.constants import BULK_THRESHOLD, CHUNK_ELEMENTS, CI_LEVEL, N_DRAWS, N_DRAWS_BULK, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.predict import Predictor, Simulation, get_predictor
@@ -28,16 +29,25 @@ OUTPUT_COLUMNS = ("run_id", *[f"{q}_{s}" for q in QUANTITIES for s in STATS], "t
 KEEP_DRAWS_LIMIT = 20_000_000
 
 
-def check_ci(ci) -> float:
-    """Check an interval level and return it as a float strictly between 0 and 1."""
+def check_ci_level(ci_level) -> float:
+    """Check a credible-interval level and return it as a float strictly between 0 and 1."""
     try:
-        ci = float(ci)
+        level = float(ci_level)
     except (TypeError, ValueError):
-        raise InputError("ci", ci, "give the interval level as a fraction between 0 and 1, e.g. 0.9") from None
-    if not 0 < ci < 1:
-        fix = "give a fraction, e.g. 0.9 for 90%" if 1 < ci <= 100 else "give a level strictly between 0 and 1"
-        raise InputError("ci", ci, fix)
-    return ci
+        raise InputError("ci_level", ci_level,
+                         "give the interval level as a fraction between 0 and 1, e.g. 0.9") from None
+    if not 0 < level < 1:
+        fix = "give a fraction, e.g. 0.9 for 90%" if 1 < level <= 100 else "give a level strictly between 0 and 1"
+        raise InputError("ci_level", ci_level, fix)
+    return level
+
+
+def check_ci(ci) -> float:
+    """Check an interval level (deprecated name of :func:`check_ci_level`)."""
+    import warnings
+
+    warnings.warn("check_ci() is deprecated, use check_ci_level() (same check)", DeprecationWarning, stacklevel=2)
+    return check_ci_level(ci)
 
 
 def quantiles(draws: np.ndarray, qs) -> np.ndarray:
@@ -66,17 +76,19 @@ class Estimate:
 
     Attributes
     ----------
-    ci
-        Interval level of the summary columns.
+    ci_level
+        Credible-interval level of the summary columns (``ci`` is a deprecated alias).
     inputs
         The normalised inputs (one row per run).
     """
 
     summary: pd.DataFrame
-    ci: float
+    ci_level: float
     inputs: pd.DataFrame
     _draws: xr.Dataset | None = field(default=None, repr=False)
     simulation: Simulation | None = field(default=None, repr=False)
+
+    ci = deprecated_attribute("ci", "ci_level")
 
     def to_frame(self) -> pd.DataFrame:
         """Return the output contract as a DataFrame (a copy)."""
@@ -166,7 +178,8 @@ def chunks(n: int, n_draws: int, seed: int | None = None, chunk_size: int | None
             for k in range(n_chunks)]
 
 
-def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = None, seed: int | None = None,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int | None = None, seed: int | None = None,
              keep_draws: bool | None = None, chunk_size: int | None = None) -> Estimate:
     """Estimate energy (MWh) and CO2e (t) with credible intervals, without MCMC.
 
@@ -175,11 +188,12 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
     runs
         One run (dict), several (list of dicts) or a DataFrame, in the input contract
         (``carbon_bayes.schema.COLUMNS``); every column is optional.
-    ci
-        Interval level, default 0.9 (equal-tailed).
-    model
+    ci_level
+        Credible-interval level, default 0.9 (equal-tailed). ``ci=`` is a deprecated alias.
+    posterior
         Path of a posterior file (default: the posterior shipped with the package), a loaded
         :class:`~carbon_bayes.posterior.Posterior`, or a :class:`~carbon_bayes.predict.Predictor`.
+        ``model=`` is a deprecated alias.
     n_draws
         Posterior draws to use (default 1,000; 500 for batches of more than 20,000 runs).
     seed
@@ -198,12 +212,12 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
     ...                    "device_hours": 184320, "country": "US", "year": 2023})
     >>> est.to_frame()[["co2_t_median", "co2_t_lower", "co2_t_upper"]]  # doctest: +SKIP
     """
-    ci = check_ci(ci)
+    ci = check_ci_level(ci_level)
     inputs = schema.normalise_runs(runs)
     n = len(inputs)
     if n_draws is None:
         n_draws = N_DRAWS_BULK if n > BULK_THRESHOLD else N_DRAWS
-    pred: Predictor = get_predictor(model, n_draws)
+    pred: Predictor = get_predictor(posterior, n_draws)
     if keep_draws is None:
         keep_draws = n * pred.S <= KEEP_DRAWS_LIMIT
     plan = chunks(n, pred.S, seed, chunk_size)
@@ -242,5 +256,5 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
             coords={"run": summary["run_id"].to_numpy(), "draw": np.arange(pred.S)},
             attrs={"units_energy_mwh": "MWh", "units_co2_t": "t CO2e", "ci": ci},
         )
-    return Estimate(summary=summary, ci=ci, inputs=inputs, _draws=draws,
+    return Estimate(summary=summary, ci_level=ci, inputs=inputs, _draws=draws,
                     simulation=sims[0] if keep_draws and n_chunks == 1 else None)

@@ -45,7 +45,7 @@ def predictive_check(posterior, dataset: pd.DataFrame, tiers=TIERS, seed: int = 
     labels = scored_labels(dataset)
     out = []
     for tier in tiers:
-        est = estimate(tier_inputs(labels, tier), model=posterior, seed=seed, keep_draws=True)
+        est = estimate(tier_inputs(labels, tier), posterior=posterior, seed=seed, keep_draws=True)
         qty = labels["quantity"].to_numpy()
         d = np.where(qty[:, None] == "energy_mwh", est.draws["energy_mwh"].values, est.draws["co2_t"].values)
         y = labels["value"].to_numpy()

@@ -27,6 +27,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from carbon_bayes._compat import renamed_kwargs
 from carbon_bayes._version import __version__
 from carbon_bayes.constants import CI_LEVEL, INTERVAL_KIND
 from carbon_bayes.errors import InputError
@@ -103,8 +104,8 @@ def _num(v) -> str:
     return str(v)
 
 
-def _level(ci: float) -> str:
-    return f"{float(ci) * 100:.4g}%"
+def _level(ci_level: float) -> str:
+    return f"{float(ci_level) * 100:.4g}%"
 
 
 def _missing(v) -> bool:
@@ -291,21 +292,22 @@ def _provenance(pred) -> dict:
     }
 
 
-def report_data(runs, ci: float = CI_LEVEL, model=None, *, seed: int | None = None, n_draws: int | None = None,
-                training_type: str = "pre-training") -> dict:
+@renamed_kwargs(ci="ci_level", model="posterior")
+def report_data(runs, ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
+                n_draws: int | None = None, training_type: str = "pre-training") -> dict:
     """Everything a report prints, as plain Python (what ``format="json"`` serialises).
 
     Parameters
     ----------
-    runs, ci, model, seed, n_draws
-        As in :func:`carbon_bayes.estimate`.
+    runs, ci_level, posterior, seed, n_draws
+        As in :func:`carbon_bayes.estimate` (``ci=`` and ``model=`` are deprecated aliases).
     training_type
         For the model card (default ``"pre-training"``).
 
     Returns
     -------
     dict
-        ``carbon_bayes_version``, ``ci``, ``ci_kind``, ``runs`` (per run: ``run_id``,
+        ``carbon_bayes_version``, ``ci`` (the interval level), ``ci_kind``, ``runs`` (per run: ``run_id``,
         ``model_name``, ``energy_mwh`` and ``co2_t`` mean/median/lower/upper, ``tier``,
         ``warnings``, ``given``, ``drawn_from_priors``, ``paragraph``), ``model``
         (provenance: versions, posterior creation date, data and priors SHA-256 prefixes),
@@ -315,13 +317,14 @@ def report_data(runs, ci: float = CI_LEVEL, model=None, *, seed: int | None = No
     from carbon_bayes.estimator import estimate
     from carbon_bayes.predict import get_predictor
 
-    pred = get_predictor(model, n_draws)
-    est = estimate(runs, ci=ci, model=pred, seed=seed, keep_draws=False)
+    pred = get_predictor(posterior, n_draws)
+    est = estimate(runs, ci_level=ci_level, posterior=pred, seed=seed, keep_draws=False)
     frame = est.to_frame()
     lk, unmatched = label_keys(pred.posterior.fit_data())
     assumptions = _assumptions(est.inputs, pred)
     data = {
-        "carbon_bayes_version": __version__, "ci": est.ci, "ci_kind": INTERVAL_KIND, "training_type": training_type,
+        "carbon_bayes_version": __version__, "ci": est.ci_level, "ci_kind": INTERVAL_KIND,
+        "training_type": training_type,
         "model": _provenance(pred),
         "citations": {"self": SELF_KEY, "label_keys": lk, "prior_keys": list(PRIOR_KEYS),
                       "all_keys": [SELF_KEY] + lk + [k for k in PRIOR_KEYS if k not in lk],
@@ -514,7 +517,8 @@ def _hf_card(data: dict) -> str:
     return "\n".join(lines)
 
 
-def report(runs, format: str = "markdown", ci: float = CI_LEVEL, model=None, *, seed: int | None = None,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def report(runs, format: str = "markdown", ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
            n_draws: int | None = None, training_type: str = "pre-training") -> str:
     """Report the estimated energy and CO2e of one or more runs, ready to print.
 
@@ -524,10 +528,11 @@ def report(runs, format: str = "markdown", ci: float = CI_LEVEL, model=None, *, 
         One run (dict) or several (list of dicts, DataFrame), input contract.
     format
         ``markdown`` (default), ``latex``, ``bibtex``, ``hf-card`` (one run) or ``json``.
-    ci
-        Interval level (default 0.9).
-    model
-        Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor.
+    ci_level
+        Credible-interval level (default 0.9). ``ci=`` is a deprecated alias.
+    posterior
+        Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor (default: the
+        shipped posterior). ``model=`` is a deprecated alias.
     seed, n_draws
         As in :func:`carbon_bayes.estimate` (the same seed gives the same numbers).
     training_type
@@ -556,7 +561,8 @@ def report(runs, format: str = "markdown", ci: float = CI_LEVEL, model=None, *, 
         fmt = "hf-card"
     if fmt not in FORMATS:
         raise InputError("format", format, f"use one of {', '.join(FORMATS)}")
-    data = report_data(runs, ci=ci, model=model, seed=seed, n_draws=n_draws, training_type=training_type)
+    data = report_data(runs, ci_level=ci_level, posterior=posterior, seed=seed, n_draws=n_draws,
+                       training_type=training_type)
     if fmt == "markdown":
         return _markdown(data)
     if fmt == "latex":

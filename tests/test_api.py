@@ -1,11 +1,14 @@
-"""The public API: what ``carbon_bayes`` exports.
+"""The public API: what ``carbon_bayes`` exports, and the renamed keywords kept working with a warning.
 
 ``__all__`` holds functions, classes, exceptions and constants, never modules; ``import
-carbon_bayes`` stays light.
+carbon_bayes`` stays light. ``ci`` (the interval level) is now ``ci_level`` and ``model`` (the
+posterior) is now ``posterior``: the old keywords warn (``DeprecationWarning``) and give
+identical results.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import pkgutil
@@ -16,9 +19,12 @@ import types
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import carbon_bayes as cb
+from carbon_bayes._compat import renamed_kwargs
 
 REPO = Path(__file__).resolve().parent.parent
 RUN = {"parameters": 7e9, "training_tokens": 2e12, "hardware": "H100", "year": 2024, "region": "gcp:us-east1"}
@@ -150,3 +156,173 @@ def test_ci_kind_is_a_deprecated_name_of_interval_kind():
     assert "CI_KIND" not in dir(cb)
     with pytest.raises(AttributeError, match="no attribute 'CI_LEVELS'"):
         constants.CI_LEVELS  # noqa: B018
+
+
+# ----------------------------------------------------------------------------- renamed keywords
+
+PUBLIC_MODULES = ("estimator", "budget", "report", "forecast", "voi", "plots", "risk", "schema", "dataset",
+                  "measurements", "baselines")
+
+
+def _public_functions():
+    for mod_name in PUBLIC_MODULES:
+        mod = importlib.import_module(f"carbon_bayes.{mod_name}")
+        for name, fn in vars(mod).items():
+            if inspect.isfunction(fn) and not name.startswith("_") and fn.__module__ == mod.__name__:
+                yield f"{mod_name}.{name}", fn
+
+
+def test_no_public_function_keeps_an_ambiguous_keyword():
+    found = {qual: params for qual, fn in _public_functions()
+             if (params := set(inspect.signature(fn).parameters) & {"ci", "model"})}
+    # check_ci is the deprecated name of check_ci_level; summarise(draws, ci) is a helper of the draws
+    # code being rewritten, left as it is.
+    assert found == {"estimator.check_ci": {"ci"}, "estimator.summarise": {"ci"}}
+
+
+def test_every_function_taking_ci_level_or_posterior_accepts_the_old_keyword():
+    checked = []
+    for qual, fn in _public_functions():
+        params = set(inspect.signature(fn).parameters)
+        expected = {old: new for old, new in (("ci", "ci_level"), ("model", "posterior")) if new in params}
+        if qual == "estimator.check_ci_level":
+            continue  # new name of check_ci(ci), which stays as a deprecated function
+        if qual in ("plots.effects_table", "plots.plot_effects"):
+            expected.pop("model", None)  # they always took ``posterior``, never ``model``
+        if expected:
+            assert getattr(fn, "__deprecated_kwargs__", {}) == expected, qual
+            checked.append(qual)
+    assert {"estimator.estimate", "budget.plan", "budget.sweep", "report.report", "report.report_data",
+            "forecast.forecast", "forecast.stop_rule", "voi.value_of_information", "voi.voi_columns",
+            "plots.plot_predictive", "plots.effects_table", "plots.plot_effects"} <= set(checked)
+
+
+def test_signatures_show_the_new_names():
+    params = inspect.signature(cb.estimate).parameters
+    assert list(params)[:3] == ["runs", "ci_level", "posterior"]
+    assert "ci_level" in cb.estimate.__doc__ and cb.estimate.__name__ == "estimate"
+
+
+def _same(a, b):
+    if isinstance(a, pd.DataFrame):
+        pd.testing.assert_frame_equal(a, b)
+        assert a.attrs == b.attrs
+    elif isinstance(a, dict):
+        assert json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+    else:
+        assert a == b
+
+
+def _frame(x):
+    return x if isinstance(x, (pd.DataFrame, str, dict)) else x.to_frame()
+
+
+CASES = {
+    "estimate": lambda **kw: cb.estimate([RUN, {**RUN, "run_id": "b", "hardware": "A100"}], seed=1, **kw),
+    "plan": lambda **kw: cb.plan(RUN, budget_t=20, alternatives={"region": ["gcp:europe-north1"]}, seed=1, **kw),
+    "sweep": lambda **kw: cb.sweep(RUN, n_trials=3, budget_t=20, seed=1, **kw),
+    "value_of_information": lambda **kw: cb.value_of_information(RUN, k=3, seed=1, **kw),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize(("old", "new", "value"), [("ci", "ci_level", 0.5), ("model", "posterior", None)])
+def test_old_keywords_warn_and_give_identical_results(name, old, new, value, shipped_posterior):
+    value = shipped_posterior if old == "model" else value
+    fn = CASES[name]
+    expected = _frame(fn(**{new: value}))
+    with pytest.warns(DeprecationWarning, match=rf"\(\) keyword '{old}' is deprecated, use '{new}' \(same meaning\)"):
+        got = _frame(fn(**{old: value}))
+    _same(got, expected)
+    if old == "ci":  # the level is used, not dropped: a 50% interval is inside the default 90% one
+        default = _frame(fn())
+        if "co2_t_lower" in default:
+            assert (default["co2_t_lower"] < expected["co2_t_lower"]).all()
+
+
+def test_old_keywords_of_report_and_forecast(shipped_posterior):
+    from carbon_bayes.forecast import forecast, stop_rule
+    from carbon_bayes.report import report, report_data
+
+    new = report(RUN, format="json", ci_level=0.5, posterior=shipped_posterior, seed=2)
+    with pytest.warns(DeprecationWarning) as rec:
+        old = report(RUN, format="json", ci=0.5, model=shipped_posterior, seed=2)
+    assert old == new and json.loads(new)["ci"] == 0.5
+    assert sorted(str(w.message) for w in rec) == [
+        "report() keyword 'ci' is deprecated, use 'ci_level' (same meaning)",
+        "report() keyword 'model' is deprecated, use 'posterior' (same meaning)"]
+    with pytest.warns(DeprecationWarning, match="report_data"):
+        assert report_data(RUN, model=shipped_posterior, seed=2) == report_data(RUN, posterior=shipped_posterior,
+                                                                                 seed=2)
+    kw = dict(energy_so_far_mwh=30, fraction_done=0.3, budget_t=40, seed=3)
+    fc_new = forecast(RUN, ci_level=0.5, posterior=shipped_posterior, **kw)
+    with pytest.warns(DeprecationWarning, match="forecast"):
+        fc_old = forecast(RUN, ci=0.5, model=shipped_posterior, **kw)
+    pd.testing.assert_frame_equal(fc_old.to_frame(), fc_new.to_frame())
+    assert fc_new.ci_level == 0.5
+    with pytest.warns(DeprecationWarning, match="stop_rule"):
+        assert stop_rule(fc_new.p_exceed, 40, fc_new.co2_t, ci=0.5, fraction_done=0.3) == fc_new.stop_rule
+    assert "(50% interval" in fc_new.stop_rule
+
+
+def test_old_keywords_of_the_plots(shipped_posterior):
+    from carbon_bayes import plots
+
+    est = cb.estimate(RUN, seed=1)
+    new = plots.plot_predictive(est, ci_level=0.5)
+    with pytest.warns(DeprecationWarning, match="plot_predictive"):
+        old_fig = plots.plot_predictive(est, ci=0.5)
+    labels = [[t.get_text() for t in f.axes[0].get_legend().get_texts()] for f in (new, old_fig)]
+    assert labels[0] == labels[1] and any(t.startswith("50% credible interval") for t in labels[0])
+    with pytest.warns(DeprecationWarning, match="effects_table"):
+        old_tab = plots.effects_table(shipped_posterior, ci=0.5)
+    pd.testing.assert_frame_equal(old_tab, plots.effects_table(shipped_posterior, ci_level=0.5))
+    with pytest.warns(DeprecationWarning, match="plot_effects"):
+        old_fx = plots.plot_effects(shipped_posterior, ci=0.5)
+    assert [a.get_xlabel() for a in old_fx.axes] == [a.get_xlabel() for a in
+                                                     plots.plot_effects(shipped_posterior, ci_level=0.5).axes]
+    assert "median and 50% interval" in old_fx.axes[0].get_xlabel()
+
+
+def test_old_and_new_keyword_together_is_an_error():
+    with pytest.raises(TypeError, match=r"estimate\(\) got both ci= \(deprecated\) and ci_level=; pass only "
+                                        r"ci_level="):
+        cb.estimate(RUN, ci=0.5, ci_level=0.5)
+    with pytest.raises(TypeError, match="got both model="):
+        cb.sweep(RUN, model=None, posterior=None)
+
+
+def test_renamed_attributes_warn_and_return_the_new_one():
+    est = cb.estimate(RUN, ci_level=0.8, seed=1)
+    res = cb.sweep(RUN, n_trials=2, ci_level=0.8, seed=1)
+    for obj in (est, res):
+        assert obj.ci_level == 0.8
+        with pytest.warns(DeprecationWarning, match=rf"{type(obj).__name__}\.ci is deprecated, use \.ci_level"):
+            assert obj.ci == 0.8
+
+
+def test_renamed_kwargs_refuses_a_rename_that_does_not_fit_the_function():
+    def f(x, ci_level=0.9):
+        return x
+
+    with pytest.raises(TypeError, match="has no parameter 'posterior'"):
+        renamed_kwargs(model="posterior")(f)
+    with pytest.raises(TypeError, match="still has a parameter 'x'"):
+        renamed_kwargs(x="ci_level")(f)
+    g = renamed_kwargs(ci="ci_level")(f)
+    assert g(1, ci_level=0.5) == 1 and g.__wrapped__ is f
+    assert np.isclose(inspect.signature(g).parameters["ci_level"].default, 0.9)
+
+
+def test_check_ci_level_names_the_field_and_the_fix():
+    from carbon_bayes.errors import InputError
+    from carbon_bayes.estimator import check_ci, check_ci_level
+
+    assert check_ci_level("0.5") == 0.5
+    for bad, fix in ((90, "give a fraction, e.g. 0.9 for 90%"), (0, "strictly between 0 and 1"),
+                     ("wide", "as a fraction between 0 and 1")):
+        with pytest.raises(InputError, match=re.escape(fix)) as e:
+            check_ci_level(bad)
+        assert e.value.field == "ci_level" and e.value.value == bad
+    with pytest.warns(DeprecationWarning, match="check_ci_level"):
+        assert check_ci(0.5) == 0.5

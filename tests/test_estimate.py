@@ -104,14 +104,14 @@ def test_a_mean_above_the_interval_is_flagged_and_means_are_stable_where_hours_a
 
 
 def test_50_percent_intervals_lie_inside_90_percent_ones():
-    wide = estimate(TIER_RUNS, ci=0.9, seed=SEED).to_frame()
-    narrow = estimate(TIER_RUNS, ci=0.5, seed=SEED).to_frame()
+    wide = estimate(TIER_RUNS, ci_level=0.9, seed=SEED).to_frame()
+    narrow = estimate(TIER_RUNS, ci_level=0.5, seed=SEED).to_frame()
     for q in ("energy_mwh", "co2_t"):
         assert (wide[f"{q}_lower"] < narrow[f"{q}_lower"]).all()
         assert (narrow[f"{q}_upper"] < wide[f"{q}_upper"]).all()
         np.testing.assert_allclose(narrow[f"{q}_median"], wide[f"{q}_median"])
-    with pytest.raises(InputError, match="ci"):
-        estimate(LLAMA_T1, ci=90)
+    with pytest.raises(InputError, match="ci_level=90: give a fraction, e.g. 0.9 for 90%"):
+        estimate(LLAMA_T1, ci_level=90)
 
 
 # ------------------------------------------------------------------------------ draws, quantiles, probabilities
@@ -312,17 +312,20 @@ def test_estimates_are_reproducible_with_a_seed():
 def test_estimates_from_another_posterior_file(tiny_fit):
     path = tiny_fit["path"]
     n = load_posterior(path).n_draws
-    for model in (path, str(path), load_posterior(path)):
-        est = estimate(TIER_RUNS, model=model, seed=SEED)
+    for posterior in (path, str(path), load_posterior(path)):
+        est = estimate(TIER_RUNS, posterior=posterior, seed=SEED)
         frame = est.to_frame()
         assert list(frame.columns) == CONTRACT and len(frame) == len(TIER_RUNS)
         assert (frame["co2_t_lower"] > 0).all()
         assert (frame["co2_t_lower"] <= frame["co2_t_median"]).all()
         assert (frame["co2_t_median"] <= frame["co2_t_upper"]).all()
         assert est.draws.sizes["draw"] == min(n, 1000)
-    a = estimate(TIER_RUNS, model=path, seed=SEED).to_frame()
-    b = estimate(TIER_RUNS, model=load_posterior(path), seed=SEED).to_frame()
+    a = estimate(TIER_RUNS, posterior=path, seed=SEED).to_frame()
+    b = estimate(TIER_RUNS, posterior=load_posterior(path), seed=SEED).to_frame()
     pd.testing.assert_frame_equal(a, b)
+    with pytest.warns(DeprecationWarning, match="keyword 'model' is deprecated, use 'posterior'"):
+        old = estimate(TIER_RUNS, model=path, seed=SEED).to_frame()  # the old keyword, same result
+    pd.testing.assert_frame_equal(old, a)
 
 
 # ------------------------------------------------------------------------------ the predictor's chain

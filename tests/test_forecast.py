@@ -139,7 +139,7 @@ def test_forecast_is_reproducible_with_a_seed():
     (dict(energy_so_far_mwh=-1, fraction_done=0.3), "energy_so_far_mwh"),
     (dict(hours_so_far="many", fraction_done=0.3), "hours_so_far"),
     (dict(energy_so_far_mwh=1, fraction_done=0.3, budget_t=-5), "budget_t"),
-    (dict(energy_so_far_mwh=1, fraction_done=0.3, ci=90), "ci"),
+    (dict(energy_so_far_mwh=1, fraction_done=0.3, ci_level=90), "ci_level"),
 ])
 def test_bad_arguments_name_the_field(kw, field):
     with pytest.raises(InputError) as e:

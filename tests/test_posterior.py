@@ -259,7 +259,7 @@ def test_estimate_reports_a_bad_model_file_as_a_posterior_file_error(tmp_path):
     bad = tmp_path / "bad.nc"
     bad.write_bytes(b"not a posterior")
     with pytest.raises(PosteriorFileError, match="not a readable netCDF"):
-        carbon_bayes.estimate({"hardware": "A100", "device_hours": 1000, "year": 2023}, model=bad)
+        carbon_bayes.estimate({"hardware": "A100", "device_hours": 1000, "year": 2023}, posterior=bad)
     assert issubclass(PosteriorFileError, ValueError)
 
 
@@ -295,7 +295,7 @@ def test_loading_and_estimating_unpickle_nothing(tiny_fit, monkeypatch):
         monkeypatch.setattr(pickle, name, refuse)
     post = load_posterior(tiny_fit["path"])
     est = carbon_bayes.estimate({"hardware": "A100", "device_hours": 5000, "year": 2022, "parameters": 1e9,
-                                 "architecture": "dense_transformer"}, model=post, n_draws=100)
+                                 "architecture": "dense_transformer"}, posterior=post, n_draws=100)
     assert len(est.to_frame()) == 1
 
 

@@ -204,8 +204,10 @@ def test_json_is_complete_and_machine_readable(bib_keys):
 
 
 def test_other_interval_levels_and_bad_format():
-    d = rp.report_data(RUN, ci=0.5)
+    d = rp.report_data(RUN, ci_level=0.5)
     assert "50% credible interval" in d["runs"][0]["paragraph"]
+    with pytest.warns(DeprecationWarning, match="report_data\\(\\) keyword 'ci' is deprecated"):
+        assert rp.report_data(RUN, ci=0.5) == d
     with pytest.raises(InputError) as e:
         rp.report(RUN, format="docx")
     assert e.value.field == "format"

@@ -60,11 +60,27 @@ def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> Non
             print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
 
+class _DeprecatedAlias(argparse.Action):
+    """Store the value; when given under a deprecated spelling (``--ci``), say the new one on stderr."""
+
+    def __init__(self, option_strings, dest, *, deprecated: tuple[str, ...] = (), **kwargs):
+        self.deprecated = deprecated
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string in self.deprecated:
+            print(f"warning: {option_string} is deprecated, use {self.option_strings[0]} (same meaning)",
+                  file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def add_prediction_flags(parser: argparse.ArgumentParser, *, n_draws: bool = True,
                          model_help: str = "posterior file (default: the shipped posterior)") -> None:
-    """--ci, --model, [--n-draws,] --seed: the options of every command that predicts from a posterior."""
-    parser.add_argument("--ci", type=float, default=CI_LEVEL,
-                        help=f"credible-interval level (default {CI_LEVEL:g}, equal-tailed)")
+    """Add --ci-level, --model, [--n-draws,] --seed: the options of every command that predicts from a posterior."""
+    parser.add_argument("--ci-level", "--ci", dest="ci_level", type=float, default=CI_LEVEL, metavar="LEVEL",
+                        action=_DeprecatedAlias, deprecated=("--ci",),
+                        help=f"credible-interval level (default {CI_LEVEL:g}, equal-tailed); --ci is a deprecated "
+                             "alias")
     parser.add_argument("--model", metavar="NC", help=model_help)
     if n_draws:
         parser.add_argument("--n-draws", type=int, default=None,

@@ -259,7 +259,7 @@ class UpdateResult:
     def usage(self) -> str:
         """How to use the new posterior, one line per interface."""
         return (f"use it with:  carbon-bayes estimate --model {self.path} ...\n"
-                f"          or:  carbon_bayes.estimate(runs, model={str(self.path)!r})\n"
+                f"          or:  carbon_bayes.estimate(runs, posterior={str(self.path)!r})\n"
                 f"          or:  carbon-bayes forecast --model {self.path} ...")
 
 
