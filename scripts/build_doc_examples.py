@@ -405,7 +405,7 @@ An excerpt (the full output also has `citations` with the keys, `bibtex`, `hf_ca
 ## What a reader should take from the numbers
 
 - The **median** is the central estimate; the **interval** is an equal-tailed 90% credible
-  interval of the posterior predictive distribution (`--ci 0.5` etc. for another level). It
+  interval of the posterior predictive distribution (`--ci-level 0.5` etc. for another level). It
   includes the uncertainty of the inputs that were not reported, of the learned efficiency
   terms, and of the label noise of published figures.
 - "Drawn from priors" inputs are the ones that make the interval wide. Report them: a reader
