@@ -35,8 +35,10 @@ TARGET_S = 180.0
 
 
 def _force_pymc_nuts(model, cfg: dict):
-    """PyMC's own NUTS with the package's settings (``nuts_sampler="pymc"``: PyMC >= 6 otherwise
-    hands NUTS to nutpie when it is installed)."""
+    """Run PyMC's own NUTS with the package's settings.
+
+    ``nuts_sampler="pymc"``: PyMC >= 6 otherwise hands NUTS to nutpie when it is installed.
+    """
     import os
 
     import pymc as pm
@@ -79,7 +81,8 @@ def fit_once(sampler: str, overrides: dict, force_pymc: bool = False) -> dict:
     rep = cm.convergence_report(tree, cm.free_variable_names(model))
     t_report = time.perf_counter() - t
     label = "PyMC NUTS (forced nuts_sampler='pymc')" if force_pymc else f"--sampler {sampler}"
-    return {"sampler": used, "label": label, "library": library, "cfg": {k: cfg[k] for k in ("draws", "tune", "chains", "target_accept", "seed")},
+    return {"sampler": used, "label": label, "library": library,
+            "cfg": {k: cfg[k] for k in ("draws", "tune", "chains", "target_accept", "seed")},
             "import_s": t_import, "build_s": t_build, "compile_s": t_compile, "sample_s": t_sample,
             "report_s": t_report, "report": rep, "gate": cm.format_report(rep),
             "n_free": len(model.free_RVs), "n_labels": len(model.coords["label"]) if "label" in model.coords else None}

@@ -86,7 +86,7 @@ def machine_info() -> dict:
         mem = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30)
     except (ValueError, OSError):
         mem = None
-    return {"date (UTC)": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M"),
+    return {"date (UTC)": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
             "command": " ".join([Path(sys.executable).name, *sys.argv]),
             "machine": f"{platform.system()} {platform.machine()}, {_cpu_model()}, {os.cpu_count()} CPUs"
                        + (f", {mem} GiB RAM" if mem else ""),
@@ -176,8 +176,10 @@ def bench_single(calls: int = 50) -> dict:
 # ------------------------------------------------------------------------------ 3./4. batches
 
 def make_runs(n: int, seed: int = 0):
-    """``n`` runs: published rows repeated with varied hours, sizes and locations, across tiers
-    (about 40% T1, 35% T2-masked, 25% T3-masked; masked rows without compute fall to T3)."""
+    """Make ``n`` runs: published rows repeated with varied hours, sizes and locations.
+
+    Across tiers: about 40% T1, 35% T2-masked, 25% T3-masked; masked rows without compute fall to T3.
+    """
     import numpy as np
     import pandas as pd
 
@@ -332,7 +334,8 @@ def demote(markdown: str) -> str:
 
 def write_doc_section(doc: str, name: str, text: str, sha: str) -> None:
     """Replace section ``name`` of ``doc`` (between its begin/end lines) by ``text``, headings
-    demoted, under the marker of posterior ``sha`` (carbon_bayes.provenance)."""
+    demoted, under the marker of posterior ``sha`` (carbon_bayes.provenance).
+    """
     from carbon_bayes.provenance import replace_section_in_file
 
     replace_section_in_file(doc, name, demote(text), sha)

@@ -8,6 +8,9 @@ Quick start::
     print(est.to_frame())
 
 ``import carbon_bayes`` and ``estimate()`` do not import PyMC; fitting (``CarbonModel``) does.
+The names below (:data:`__all__`) are functions, classes, exceptions and constants; the modules
+(``carbon_bayes.report``, ``carbon_bayes.forecast``, ``carbon_bayes.formula``, ...) are imported
+as submodules, e.g. ``from carbon_bayes.report import report``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from carbon_bayes._version import __version__
-from carbon_bayes.constants import CI_KIND, CI_LEVEL
+from carbon_bayes.constants import CI_LEVEL, INTERVAL_KIND
 from carbon_bayes.errors import (
     CarbonBayesError,
     CarbonBayesWarning,
@@ -25,36 +28,52 @@ from carbon_bayes.errors import (
     PosteriorFileError,
 )
 
-# Public names resolved on first use, so that importing the package stays light.
+# Public names resolved on first use (from the module named), so that importing the package stays light.
 _LAZY = {
+    # estimates
     "estimate": "carbon_bayes.estimator",
     "Estimate": "carbon_bayes.estimator",
     "normalise_runs": "carbon_bayes.schema",
+    # budgets and what to find out next
+    "plan": "carbon_bayes.budget",
+    "sweep": "carbon_bayes.budget",
+    "SweepResult": "carbon_bayes.budget",
+    "prob_exceeds": "carbon_bayes.risk",
+    "carbon_at_risk": "carbon_bayes.risk",
+    "expected_shortfall": "carbon_bayes.risk",
+    "value_of_information": "carbon_bayes.voi",
+    # data, posteriors, fitting, updating and validation
     "load_training_runs": "carbon_bayes.dataset",
     "load_posterior": "carbon_bayes.posterior",
     "CarbonModel": "carbon_bayes.fitting",
-    "baselines": "carbon_bayes.baselines",
-    "budget": "carbon_bayes.budget",
     "read_measurements": "carbon_bayes.measurements",
+    "update_from_measurements": "carbon_bayes.measurements",
     "cross_validate": "carbon_bayes.validate",
-    "formula": "carbon_bayes.formula",
-    "reference": "carbon_bayes.reference",
 }
 
 __all__ = [
-    "__version__", "CI_LEVEL", "CI_KIND", "CarbonBayesError", "CarbonBayesWarning", "ConvergenceError",
-    "DataError", "InputError", "PosteriorFileError", *_LAZY,
+    "__version__", "CI_LEVEL", "INTERVAL_KIND",
+    "CarbonBayesError", "CarbonBayesWarning", "ConvergenceError", "DataError", "InputError", "PosteriorFileError",
+    *_LAZY,
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _LAZY:
-        module = import_module(_LAZY[name])
-        value = getattr(module, name) if hasattr(module, name) else module
+        value = getattr(import_module(_LAZY[name]), name)
         globals()[name] = value
         return value
+    if name == "CI_KIND":  # renamed INTERVAL_KIND: "CI" also abbreviates carbon intensity
+        from carbon_bayes._compat import deprecated_module_attribute
+
+        return deprecated_module_attribute("carbon_bayes", "CI_KIND", "INTERVAL_KIND", INTERVAL_KIND)
+    import pkgutil
+
+    if name in {m.name for m in pkgutil.iter_modules(__path__)}:
+        raise AttributeError(f"module 'carbon_bayes' has no attribute {name!r}; it is a submodule: "
+                             f"import carbon_bayes.{name} (or from carbon_bayes.{name} import ...)")
     raise AttributeError(f"module 'carbon_bayes' has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(__all__)

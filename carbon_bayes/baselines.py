@@ -79,6 +79,6 @@ def flops_formula(runs, utilisation: float = FIXED_UTILISATION) -> pd.DataFrame:
 
 
 def all_baselines(runs) -> pd.DataFrame:
-    """The three baselines stacked (column ``baseline`` names each)."""
+    """Stack the three baselines (column ``baseline`` names each)."""
     df = schema.normalise_runs(runs)
     return pd.concat([ml_co2_impact(df), green_algorithms(df), flops_formula(df)], ignore_index=True)

@@ -42,7 +42,8 @@ def logit_utilisation_mean(intercept, effect: EffectAt, multipliers: Mapping[str
 
 def log_power_fraction_mean(intercept, effect: EffectAt, multipliers: Mapping[str, Any], cluster=0.0):
     """Mean of log(power fraction): ``a_r + rho_family + rho_generation + rho_architecture + rho_era
-    + rho_slope * power_scale (+ cluster)``."""
+    + rho_slope * power_scale (+ cluster)``.
+    """
     return intercept + effects_sum("power", effect, multipliers) + cluster
 
 
@@ -53,7 +54,8 @@ def utilisation(logit_u):
 
 def compute_log10_mean(coef, log10_params, year, slope, offset, effect_sum):
     """Mean of log10 FLOP: the Epoch AI regression of the run's task (``coef`` = intercept, slope on
-    log10 N - 9, year coefficient, each per run) with the learned slope shift, offset and task effect."""
+    log10 N - 9, year coefficient, each per run) with the learned slope shift, offset and task effect.
+    """
     return (coef[0] + (coef[1] + slope) * (log10_params - 9.0) + coef[2] * (year - 2020.0) + offset
             + effect_sum)
 

@@ -26,12 +26,14 @@ import pandas as pd
 import xarray as xr
 
 from carbon_bayes import schema, streams
+from carbon_bayes._compat import deprecated_attribute, renamed_kwargs
 from carbon_bayes.constants import CHUNK_ELEMENTS, CI_LEVEL, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.estimator import common_draws, noise_for
-from carbon_bayes.streams import Streams
+
 # the risk measures are part of this module's API too (budget.prob_exceeds(draws, B), ...)
 from carbon_bayes.risk import carbon_at_risk, check_budget, check_risk, expected_shortfall, prob_exceeds  # noqa: F401
+from carbon_bayes.streams import Streams
 
 #: Largest number of alternatives :func:`plan` compares in one call.
 MAX_ALTERNATIVES = 500
@@ -43,8 +45,8 @@ SITE_COLUMNS = ("region", "country", "provider", "carbon_intensity", "pue", "acc
 REFERENCE = "reference"
 
 
-def _stats(draws: np.ndarray, ci: float, prefix: str) -> dict[str, np.ndarray]:
-    lo, hi = (1 - ci) / 2, (1 + ci) / 2
+def _stats(draws: np.ndarray, level: float, prefix: str) -> dict[str, np.ndarray]:
+    lo, hi = (1 - level) / 2, (1 + level) / 2
     q = np.quantile(draws, [lo, 0.5, hi], axis=-1)
     return {f"{prefix}_mean": draws.mean(axis=-1), f"{prefix}_median": q[1], f"{prefix}_lower": q[0],
             f"{prefix}_upper": q[2]}
@@ -52,7 +54,7 @@ def _stats(draws: np.ndarray, ci: float, prefix: str) -> dict[str, np.ndarray]:
 
 # --------------------------------------------------------------------------- runs and alternatives
 def _one_run(run) -> pd.DataFrame:
-    """The normalised single run of ``run`` (dict, one-row DataFrame or Series)."""
+    """Normalise ``run`` (dict, one-row DataFrame or Series), which must be a single run."""
     df = schema.normalise_runs(run)
     if len(df) != 1:
         raise InputError("run", f"{len(df)} runs", "plan() compares alternatives for one run; give one run "
@@ -120,7 +122,7 @@ def expand_alternatives(alternatives) -> list[dict]:
         if n > MAX_ALTERNATIVES:
             raise InputError("alternatives", f"grid of {n} alternatives",
                              f"at most {MAX_ALTERNATIVES} alternatives; use fewer values per column")
-        out = [dict(zip(axes, combo)) for combo in itertools.product(*axes.values())]
+        out = [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
     elif isinstance(alternatives, Sequence) and not isinstance(alternatives, (str, bytes)):
         if len(alternatives) == 0:
             raise InputError("alternatives", [],
@@ -153,7 +155,7 @@ def _has_compute(row: dict) -> bool:
 
 
 def apply_overrides(reference: dict, overrides: dict) -> tuple[dict, list[str]]:
-    """The reference run with ``overrides`` applied, and notes on what else had to change.
+    """Apply ``overrides`` to the reference run; return it and notes on what else had to change.
 
     Rules (so that an alternative is a consistent run, not a contradiction):
 
@@ -228,18 +230,19 @@ def _site_keys(inputs: pd.DataFrame) -> np.ndarray:
     return np.array([lookup.setdefault(k, len(lookup)) for k in keys])
 
 
-def _share_site(co2: np.ndarray, energy: np.ndarray, ci: np.ndarray, pue: np.ndarray, ci_ref: np.ndarray,
-                pue_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _share_site(co2: np.ndarray, energy: np.ndarray, intensity: np.ndarray, pue: np.ndarray,
+                intensity_ref: np.ndarray, pue_ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Replace each column's carbon intensity and PUE draws by the reference ones (same draw)."""
     pue_ratio = pue_ref / pue
     with np.errstate(divide="ignore", invalid="ignore"):
-        ci_ratio = np.where(ci > 0, ci_ref / np.where(ci > 0, ci, 1.0), 1.0)
-    return co2 * ci_ratio * pue_ratio, energy * pue_ratio
+        intensity_ratio = np.where(intensity > 0, intensity_ref / np.where(intensity > 0, intensity, 1.0), 1.0)
+    return co2 * intensity_ratio * pue_ratio, energy * pue_ratio
 
 
 # --------------------------------------------------------------------------- plan
-def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=None, seed: int | None = None,
-         ci: float = CI_LEVEL, *, n_trials: int = 1, same_site: bool = True,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, posterior=None, seed: int | None = None,
+         ci_level: float = CI_LEVEL, *, n_trials: int = 1, same_site: bool = True,
          n_draws: int | None = None) -> pd.DataFrame:
     """Compare alternatives for one run against a carbon budget, with common random numbers.
 
@@ -264,13 +267,13 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
         "pue": [...]}``, cartesian product); at most :data:`MAX_ALTERNATIVES`. How an
         override changes related inputs: :func:`apply_overrides`. Alternatives identical to
         the reference (after normalisation) are dropped.
-    model
+    posterior
         Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor (default:
-        the shipped posterior).
+        the shipped posterior). ``model=`` is a deprecated alias.
     seed
         Random seed (default fixed).
-    ci
-        Level of the credible interval columns (default 0.9).
+    ci_level
+        Level of the credible interval columns (default 0.9). ``ci=`` is a deprecated alias.
     n_trials
         Repetitions of the run whose total is compared (default 1).
     same_site
@@ -288,7 +291,7 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
         (``prob_exceeds <= max_risk``), ``carbon_at_risk_t`` (the ``1 - max_risk`` quantile),
         ``prob_better`` (P(CO2 of the alternative < CO2 of the reference), per paired draw),
         ``expected_shortfall_t`` (E[max(CO2 - budget, 0)]) and ``notes``. ``attrs`` holds
-        ``budget_t``, ``max_risk``, ``ci``, ``n_trials`` and ``n_draws``.
+        ``budget_t``, ``max_risk``, ``ci`` (the interval level), ``n_trials`` and ``n_draws``.
 
     Raises
     ------
@@ -302,12 +305,12 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     ...        "region": "gcp:us-east1"}
     >>> plan(run, budget_t=10, alternatives={"region": ["gcp:europe-north1"]})  # doctest: +SKIP
     """
-    from carbon_bayes.estimator import check_ci
+    from carbon_bayes.estimator import check_ci_level
     from carbon_bayes.predict import get_predictor
 
     budget = check_budget(budget_t)
     risk = check_risk(max_risk)
-    ci = check_ci(ci)
+    level = check_ci_level(ci_level)
     n_trials = check_trials(n_trials, allow_none=False)
     ref = _one_run(run)
     alts = expand_alternatives(alternatives)
@@ -336,7 +339,7 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     notes = [notes[i] for i in keep]
     overrides = [overrides[i] for i in keep]
 
-    pred = get_predictor(model)
+    pred = get_predictor(posterior)
     S = common_draws(inputs, n_draws, pred, seed)
     co2, energy = _paired_totals(pred, inputs, n_trials, seed, same_site, S)  # (rows, S)
     ref_co2 = co2[0]
@@ -345,7 +348,7 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     out = pd.DataFrame({"alternative": labels, "is_reference": [True] + [False] * (len(inputs) - 1)})
     for c in over_cols:
         out[c] = inputs[c].to_numpy()
-    for k, v in _stats(co2, ci, "co2_t").items():
+    for k, v in _stats(co2, level, "co2_t").items():
         out[k] = v
     out["energy_mwh_median"] = np.median(energy, axis=-1)
     out["prob_exceeds"] = (co2 > budget).mean(axis=-1)
@@ -356,7 +359,7 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, model=
     out["notes"] = ["; ".join(n) for n in notes]
     out = out.sort_values(["prob_exceeds", "co2_t_mean"], kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": ci, "n_trials": n_trials, "n_draws": S})
+    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": level, "n_trials": n_trials, "n_draws": S})
     return out
 
 
@@ -364,27 +367,28 @@ def _paired_totals(pred, inputs: pd.DataFrame, n_trials: int, seed, same_site: b
     """Per-row totals over ``n_trials`` paired simulations: (rows, draws) arrays.
 
     Every row of a trial shares the reference run's random numbers (common random numbers); each
-    trial is a replicate with its own."""
+    trial is a replicate with its own.
+    """
     ref = noise_for(inputs.iloc[[0]], n_draws, seed).keys[0]
-    co2_tot = energy_tot = ci_ref = pue_ref = None
+    co2_tot = energy_tot = intensity_ref = pue_ref = None
     for t in range(n_trials):
         keys = streams.replicate_keys(np.full(len(inputs), ref, dtype=np.uint64), t)
         sim = pred.simulate(inputs, Streams(keys, n_draws, SEED if seed is None else seed))
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if t == 0:
-            ci_ref, pue_ref = sim.carbon_intensity.astype(float), sim.pue.astype(float)
+            intensity_ref, pue_ref = sim.carbon_intensity.astype(float), sim.pue.astype(float)
             co2_tot, energy_tot = co2.copy(), energy.copy()
             continue
         if same_site:
             co2, energy = _share_site(co2, energy, sim.carbon_intensity.astype(float), sim.pue.astype(float),
-                                      ci_ref, pue_ref)
+                                      intensity_ref, pue_ref)
         co2_tot += co2
         energy_tot += energy
     return co2_tot.T, energy_tot.T
 
 
 def check_trials(n_trials, allow_none: bool = True):
-    """A number of trials as a positive int (None passes through when ``allow_none``).
+    """Check a number of trials and return it as a positive int (None passes when ``allow_none``).
 
     Raises
     ------
@@ -420,8 +424,8 @@ class SweepResult:
         ``draws``; None when runs x draws exceeds the estimator's keep-draws limit.
     budget_t
         The budget (t CO2e) or None.
-    ci
-        Interval level of the summary.
+    ci_level
+        Credible-interval level of the summary (``ci`` is a deprecated alias).
     n_runs
         Number of runs summed (trials included).
     """
@@ -429,10 +433,12 @@ class SweepResult:
     draws: xr.Dataset
     run_draws: xr.Dataset | None
     budget_t: float | None
-    ci: float
+    ci_level: float
     n_runs: int
     same_site: bool = True
     inputs: pd.DataFrame = field(default=None, repr=False)
+
+    ci = deprecated_attribute("ci", "ci_level")
 
     def prob_exceeds(self, budget_t: float | None = None) -> float:
         """P(total CO2e > budget) (default: the sweep's budget)."""
@@ -440,7 +446,7 @@ class SweepResult:
         return prob_exceeds(self.draws["co2_t"].values, b)
 
     def carbon_at_risk(self, q: float = 0.95) -> float:
-        """The ``q``-quantile of the total CO2e (t)."""
+        """Return the ``q``-quantile of the total CO2e (t)."""
         return carbon_at_risk(self.draws["co2_t"].values, q)
 
     def expected_shortfall(self, budget_t: float | None = None) -> float:
@@ -454,7 +460,7 @@ class SweepResult:
         return b
 
     def to_frame(self) -> pd.DataFrame:
-        """The total as one row.
+        """Summarise the total as one row.
 
         Returns
         -------
@@ -465,7 +471,7 @@ class SweepResult:
         """
         row: dict = {"n_runs": self.n_runs}
         for q in ("energy_mwh", "co2_t"):
-            row.update({k: float(v) for k, v in _stats(self.draws[q].values, self.ci, q).items()})
+            row.update({k: float(v) for k, v in _stats(self.draws[q].values, self.ci_level, q).items()})
         row["carbon_at_risk_t"] = self.carbon_at_risk(0.95)
         if self.budget_t is not None:
             row["budget_t"] = self.budget_t
@@ -474,8 +480,9 @@ class SweepResult:
         return pd.DataFrame([row])
 
 
-def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = None, model=None,
-          seed: int | None = None, ci: float = CI_LEVEL, *, same_site: bool = True,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = None, posterior=None,
+          seed: int | None = None, ci_level: float = CI_LEVEL, *, same_site: bool = True,
           n_draws: int | None = None) -> SweepResult:
     """Risk of a set of runs under one budget: the per-draw sum of their CO2e.
 
@@ -499,9 +506,9 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         search), or every run of a list repeated that many times. Default 1.
     budget_t
         Budget for the total, t CO2e (optional).
-    model, seed, ci, n_draws
-        As in :func:`carbon_bayes.estimate`. With the same seed, a sweep of one run gives
-        exactly the draws of ``estimate(run, seed=seed)``.
+    posterior, seed, ci_level, n_draws
+        As in :func:`carbon_bayes.estimate` (``model=`` and ``ci=`` are deprecated aliases). With the
+        same seed, a sweep of one run gives exactly the draws of ``estimate(run, seed=seed)``.
     same_site
         Share carbon intensity and PUE between runs at the same site (see above).
 
@@ -518,19 +525,19 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
     ...          "region": "aws:us-east-1"}
     >>> sweep(trial, n_trials=80, budget_t=20).to_frame()  # doctest: +SKIP
     """
-    from carbon_bayes.estimator import KEEP_DRAWS_LIMIT, check_ci
+    from carbon_bayes.estimator import KEEP_DRAWS_LIMIT, check_ci_level
     from carbon_bayes.predict import get_predictor
 
-    ci = check_ci(ci)
+    level = check_ci_level(ci_level)
     budget = None if budget_t is None else check_budget(budget_t)
     n_trials = check_trials(n_trials) or 1
     base = schema.normalise_runs(run_or_runs)
     if n_trials > 1:
         rep = base.loc[base.index.repeat(n_trials)].reset_index(drop=True)
         trial = np.tile(np.arange(1, n_trials + 1), len(base))
-        rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial)]
+        rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial, strict=True)]
         base = rep
-    pred = get_predictor(model)
+    pred = get_predictor(posterior)
     S = common_draws(base, n_draws, pred, seed)
     n = len(base)
     keep = n * S <= KEEP_DRAWS_LIMIT
@@ -548,17 +555,17 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         sim = pred.simulate(base.iloc[sl], Streams(keys[sl], S, SEED if seed is None else seed))
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if same_site:
-            ci_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)
+            intensity_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)
             s = sites[sl]
-            ci_ref = np.empty_like(ci_d)
+            intensity_ref = np.empty_like(intensity_d)
             pue_ref = np.empty_like(pue_d)
             for site in np.unique(s):
                 cols = np.flatnonzero(s == site)
                 if site not in site_ref:
-                    site_ref[site] = (ci_d[:, cols[0]].copy(), pue_d[:, cols[0]].copy())
-                ci_ref[:, cols] = site_ref[site][0][:, None]
+                    site_ref[site] = (intensity_d[:, cols[0]].copy(), pue_d[:, cols[0]].copy())
+                intensity_ref[:, cols] = site_ref[site][0][:, None]
                 pue_ref[:, cols] = site_ref[site][1][:, None]
-            co2, energy = _share_site(co2, energy, ci_d, pue_d, ci_ref, pue_ref)
+            co2, energy = _share_site(co2, energy, intensity_d, pue_d, intensity_ref, pue_ref)
         total_c += co2.sum(axis=1)
         total_e += energy.sum(axis=1)
         if keep:
@@ -571,5 +578,5 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         run_draws = xr.Dataset({"co2_t": (("run", "draw"), np.concatenate(kept_c, axis=1).T),
                                 "energy_mwh": (("run", "draw"), np.concatenate(kept_e, axis=1).T)},
                                coords={"run": base["run_id"].to_numpy(), "draw": np.arange(S)})
-    return SweepResult(draws=draws, run_draws=run_draws, budget_t=budget, ci=ci, n_runs=n, same_site=same_site,
+    return SweepResult(draws=draws, run_draws=run_draws, budget_t=budget, ci_level=level, n_runs=n, same_site=same_site,
                        inputs=base)

@@ -5,10 +5,13 @@ intervals unless the caller asks for another level. Every summary in the package
 predictor, reports, validation, ArviZ summaries of parameters) uses these two constants.
 """
 
-#: Default credible-interval level of every estimate.
+from __future__ import annotations
+
+#: Default credible-interval level of every estimate (the ``ci_level`` arguments).
 CI_LEVEL = 0.9
-#: Interval kind: "eti" (equal-tailed: the (1-level)/2 and (1+level)/2 quantiles).
-CI_KIND = "eti"
+#: Kind of the credible intervals: "eti" (equal-tailed: the (1-level)/2 and (1+level)/2 quantiles).
+#: (Formerly ``CI_KIND``; "ci" elsewhere in the package also abbreviates carbon intensity.)
+INTERVAL_KIND = "eti"
 #: Default random seed of predictions (reproducible output for the same input).
 SEED = sum(map(ord, "carbon_bayes"))
 #: Predictive draws per run to start with, by information tier. A run whose median's Monte Carlo
@@ -30,3 +33,11 @@ CHUNK_ELEMENTS = 2_000_000
 #: Sampler settings of every fit unless overridden (CarbonModel, `carbon-bayes fit/update/validate`).
 DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 3000, "tune": 2000, "chains": 4, "target_accept": 0.99,
                           "seed": 20260101, "progressbar": True}
+
+
+def __getattr__(name: str) -> object:
+    if name == "CI_KIND":  # renamed: "CI" also abbreviates carbon intensity
+        from carbon_bayes._compat import deprecated_module_attribute
+
+        return deprecated_module_attribute("carbon_bayes.constants", "CI_KIND", "INTERVAL_KIND", INTERVAL_KIND)
+    raise AttributeError(f"module 'carbon_bayes.constants' has no attribute {name!r}")

@@ -30,7 +30,8 @@ def read_csv_strict(path: str | Path, field: str = "input") -> pd.DataFrame:
         with open(p, newline="", encoding="utf-8-sig") as fh:
             rows = list(csv.reader(fh, strict=True))
     except UnicodeDecodeError:
-        raise InputError(field, str(path), "not a readable CSV (not UTF-8 text); save it as comma-separated UTF-8") from None
+        raise InputError(field, str(path), "not a readable CSV (not UTF-8 text); save it as comma-separated "
+                                           "UTF-8") from None
     except csv.Error as e:
         raise InputError(field, str(path), f"not a readable CSV ({e}); save it as comma-separated UTF-8") from None
     rows = [r for r in rows if any(c.strip() for c in r)]

@@ -128,7 +128,8 @@ def _index(values: np.ndarray, levels: tuple[str, ...]) -> np.ndarray:
 @dataclass(frozen=True)
 class HardwareTable:
     """The accelerator table as arrays by position (``pos[hardware_id]``): TDP (W), its log-sd,
-    dense peak at the default precision (FLOP/s), and generation / family level indices."""
+    dense peak at the default precision (FLOP/s), and generation / family level indices.
+    """
 
     ids: np.ndarray
     pos: dict
@@ -155,7 +156,8 @@ def hardware_table(levels: Levels) -> HardwareTable:
 
 def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels):
     """TDP, TDP log-sd, dense peak (FLOP/s, at ``precision`` when given), generation and family
-    index per run (NaN / -1 where the hardware is unknown)."""
+    index per run (NaN / -1 where the hardware is unknown).
+    """
     table = hardware_table(levels)
     known = hardware != ""
     i = np.array([table.pos.get(h, 0) for h in hardware], dtype=np.int64)
@@ -171,7 +173,7 @@ def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels)
 
 
 def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float):
-    """log of the grid intensity at the run's region / country / world mix, and the extra sd."""
+    """Log of the grid intensity at the run's region / country / world mix, and the extra sd."""
     n = len(df)
     centre = np.full(n, np.nan)
     extra = np.zeros(n)
@@ -241,7 +243,8 @@ def run_features(df: pd.DataFrame, levels: Levels, structure: dict, unknown_loca
 
 def epoch_compute_coefficients(task: np.ndarray, year: np.ndarray) -> np.ndarray:
     """Per run (intercept, slope on log10 params - 9, year coefficient) of the Epoch AI regression
-    of log10 FLOP on size and year for the run's task; mean = a + b (log10 N - 9) + c (year - 2020)."""
+    of log10 FLOP on size and year for the run's task; mean = a + b (log10 N - 9) + c (year - 2020).
+    """
     out = np.empty((len(task), 3))
     for (t,), idx in groups(t=task).items():
         c = reference.compute_prior_coefficients(t or None, 2020, has_params=True)
@@ -250,5 +253,5 @@ def epoch_compute_coefficients(task: np.ndarray, year: np.ndarray) -> np.ndarray
 
 
 def pue_log_sd_approx(pue_centre, pue_log_sd):
-    """sd of log(PUE) when log(PUE - 1) ~ Normal(log(c - 1), s): delta method, (c - 1) / c * s."""
+    """Sd of log(PUE) when log(PUE - 1) ~ Normal(log(c - 1), s): delta method, (c - 1) / c * s."""
     return (pue_centre - 1.0) / pue_centre * pue_log_sd

@@ -155,7 +155,8 @@ LEGACY_NAMES = {"ci_offset": "intensity_offset", "ci_sigma": "intensity_sigma", 
 
 def hyperparameters() -> dict[str, str]:
     """Every learnable hyperparameter, prior key -> variable: the base ones and each effect's scale
-    and mean."""
+    and mean.
+    """
     out = dict(BASE_HYPERPARAMETERS)
     for e in EFFECTS:
         out[e.sigma] = e.sigma_var

@@ -17,6 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from carbon_bayes import risk, schema, streams
+from carbon_bayes._compat import deprecated_attribute, renamed_kwargs
 from carbon_bayes.constants import CHUNK_ELEMENTS, CI_LEVEL, MCSE_TARGET, N_DRAWS, N_DRAWS_BY_TIER, N_DRAWS_MAX, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.predict import Predictor, Simulation, get_predictor
@@ -31,20 +32,32 @@ LONG_NAMES = {"energy_mwh": "training energy", "co2_t": "training emissions"}
 KEEP_DRAWS_LIMIT = 2_000_000
 
 
-def check_ci(ci) -> float:
+def check_ci_level(ci_level) -> float:
+    """Check a credible-interval level and return it as a float strictly between 0 and 1."""
     try:
-        ci = float(ci)
+        level = float(ci_level)
     except (TypeError, ValueError):
-        raise InputError("ci", ci, "give the interval level as a fraction between 0 and 1, e.g. 0.9") from None
-    if not 0 < ci < 1:
-        fix = "give a fraction, e.g. 0.9 for 90%" if 1 < ci <= 100 else "give a level strictly between 0 and 1"
-        raise InputError("ci", ci, fix)
-    return ci
+        raise InputError("ci_level", ci_level,
+                         "give the interval level as a fraction between 0 and 1, e.g. 0.9") from None
+    if not 0 < level < 1:
+        fix = "give a fraction, e.g. 0.9 for 90%" if 1 < level <= 100 else "give a level strictly between 0 and 1"
+        raise InputError("ci_level", ci_level, fix)
+    return level
+
+
+def check_ci(ci) -> float:
+    """Check an interval level (deprecated name of :func:`check_ci_level`)."""
+    import warnings
+
+    warnings.warn("check_ci() is deprecated, use check_ci_level() (same check)", DeprecationWarning, stacklevel=2)
+    return check_ci_level(ci)
 
 
 def quantiles(draws: np.ndarray, qs) -> np.ndarray:
-    """Quantiles of draws (axis 0) by linear interpolation, as ``np.quantile(method="linear")``,
-    computed with one partial sort of contiguous rows (about twice as fast on large batches)."""
+    """Compute quantiles of draws (axis 0) by linear interpolation, as ``np.quantile(method="linear")``.
+
+    One partial sort of contiguous rows: about twice as fast as ``np.quantile`` on large batches.
+    """
     x = np.ascontiguousarray(draws.T)
     n = x.shape[1]
     h = (n - 1) * np.asarray(qs, dtype=float)
@@ -54,9 +67,10 @@ def quantiles(draws: np.ndarray, qs) -> np.ndarray:
     return (part[:, lo] + (h - lo) * (part[:, hi] - part[:, lo])).T
 
 
-def summarise(draws: np.ndarray, ci: float) -> dict[str, np.ndarray]:
+@renamed_kwargs(ci="ci_level")
+def summarise(draws: np.ndarray, ci_level: float) -> dict[str, np.ndarray]:
     """mean, median and equal-tailed interval of draws (axis 0)."""
-    q = quantiles(draws, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+    q = quantiles(draws, [(1 - ci_level) / 2, 0.5, (1 + ci_level) / 2])
     return {"mean": draws.mean(axis=0, dtype=np.float64), "median": q[1], "lower": q[0], "upper": q[2]}
 
 
@@ -66,20 +80,22 @@ class Estimate:
 
     Attributes
     ----------
-    ci
-        Interval level of the summary columns.
+    ci_level
+        Credible-interval level of the summary columns (``ci`` is a deprecated alias).
     inputs
         The normalised inputs (one row per run).
     """
 
     summary: pd.DataFrame
-    ci: float
+    ci_level: float
     inputs: pd.DataFrame
     _draws: xr.Dataset | None = field(default=None, repr=False)
     simulation: Simulation | None = field(default=None, repr=False)
 
+    ci = deprecated_attribute("ci", "ci_level")
+
     def to_frame(self, mcse: bool = False) -> pd.DataFrame:
-        """The output contract as a DataFrame (a copy).
+        """Return the output contract as a DataFrame (a copy).
 
         With ``mcse=True`` it also has ``n_draws`` and the relative Monte Carlo standard errors of
         the medians (``energy_mwh_median_mcse``, ``co2_t_median_mcse``: 0.01 is 1% of the median).
@@ -142,7 +158,7 @@ class Estimate:
                          name=f"{quantity} at risk (q={float(q):g})")
 
     def expected_shortfall(self, budget_t: float) -> pd.Series:
-        """Expected overshoot of a CO2e budget per run, ``E[max(CO2 - budget_t, 0)]`` (t CO2e).
+        """Compute the expected overshoot of a CO2e budget per run, ``E[max(CO2 - budget_t, 0)]`` (t CO2e).
 
         Parameters
         ----------
@@ -170,9 +186,11 @@ def draws_per_run(inputs: pd.DataFrame, n_draws: int | None = None) -> np.ndarra
     return inputs["tier"].map(N_DRAWS_BY_TIER).fillna(max(N_DRAWS_BY_TIER.values())).to_numpy(dtype=int)
 
 
+@renamed_kwargs(model="posterior")
 def common_draws(inputs: pd.DataFrame, n_draws: int | None = None, posterior=None, seed: int | None = None) -> int:
     """One draw count for runs that are summed or compared draw by draw: the most any of them needs
-    (:func:`draws_needed`; distinct rows only)."""
+    (:func:`draws_needed`; distinct rows only).
+    """
     keys = noise_for(inputs, 1, seed).keys
     _, first = np.unique(keys, return_index=True)
     return int(draws_needed(inputs.iloc[np.sort(first)], posterior, n_draws=n_draws, seed=seed).max(initial=N_DRAWS))
@@ -187,7 +205,8 @@ def check_n_draws(n_draws) -> int:
 
 def noise_for(inputs: pd.DataFrame, n_draws: int, seed: int | None = None, replicate=None) -> Streams:
     """The random numbers of ``inputs`` (normalised runs): keyed by each run's inputs and the seed,
-    and by ``replicate`` (one number per run, e.g. a trial) where replicates must not share noise."""
+    and by ``replicate`` (one number per run, e.g. a trial) where replicates must not share noise.
+    """
     keys = streams.row_keys(inputs, KEY_COLUMNS)
     if replicate is not None:
         keys = streams.replicate_keys(keys, replicate)
@@ -216,14 +235,16 @@ def plan(inputs: pd.DataFrame, n_draws=None, chunk_size: int | None = None, only
 def median_mcse(draws: np.ndarray) -> np.ndarray:
     """Relative Monte Carlo standard error of the median of draws (axis 0), from the order
     statistics one binomial sd either side of it: (Q(1/2 + d) - Q(1/2 - d)) / (2 median),
-    d = sqrt(1/(4n))."""
+    d = sqrt(1/(4n)).
+    """
     d = 0.5 / np.sqrt(draws.shape[0])
     lo, med, hi = quantiles(draws, [0.5 - d, 0.5, 0.5 + d])
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(med > 0, (hi - lo) / (2 * med), 0.0)
 
 
-def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = None, seed: int | None = None,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int | None = None, seed: int | None = None,
              keep_draws: bool | None = None, chunk_size: int | None = None) -> Estimate:
     """Estimate energy (MWh) and CO2e (t) with credible intervals, without MCMC.
 
@@ -235,11 +256,12 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
     runs
         One run (dict), several (list of dicts) or a DataFrame, in the input contract
         (``carbon_bayes.schema.COLUMNS``); every column is optional.
-    ci
-        Interval level, default 0.9 (equal-tailed).
-    model
+    ci_level
+        Credible-interval level, default 0.9 (equal-tailed). ``ci=`` is a deprecated alias.
+    posterior
         Path of a posterior file (default: the posterior shipped with the package), a loaded
         :class:`~carbon_bayes.posterior.Posterior`, or a :class:`~carbon_bayes.predict.Predictor`.
+        ``model=`` is a deprecated alias.
     n_draws
         Predictive draws per run (default by tier: :data:`~carbon_bayes.constants.N_DRAWS_BY_TIER`,
         so that the median's Monte Carlo error is small; a run over its tier's target says so).
@@ -258,10 +280,10 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
     ...                    "device_hours": 184320, "country": "US", "year": 2023})
     >>> est.to_frame()[["co2_t_median", "co2_t_lower", "co2_t_upper"]]  # doctest: +SKIP
     """
-    ci = check_ci(ci)
+    ci = check_ci_level(ci_level)
     inputs = schema.normalise_runs(runs)
     n = len(inputs)
-    pred: Predictor = get_predictor(model)
+    pred: Predictor = get_predictor(posterior)
     keys = noise_for(inputs, 1, seed).keys
     per_run = draws_per_run(inputs, n_draws)
     if keep_draws is None:  # decided before simulating, so memory stays bounded by a chunk otherwise
@@ -280,7 +302,8 @@ def estimate(runs, ci: float = CI_LEVEL, model=None, *, n_draws: int | None = No
                else pd.DataFrame(columns=[*OUTPUT_COLUMNS, *MCSE_COLUMNS]))
     draws = _draws_dataset(results, n, summary, max_s, ci) if keep_draws else None
     one = keep_draws and n == 1 and len(results[-1][0]) == 1
-    return Estimate(summary=summary, ci=ci, inputs=inputs, _draws=draws, simulation=results[-1][2] if one else None)
+    return Estimate(summary=summary, ci_level=ci, inputs=inputs, _draws=draws,
+                    simulation=results[-1][2] if one else None)
 
 
 def _more_draws_after(results, per_run: np.ndarray, inputs: pd.DataFrame) -> np.ndarray:
@@ -290,11 +313,13 @@ def _more_draws_after(results, per_run: np.ndarray, inputs: pd.DataFrame) -> np.
     return np.maximum(per_run, more_draws(per_run, mcse, inputs["tier"].to_numpy()))
 
 
+@renamed_kwargs(model="posterior")
 def draws_needed(inputs: pd.DataFrame, posterior=None, *, n_draws: int | None = None,
                  seed: int | None = None) -> np.ndarray:
     """The predictive draws :func:`estimate` gives each of the normalised ``inputs`` (its tier's
     count, doubled until the median is steady); callers that sum or pair runs draw by draw use the
-    most of these, so that a run alone gets exactly its estimate's draws."""
+    most of these, so that a run alone gets exactly its estimate's draws.
+    """
     per_run = draws_per_run(inputs, n_draws)
     if n_draws is not None or not len(inputs):
         return per_run
@@ -314,7 +339,8 @@ class _Kept:
 def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.ndarray:
     """Draws that bring each run's median to its tier's Monte Carlo target: its draws doubled until
     ``mcse * sqrt(draws / new)`` is under the target (mcse falls as 1/sqrt(draws)), at most
-    :data:`N_DRAWS_MAX`."""
+    :data:`N_DRAWS_MAX`.
+    """
     target = np.array([MCSE_TARGET.get(t, max(MCSE_TARGET.values())) for t in tiers])
     need = per_run * (mcse / target) ** 2
     factor = 2.0 ** np.ceil(np.log2(np.maximum(need / per_run, 1.0)))
@@ -324,7 +350,8 @@ def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.n
 def _simulate(pred: Predictor, inputs: pd.DataFrame, keys: np.ndarray, per_run: np.ndarray, seed, ci: float,
               chunk_size, keep: bool, only: np.ndarray | None = None) -> list:
     """[(row positions, summary, simulation or None, the rows of the simulation's columns)] for the
-    rows ``only`` (default all)."""
+    rows ``only`` (default all).
+    """
     batches = plan(inputs, per_run, chunk_size, only)
 
     def run_batch(k: int):
@@ -359,9 +386,10 @@ def noise_seed(seed: int | None) -> int:
 MCSE_COLUMNS = ("n_draws", "energy_mwh_median_mcse", "co2_t_median_mcse")
 
 
-def summarise_batch(chunk: pd.DataFrame, sim: Simulation, ci: float) -> pd.DataFrame:
+@renamed_kwargs(ci="ci_level")
+def summarise_batch(chunk: pd.DataFrame, sim: Simulation, ci_level: float) -> pd.DataFrame:
     """The output contract's columns (and the medians' Monte Carlo errors) for one batch."""
-    stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci).items()}
+    stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci_level).items()}
     mcse = {f"{q}_median_mcse": median_mcse(getattr(sim, q)) for q in QUANTITIES}
     # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.
     unstable = (stats["energy_mwh_mean"] > stats["energy_mwh_upper"]) | (stats["co2_t_mean"] > stats["co2_t_upper"])

@@ -81,7 +81,8 @@ class FitData:
 
     def informed_providers(self, min_figures: int = 1) -> np.ndarray:
         """Indices of the operators with at least ``min_figures`` figures informing their
-        intensity: labels with a latent intensity, or stated intensities used as evidence."""
+        intensity: labels with a latent intensity, or stated intensities used as evidence.
+        """
         lat = self.labels["ci_mode"].to_numpy() == "latent"
         runs = np.concatenate([self.labels["run_idx"].to_numpy()[lat], self.ci_evidence["run_idx"].to_numpy()])
         idx, n = np.unique(self.feats.provider_idx[runs.astype(int)], return_counts=True)

@@ -37,7 +37,7 @@ def free_variable_names(model: pm.Model) -> list[str]:
 
 
 def convergence_report(tree, var_names: list[str]) -> dict:
-    """max r_hat, min bulk ESS (over every element of ``var_names``) and the divergence count."""
+    """Max r_hat, min bulk ESS (over every element of ``var_names``) and the divergence count."""
     import arviz as az
 
     post = tree["posterior"].to_dataset()[var_names]

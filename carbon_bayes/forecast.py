@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import schema
+from carbon_bayes._compat import deprecated_attribute, renamed_kwargs
 from carbon_bayes.constants import CI_LEVEL, SEED
 from carbon_bayes.errors import InputError
 
@@ -68,16 +69,18 @@ def progress_sd(fraction_done: float, progress_sigma: float = PROGRESS_SIGMA) ->
 
 
 def weighted_quantile(x: np.ndarray, w: np.ndarray, q) -> np.ndarray:
-    """Quantiles ``q`` of values ``x`` with weights ``w`` (midpoint rule; equals np.quantile's
-    'hazen' method for equal weights)."""
+    """Compute quantiles ``q`` of values ``x`` with weights ``w``.
+
+    Midpoint rule; equals np.quantile's 'hazen' method for equal weights.
+    """
     order = np.argsort(x)
     xs, ws = x[order], w[order]
     cw = (np.cumsum(ws) - 0.5 * ws) / ws.sum()
     return np.interp(np.asarray(q, dtype=float), cw, xs)
 
 
-def _summary(x: np.ndarray, w: np.ndarray, ci: float) -> dict:
-    lo, med, hi = weighted_quantile(x, w, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
+def _summary(x: np.ndarray, w: np.ndarray, ci_level: float) -> dict:
+    lo, med, hi = weighted_quantile(x, w, [(1 - ci_level) / 2, 0.5, (1 + ci_level) / 2])
     return {"mean": float(np.sum(w * x) / np.sum(w)), "median": float(med), "lower": float(lo), "upper": float(hi)}
 
 
@@ -93,11 +96,13 @@ def _number(name: str, value, fix: str, *, positive: bool = True) -> float | Non
     return v
 
 
-def stop_rule(p_exceed: float, budget_t: float, co2: dict, ci: float, fraction_done: float) -> str:
-    """The one-sentence stop rule for P(total CO2e > budget)."""
+@renamed_kwargs(ci="ci_level")
+def stop_rule(p_exceed: float, budget_t: float, co2: dict, ci_level: float, fraction_done: float) -> str:
+    """Write the one-sentence stop rule for P(total CO2e > budget)."""
     head = (f"at the current rate the run will exceed the budget of {budget_t:g} t CO2e with probability "
             f"{p_exceed:.2f}")
-    body = (f"projected total {co2['median']:.3g} t CO2e ({ci:.0%} interval {co2['lower']:.3g}-{co2['upper']:.3g} t) "
+    body = (f"projected total {co2['median']:.3g} t CO2e ({ci_level:.0%} interval "
+            f"{co2['lower']:.3g}-{co2['upper']:.3g} t) "
             f"with {1 - fraction_done:.0%} of the steps left")
     if p_exceed >= 0.5:
         advice = "stop or re-plan now (fewer steps, a cleaner region or time window)"
@@ -115,7 +120,7 @@ class Forecast:
     Attributes
     ----------
     energy_mwh, co2_t
-        ``mean``, ``median``, ``lower``, ``upper`` of the total (interval level ``ci``).
+        ``mean``, ``median``, ``lower``, ``upper`` of the total (interval level ``ci_level``).
     prior_energy_mwh, prior_co2_t
         The same for the run's predictive before the partial measurement.
     p_exceed
@@ -134,7 +139,7 @@ class Forecast:
     energy_so_far_mwh: float | None
     hours_so_far: float | None
     projected_device_hours: float | None
-    ci: float
+    ci_level: float
     energy_mwh: dict
     co2_t: dict
     prior_energy_mwh: dict
@@ -149,6 +154,8 @@ class Forecast:
     _energy: np.ndarray = field(default=None, repr=False)
     _co2: np.ndarray = field(default=None, repr=False)
     _weights: np.ndarray = field(default=None, repr=False)
+
+    ci = deprecated_attribute("ci", "ci_level")
 
     def prob_exceeds(self, budget_t: float) -> float:
         """P(total CO2e > ``budget_t``) (t CO2e); non-increasing in the budget."""
@@ -178,9 +185,10 @@ class Forecast:
         return pd.DataFrame([row])
 
 
+@renamed_kwargs(ci="ci_level", model="posterior")
 def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | None = None,
-             fraction_done: float | None = None, budget_t: float | None = None, ci: float = CI_LEVEL, model=None,
-             seed: int | None = None, *, progress_sigma: float = PROGRESS_SIGMA, n_draws: int = N_DRAWS,
+             fraction_done: float | None = None, budget_t: float | None = None, ci_level: float = CI_LEVEL,
+             posterior=None, seed: int | None = None, *, progress_sigma: float = PROGRESS_SIGMA, n_draws: int = N_DRAWS,
              min_ess: float = MIN_ESS) -> Forecast:
     """Forecast the total energy and CO2e of a run in progress from a partial measurement.
 
@@ -196,10 +204,11 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
         Fraction of the training steps done, in (0, 1].
     budget_t
         CO2e budget (t) for P(total > budget) and the stop rule.
-    ci
-        Interval level (default 0.9).
-    model
+    ci_level
+        Credible-interval level (default 0.9). ``ci=`` is a deprecated alias.
+    posterior
         Posterior file (e.g. one written by ``carbon-bayes update``), default the shipped one.
+        ``model=`` is a deprecated alias.
     seed
         Random seed (default fixed: the same input gives the same output).
     progress_sigma
@@ -220,10 +229,10 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
     ...               energy_so_far_mwh=40, fraction_done=0.3, budget_t=50)   # doctest: +SKIP
     >>> fc.stop_rule                                                          # doctest: +SKIP
     """
-    from carbon_bayes.estimator import check_ci, noise_for
+    from carbon_bayes.estimator import check_ci_level, noise_for
     from carbon_bayes.predict import get_predictor
 
-    ci = check_ci(ci)
+    level = check_ci_level(ci_level)
     if fraction_done is None:
         raise InputError("fraction_done", None, "give the fraction of the training steps done, e.g. 0.3")
     f = _number("fraction_done", fraction_done, "give the fraction of steps done as a number in (0, 1], e.g. 0.3 "
@@ -258,7 +267,7 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
         inputs.loc[0, "device_hours"] = projected
         inputs.loc[0, "tier"] = "T1"
 
-    pred = get_predictor(model)
+    pred = get_predictor(posterior)
     noise = noise_for(inputs, n_draws, seed)
     rng = np.random.default_rng(np.random.SeedSequence([int(noise.keys[0] >> np.uint64(32)), SEED if seed is None
                                                         else int(seed)]))
@@ -271,8 +280,8 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
         energy = energy * np.exp(s * rng.standard_normal(len(energy)))
     S = len(energy)
     prior_w = np.full(S, 1.0 / S)
-    prior_e = _summary(energy, prior_w, ci)
-    prior_c = _summary(energy * intensity, prior_w, ci)
+    prior_e = _summary(energy, prior_w, level)
+    prior_c = _summary(energy * intensity, prior_w, level)
 
     w = prior_w
     ess, method = None, "projection"
@@ -301,11 +310,12 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
                              "forecast is a compromise between them; if the run is off plan, give hours_so_far")
         energy = np.maximum(energy, e_so_far)
     total_co2 = energy * intensity
-    e_sum, c_sum = _summary(energy, w, ci), _summary(total_co2, w, ci)
+    e_sum, c_sum = _summary(energy, w, level), _summary(total_co2, w, level)
     p = None if budget is None else float(np.sum(w[total_co2 > budget]))
-    rule = None if budget is None else stop_rule(p, budget, c_sum, ci, f)
+    rule = None if budget is None else stop_rule(p, budget, c_sum, level, f)
     return Forecast(run_id=str(inputs.at[0, "run_id"]), fraction_done=f, energy_so_far_mwh=e_so_far,
-                    hours_so_far=h_so_far, projected_device_hours=projected, ci=ci, energy_mwh=e_sum, co2_t=c_sum,
+                    hours_so_far=h_so_far, projected_device_hours=projected, ci_level=level, energy_mwh=e_sum,
+                    co2_t=c_sum,
                     prior_energy_mwh=prior_e, prior_co2_t=prior_c, budget_t=budget, p_exceed=p, method=method,
                     ess=ess, progress_sigma=tau, stop_rule=rule, notes=notes, _energy=energy, _co2=total_co2,
                     _weights=w)

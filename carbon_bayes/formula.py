@@ -15,6 +15,10 @@ baselines) and on PyTensor tensors (the PyMC model). Units are in the names:
 - ``carbon_intensity``: kg CO2e per kWh (numerically t CO2e per MWh)
 - ``co2_t``: tonnes CO2e
 
+Types: the first argument of each function sets the kind of the result (a number, a numpy
+float array, or a PyTensor tensor); the other arguments are of the same kind or numbers, and
+broadcast as numpy and PyTensor broadcast.
+
 Worked example (1,000 A100-hours at 400 W, PUE 1.1, 0.385 kg/kWh)::
 
     >>> round(co2_t(energy_mwh(1000, 400, 1.1), 0.385) * 1000, 1)  # kg
@@ -23,12 +27,23 @@ Worked example (1,000 A100-hours at 400 W, PUE 1.1, 0.385 kg/kWh)::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+    from pytensor.tensor.variable import TensorVariable
+
+#: What the chain computes on: a number, a numpy float array (the predictor, the baselines) or a
+#: PyTensor tensor (the PyMC model).
+Q = TypeVar("Q", float, "npt.NDArray[np.floating]", "TensorVariable")
+
 SECONDS_PER_HOUR = 3600.0
 W_PER_MW = 1e6
 FLOPS_PER_PARAM_TOKEN = 6.0  # forward + backward pass of a dense transformer (Kaplan et al. 2020)
 
 
-def training_flops(parameters, training_tokens):
+def training_flops(parameters: Q, training_tokens: Q | float) -> Q:
     """Training compute of a transformer, ``6 N D`` (FLOP).
 
     For mixture-of-experts models pass the *active* parameters per token.
@@ -36,27 +51,31 @@ def training_flops(parameters, training_tokens):
     return FLOPS_PER_PARAM_TOKEN * parameters * training_tokens
 
 
-def device_hours(training_flops, peak_flops, utilisation):
+def device_hours(training_flops: Q, peak_flops: Q | float, utilisation: Q | float) -> Q:
     """Accelerator-hours needed for ``training_flops`` at ``utilisation`` of ``peak_flops``."""
     return training_flops / (peak_flops * utilisation * SECONDS_PER_HOUR)
 
 
-def power_w(tdp_w, power_fraction):
+def power_w(tdp_w: Q, power_fraction: Q | float) -> Q:
     """Average system power per device (W) = TDP x power fraction."""
     return tdp_w * power_fraction
 
 
-def energy_mwh(device_hours, power_w, pue):
+def energy_mwh(device_hours: Q, power_w: Q | float, pue: Q | float) -> Q:
     """Facility energy (MWh) = device-hours x W per device x PUE / 1e6."""
     return device_hours * power_w * pue / W_PER_MW
 
 
-def co2_t(energy_mwh, carbon_intensity):
+def co2_t(energy_mwh: Q, carbon_intensity: Q | float) -> Q:
     """Emissions (t CO2e) = energy (MWh) x carbon intensity (kg/kWh = t/MWh)."""
     return energy_mwh * carbon_intensity
 
 
-def chain(*, device_hours_, tdp_w, power_fraction, pue, carbon_intensity):
-    """Energy (MWh) and CO2e (t) of a run with known device-hours; returns a tuple."""
+def chain(*, device_hours_: Q, tdp_w: Q, power_fraction: Q | float, pue: Q | float,
+          carbon_intensity: Q | float) -> tuple[Q, Q]:
+    """Energy (MWh) and CO2e (t) of a run with known device-hours; returns a tuple.
+
+    ``device_hours_`` and ``tdp_w`` are of the same kind (numbers, arrays or tensors).
+    """
     e = energy_mwh(device_hours_, power_w(tdp_w, power_fraction), pue)
     return e, co2_t(e, carbon_intensity)

@@ -98,7 +98,8 @@ def _hyperparameters(priors: ModelPriors) -> dict:
 
 def _group_effects(m: pm.Model, fd: FitData, hp: dict) -> dict:
     """Every registered group effect, non-centred (``mean + sigma z``), except the levels of a
-    ``centred_when_informed`` effect that enough figures inform (``mean + effect`` sampled directly)."""
+    ``centred_when_informed`` effect that enough figures inform (``mean + effect`` sampled directly).
+    """
     out = {}
     for e in effects.EFFECTS:
         sigma, n_levels = hp[e.sigma], len(m.coords[e.dim])
@@ -138,7 +139,8 @@ def _cluster_effects(fd: FitData, priors: ModelPriors) -> dict:
 
 def _size_and_compute(fd: FitData, priors: ModelPriors, hp: dict, effect_at, run_w, nodes: dict):
     """log10 parameters (observed or latent), the compute regression and its likelihood, log FLOP; and
-    the multipliers of per-level slopes (``scale``, ``power_scale``)."""
+    the multipliers of per-level slopes (``scale``, ``power_scale``).
+    """
     f = fd.feats
     st = priors.structure
     pm_idx = np.flatnonzero(fd.params_missing)
@@ -201,7 +203,8 @@ def _hours(fd: FitData, priors: ModelPriors, hp: dict, effect_at, mult, cluster,
 
 def _power_and_pue(fd: FitData, hp: dict, effect_at, mult, cluster, nodes: dict):
     """Per-run log power fraction (non-centred: per-run data are often weak) and the PUE where a
-    label includes an unstated one."""
+    label includes an unstated one.
+    """
     f = fd.feats
     n = fd.n_runs
     rho_idx = np.flatnonzero(fd.needs_rho)

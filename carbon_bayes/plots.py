@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import effects
+from carbon_bayes._compat import renamed_kwargs
 from carbon_bayes.constants import CI_LEVEL
 from carbon_bayes.errors import InputError
 
@@ -67,8 +68,9 @@ def _draws_of(estimate, run, quantity: str) -> tuple[np.ndarray, str]:
     return arr, ""
 
 
+@renamed_kwargs(ci="ci_level")
 def plot_predictive(estimate, *, run=0, budget_t: float | None = None, quantity: str = "co2_t", ax=None,
-                    ci: float | None = None, bins: int = 60, log: bool | None = None):
+                    ci_level: float | None = None, bins: int = 60, log: bool | None = None):
     """Histogram of the predictive draws with the credible interval and a budget.
 
     Parameters
@@ -85,8 +87,8 @@ def plot_predictive(estimate, *, run=0, budget_t: float | None = None, quantity:
         ``co2_t`` (default) or ``energy_mwh``.
     ax
         Axes to draw on (default: a new Figure).
-    ci
-        Interval level (default: the estimate's, else 0.9).
+    ci_level
+        Credible-interval level (default: the estimate's, else 0.9). ``ci=`` is a deprecated alias.
     bins
         Histogram bins.
     log
@@ -97,7 +99,7 @@ def plot_predictive(estimate, *, run=0, budget_t: float | None = None, quantity:
     matplotlib.figure.Figure
     """
     draws, title = _draws_of(estimate, run, quantity)
-    ci = float(ci if ci is not None else getattr(estimate, "ci", CI_LEVEL))
+    level = float(ci_level if ci_level is not None else getattr(estimate, "ci_level", CI_LEVEL))
     fig, ax = _new_axes(ax, (6.4, 4.0))
     pos = draws[draws > 0]
     if log is None:
@@ -109,15 +111,15 @@ def plot_predictive(estimate, *, run=0, budget_t: float | None = None, quantity:
         edges = np.linspace(draws.min(), draws.max(), bins + 1)
         log = False
     counts, edges, patches = ax.hist(draws, bins=edges, color="#4C72B0", alpha=0.85, label="predictive draws")
-    lo, med, hi = np.quantile(draws, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
-    ax.axvspan(lo, hi, color="#4C72B0", alpha=0.12, label=f"{ci:.0%} credible interval {lo:.3g}-{hi:.3g}")
+    lo, med, hi = np.quantile(draws, [(1 - level) / 2, 0.5, (1 + level) / 2])
+    ax.axvspan(lo, hi, color="#4C72B0", alpha=0.12, label=f"{level:.0%} credible interval {lo:.3g}-{hi:.3g}")
     ax.axvline(med, color="#1f2d4d", lw=1.5, label=f"median {med:.3g}")
     if budget_t is not None:
         from carbon_bayes.risk import check_budget
 
         b = check_budget(budget_t)
         p = float((draws > b).mean())
-        for left, patch in zip(edges[:-1], patches):
+        for left, patch in zip(edges[:-1], patches, strict=True):
             if left >= b:
                 patch.set_facecolor("#C44E52")
         if edges[0] < b < edges[-1]:  # split the bin the budget falls into
@@ -133,7 +135,7 @@ def plot_predictive(estimate, *, run=0, budget_t: float | None = None, quantity:
 
 
 def plot_alternatives(plan_frame: pd.DataFrame, *, budget_t: float | None = None, ax=None, max_risk=None):
-    """The alternatives of :func:`carbon_bayes.budget.plan` side by side.
+    """Plot the alternatives of :func:`carbon_bayes.budget.plan` side by side.
 
     Each row is drawn as its median (dot) and credible interval (bar); the reference is
     highlighted, the budget drawn as a line, and each row labelled with ``P(exceed)``;
@@ -177,10 +179,10 @@ def plot_alternatives(plan_frame: pd.DataFrame, *, budget_t: float | None = None
     hi = df["co2_t_upper"].to_numpy(dtype=float)
     ax.hlines(y, lo, hi, colors=colors, lw=3, alpha=0.7)
     ax.scatter(med, y, c=colors, s=36, zorder=3, edgecolors=np.where(ref, "black", "none"), linewidths=1.5)
-    labels = ["reference (the run as given)" if r else str(a) for a, r in zip(df["alternative"], ref)]
+    labels = ["reference (the run as given)" if r else str(a) for a, r in zip(df["alternative"], ref, strict=True)]
     ax.set_yticks(y, labels, fontsize=8)
     if "prob_exceeds" in df:
-        for yi, h, p in zip(y, hi, df["prob_exceeds"]):
+        for yi, h, p in zip(y, hi, df["prob_exceeds"], strict=True):
             ax.annotate(f" P(exceed) {p:.0%}", (h, yi), va="center", fontsize=7)
     if budget_t is not None:
         ax.axvline(float(budget_t), color="black", ls="--", lw=1.5)
@@ -188,24 +190,25 @@ def plot_alternatives(plan_frame: pd.DataFrame, *, budget_t: float | None = None
                     xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8)
     if np.all(lo > 0) and hi.max() / lo.min() > 30:
         ax.set_xscale("log")
-    ci = df.attrs.get("ci", CI_LEVEL)
-    ax.set_xlabel(f"CO$_2$e (t): median and {ci:.0%} credible interval")
+    level = df.attrs.get("ci", CI_LEVEL)
+    ax.set_xlabel(f"CO$_2$e (t): median and {level:.0%} credible interval")
     ax.set_title("alternatives under the budget" + (f" (max risk {float(risk):.0%})" if risk is not None else ""),
                  fontsize=11, pad=14)
     ax.margins(x=0.15)
     return fig
 
 
-def effects_table(posterior=None, *, ci: float = CI_LEVEL) -> pd.DataFrame:
-    """The learned efficiency effects of a posterior as a table (what :func:`plot_effects` draws).
+@renamed_kwargs(ci="ci_level")
+def effects_table(posterior=None, *, ci_level: float = CI_LEVEL) -> pd.DataFrame:
+    """Tabulate the learned efficiency effects of a posterior (what :func:`plot_effects` draws).
 
     Parameters
     ----------
     posterior
         A posterior path, a loaded :class:`~carbon_bayes.posterior.Posterior`, or None (the
         shipped default).
-    ci
-        Interval level.
+    ci_level
+        Credible-interval level (default 0.9). ``ci=`` is a deprecated alias.
 
     Returns
     -------
@@ -218,7 +221,7 @@ def effects_table(posterior=None, *, ci: float = CI_LEVEL) -> pd.DataFrame:
     post = posterior if isinstance(posterior, Posterior) else load_posterior(posterior)
     observed = post.model_config.get("observed", {})
     rows = []
-    lo_q, hi_q = (1 - ci) / 2, (1 + ci) / 2
+    lo_q, hi_q = (1 - ci_level) / 2, (1 + ci_level) / 2
     for var, (panel, dim) in plotted_effects().items():
         draws = post.draws[var]
         seen = set(observed.get(dim, []))
@@ -229,7 +232,8 @@ def effects_table(posterior=None, *, ci: float = CI_LEVEL) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def plot_effects(posterior=None, *, ax=None, ci: float = CI_LEVEL, unobserved: str = "faded"):
+@renamed_kwargs(ci="ci_level")
+def plot_effects(posterior=None, *, ax=None, ci_level: float = CI_LEVEL, unobserved: str = "faded"):
     """Forest plot of the learned efficiency effects (utilisation and power-fraction group effects).
 
     Parameters
@@ -239,8 +243,8 @@ def plot_effects(posterior=None, *, ax=None, ci: float = CI_LEVEL, unobserved: s
     ax
         Not supported for this two-panel figure unless it is a pair of axes
         ``(ax_utilisation, ax_power)``; default a new Figure.
-    ci
-        Interval level (default 0.9).
+    ci_level
+        Credible-interval level (default 0.9). ``ci=`` is a deprecated alias.
     unobserved
         ``"faded"`` (default: levels the fit never saw drawn faded; their effect is the prior
         of a new group) or ``"omit"``.
@@ -253,7 +257,7 @@ def plot_effects(posterior=None, *, ax=None, ci: float = CI_LEVEL, unobserved: s
 
     if unobserved not in ("faded", "omit"):
         raise InputError("unobserved", unobserved, "use 'faded' or 'omit'")
-    tab = effects_table(posterior, ci=ci)
+    tab = effects_table(posterior, ci_level=ci_level)
     if unobserved == "omit":
         tab = tab[tab["observed"]]
     plotted = plotted_effects()
@@ -268,19 +272,20 @@ def plot_effects(posterior=None, *, ax=None, ci: float = CI_LEVEL, unobserved: s
             raise InputError("ax", ax, f"give {len(panels)} axes (utilisation, power) or none")
         fig = axes[0].figure
     palette = {"generation": "#4C72B0", "family": "#4C72B0", "architecture": "#DD8452", "era": "#55A868"}
-    for a, panel in zip(axes, panels):
+    for a, panel in zip(axes, panels, strict=True):
         sub = tab[tab["panel"] == panel].reset_index(drop=True)
         y = np.arange(len(sub))[::-1]
-        for yi, r in zip(y, sub.itertuples()):
+        for yi, r in zip(y, sub.itertuples(), strict=True):
             dim = plotted[r.variable][1]
             alpha = 1.0 if r.observed else 0.3
             a.hlines(yi, r.lower, r.upper, color=palette[dim], lw=2.5, alpha=alpha)
             a.plot(r.median, yi, "o", color=palette[dim], alpha=alpha, ms=4)
-        a.set_yticks(y, [f"{plotted[v][1]}: {lvl}" for v, lvl in zip(sub["variable"], sub["level"])], fontsize=7)
-        for tick, obs in zip(a.get_yticklabels(), sub["observed"]):
+        a.set_yticks(y, [f"{plotted[v][1]}: {lvl}" for v, lvl in zip(sub["variable"], sub["level"], strict=True)],
+                     fontsize=7)
+        for tick, obs in zip(a.get_yticklabels(), sub["observed"], strict=True):
             tick.set_alpha(1.0 if obs else 0.4)
         a.axvline(0, color="grey", lw=1, ls=":")
-        a.set_xlabel(f"effect on {panel}: median and {ci:.0%} interval")
+        a.set_xlabel(f"effect on {panel}: median and {ci_level:.0%} interval")
         a.set_title(panel, fontsize=10)
     note = "faded: levels no fitted run had (new-group draws)" if unobserved == "faded" else "observed levels only"
     fig.suptitle(f"learned efficiency effects ({note})", fontsize=10)

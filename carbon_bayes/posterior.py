@@ -102,7 +102,8 @@ def dataset_from_tree(tree: xr.DataTree) -> pd.DataFrame:
 def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_config: dict, sampler_config: dict,
                          convergence: dict, data_sha256: str, priors_sha256: str, thin: int = 1) -> xr.DataTree:
     """The DataTree a posterior file holds: posterior (without raw ``*_z`` draws), sample stats,
-    fit data and provenance attributes."""
+    fit data and provenance attributes.
+    """
     post = tree["posterior"].to_dataset()
     post = post[[v for v in post.data_vars if not str(v).endswith("_z")]].isel(draw=slice(None, None, thin))
     out = xr.DataTree()
@@ -125,7 +126,8 @@ def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_con
 
 def save_posterior(tree: xr.DataTree, path: str | Path, **provenance) -> Path:
     """Write a fitted posterior and its provenance (see :func:`build_posterior_tree`) to one
-    netCDF file, atomically; draws are stored as float32."""
+    netCDF file, atomically; draws are stored as float32.
+    """
     out = build_posterior_tree(tree, **provenance)
     encoding = {"/posterior": {v: {"zlib": True, "complevel": 4, "dtype": "float32"}
                                for v in out["posterior"].to_dataset().data_vars}}

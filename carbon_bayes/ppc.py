@@ -20,7 +20,7 @@ from carbon_bayes.validate import TIERS, scored_labels, tier_inputs
 
 
 def prior_posterior(dataset: pd.DataFrame, draws: int = 2000, seed: int = SEED):
-    """A :class:`~carbon_bayes.posterior.Posterior` whose draws come from the priors alone."""
+    """Draw a :class:`~carbon_bayes.posterior.Posterior` from the priors alone."""
     import pymc as pm
     import xarray as xr
 
@@ -45,7 +45,7 @@ def predictive_check(posterior, dataset: pd.DataFrame, tiers=TIERS, seed: int = 
     labels = scored_labels(dataset)
     out = []
     for tier in tiers:
-        est = estimate(tier_inputs(labels, tier), model=posterior, seed=seed, keep_draws=True)
+        est = estimate(tier_inputs(labels, tier), posterior=posterior, seed=seed, keep_draws=True)
         qty = labels["quantity"].to_numpy()
         d = np.where(qty[:, None] == "energy_mwh", est.draws["energy_mwh"].values, est.draws["co2_t"].values)
         y = labels["value"].to_numpy()

@@ -20,7 +20,7 @@ import pandas as pd
 
 from carbon_bayes import blocks, design, effects, formula, reference, schema
 from carbon_bayes.posterior import Posterior, load_posterior
-from carbon_bayes.streams import T_CLIP, Streams
+from carbon_bayes.streams import Streams
 
 _CACHE: dict[tuple, Predictor] = {}
 #: Drawn carbon intensities are capped at the input contract's largest value (kg CO2e/kWh, the
@@ -102,7 +102,8 @@ class Predictor:
 
     def draws(self, n_draws: int) -> dict[str, np.ndarray]:
         """Posterior draws for ``n_draws`` predictive draws: evenly thinned when there are more
-        posterior draws, cycled (each with fresh noise) when there are fewer."""
+        posterior draws, cycled (each with fresh noise) when there are fewer.
+        """
         if n_draws not in self._by_draws:
             total = self.n_posterior_draws
             idx = (np.linspace(0, total - 1, n_draws).round().astype(int) if n_draws <= total
@@ -114,7 +115,8 @@ class Predictor:
     # ------------------------------------------------------------------ helpers
     def _lookup(self, p, name: str, dim: str, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Posterior draws of a per-level table at level indices ``idx`` (the package's levels;
-        (k,) or (S, k)), and a mask of levels the posterior does not know (-1 or unfitted)."""
+        (k,) or (S, k)), and a mask of levels the posterior does not know (-1 or unfitted).
+        """
         post_idx = np.where(idx >= 0, self._level_map[dim][np.maximum(idx, 0)], -1)
         safe = np.maximum(post_idx, 0)
         table = p[name]
@@ -123,7 +125,8 @@ class Predictor:
 
     def _effect_at(self, p, noise: Streams, cols: np.ndarray, index: dict):
         """``effect(e)`` for :mod:`carbon_bayes.blocks`: effect ``e`` per (draw, run) at the runs'
-        levels; a new-group draw (mean + sigma z) where the posterior does not know the level."""
+        levels; a new-group draw (mean + sigma z) where the posterior does not know the level.
+        """
         def at(e: effects.Effect):
             out, new = self._lookup(p, e.name, e.dim, index[e.dim])
             if np.any(new):
@@ -199,7 +202,8 @@ class Predictor:
 
     def _size(self, f: design.RunFeatures, noise: Streams, notes) -> np.ndarray:
         """log10 parameters: given, or drawn from the size prior of the task and year (clipped to the
-        contract's range)."""
+        contract's range).
+        """
         log10p = np.broadcast_to(f.log10_params.astype(np.float32), (noise.S, f.n)).copy()
         miss = np.flatnonzero(np.isnan(f.log10_params))
         for (task, year), idx in design.groups(t=f.task[miss], y=f.year[miss]).items():

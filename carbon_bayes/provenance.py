@@ -59,7 +59,8 @@ def recorded(text: str) -> list[str]:
 
 def stamp(text: str, sha: str | None = None) -> str:
     """``text`` (a whole generated document) with the marker as its first line; an old marker
-    line at the top is replaced."""
+    line at the top is replaced.
+    """
     lines = text.split("\n")
     if lines and MARKER_RE.fullmatch(lines[0]):
         lines = lines[1:]
@@ -83,7 +84,8 @@ def section(text: str, name: str) -> str:
 
 def replace_section(text: str, name: str, body: str, sha: str | None = None) -> str:
     """``text`` with section ``name`` replaced by the marker line and ``body``; nothing outside
-    the begin and end lines changes."""
+    the begin and end lines changes.
+    """
     a, b = _bounds(text, name)
     return text[:a] + marker(sha) + "\n" + body.strip("\n") + "\n" + text[b:]
 

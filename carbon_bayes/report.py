@@ -27,8 +27,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from carbon_bayes._compat import renamed_kwargs
 from carbon_bayes._version import __version__
-from carbon_bayes.constants import CI_KIND, CI_LEVEL
+from carbon_bayes.constants import CI_LEVEL, INTERVAL_KIND
 from carbon_bayes.errors import InputError
 
 FORMATS = ("markdown", "latex", "bibtex", "hf-card", "json")
@@ -91,7 +92,7 @@ def sig2(x: float) -> str:
 
 
 def _num(v) -> str:
-    """An input value for prose: 7e9, 184,320, 1.1, H100-SXM5."""
+    """Format an input value for prose: 7e9, 184,320, 1.1, H100-SXM5."""
     if isinstance(v, (float, int, np.floating, np.integer)):
         v = float(v)
         if v.is_integer() and abs(v) < 1e6:
@@ -103,8 +104,8 @@ def _num(v) -> str:
     return str(v)
 
 
-def _level(ci: float) -> str:
-    return f"{float(ci) * 100:.4g}%"
+def _level(ci_level: float) -> str:
+    return f"{float(ci_level) * 100:.4g}%"
 
 
 def _missing(v) -> bool:
@@ -155,7 +156,7 @@ def parse_bibtex(text: str) -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def references() -> dict[str, str]:
-    """The entries of the shipped ``data/references.bib`` (key -> entry)."""
+    """Read the entries of the shipped ``data/references.bib`` (key -> entry)."""
     from carbon_bayes.resources import data_path
 
     return parse_bibtex(data_path("references.bib").read_text(encoding="utf-8"))
@@ -291,21 +292,22 @@ def _provenance(pred, n_draws: int) -> dict:
     }
 
 
-def report_data(runs, ci: float = CI_LEVEL, model=None, *, seed: int | None = None, n_draws: int | None = None,
-                training_type: str = "pre-training") -> dict:
+@renamed_kwargs(ci="ci_level", model="posterior")
+def report_data(runs, ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
+                n_draws: int | None = None, training_type: str = "pre-training") -> dict:
     """Everything a report prints, as plain Python (what ``format="json"`` serialises).
 
     Parameters
     ----------
-    runs, ci, model, seed, n_draws
-        As in :func:`carbon_bayes.estimate`.
+    runs, ci_level, posterior, seed, n_draws
+        As in :func:`carbon_bayes.estimate` (``ci=`` and ``model=`` are deprecated aliases).
     training_type
         For the model card (default ``"pre-training"``).
 
     Returns
     -------
     dict
-        ``carbon_bayes_version``, ``ci``, ``ci_kind``, ``runs`` (per run: ``run_id``,
+        ``carbon_bayes_version``, ``ci`` (the interval level), ``ci_kind``, ``runs`` (per run: ``run_id``,
         ``model_name``, ``energy_mwh`` and ``co2_t`` mean/median/lower/upper, ``tier``,
         ``warnings``, ``given``, ``drawn_from_priors``, ``paragraph``), ``model``
         (provenance: versions, posterior creation date, data and priors SHA-256 prefixes),
@@ -315,13 +317,14 @@ def report_data(runs, ci: float = CI_LEVEL, model=None, *, seed: int | None = No
     from carbon_bayes.estimator import estimate
     from carbon_bayes.predict import get_predictor
 
-    pred = get_predictor(model)
-    est = estimate(runs, ci=ci, model=pred, seed=seed, n_draws=n_draws, keep_draws=False)
+    pred = get_predictor(posterior)
+    est = estimate(runs, ci_level=ci_level, posterior=pred, seed=seed, n_draws=n_draws, keep_draws=False)
     frame = est.to_frame()
     lk, unmatched = label_keys(pred.posterior.fit_data())
     assumptions = _assumptions(est.inputs, pred)
     data = {
-        "carbon_bayes_version": __version__, "ci": est.ci, "ci_kind": CI_KIND, "training_type": training_type,
+        "carbon_bayes_version": __version__, "ci": est.ci_level, "ci_kind": INTERVAL_KIND,
+        "training_type": training_type,
         "model": _provenance(pred, int(est.summary["n_draws"].max()) if len(est.summary) else 0),
         "citations": {"self": SELF_KEY, "label_keys": lk, "prior_keys": list(PRIOR_KEYS),
                       "all_keys": [SELF_KEY] + lk + [k for k in PRIOR_KEYS if k not in lk],
@@ -363,7 +366,7 @@ _UNITS = {"power_per_device_w": " W", "carbon_intensity": " kg CO2e/kWh", "train
 
 
 def paragraph(rec: dict, data: dict, cite=None, name: bool = False, dash: str = "-") -> str:
-    """The printable paragraph of one run of :func:`report_data`.
+    """Write the printable paragraph of one run of :func:`report_data`.
 
     Parameters
     ----------
@@ -514,9 +517,10 @@ def _hf_card(data: dict) -> str:
     return "\n".join(lines)
 
 
-def report(runs, format: str = "markdown", ci: float = CI_LEVEL, model=None, *, seed: int | None = None,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def report(runs, format: str = "markdown", ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
            n_draws: int | None = None, training_type: str = "pre-training") -> str:
-    """A report of the estimated energy and CO2e of one or more runs, ready to print.
+    """Report the estimated energy and CO2e of one or more runs, ready to print.
 
     Parameters
     ----------
@@ -524,10 +528,11 @@ def report(runs, format: str = "markdown", ci: float = CI_LEVEL, model=None, *, 
         One run (dict) or several (list of dicts, DataFrame), input contract.
     format
         ``markdown`` (default), ``latex``, ``bibtex``, ``hf-card`` (one run) or ``json``.
-    ci
-        Interval level (default 0.9).
-    model
-        Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor.
+    ci_level
+        Credible-interval level (default 0.9). ``ci=`` is a deprecated alias.
+    posterior
+        Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor (default: the
+        shipped posterior). ``model=`` is a deprecated alias.
     seed, n_draws
         As in :func:`carbon_bayes.estimate` (the same seed gives the same numbers).
     training_type
@@ -556,7 +561,8 @@ def report(runs, format: str = "markdown", ci: float = CI_LEVEL, model=None, *, 
         fmt = "hf-card"
     if fmt not in FORMATS:
         raise InputError("format", format, f"use one of {', '.join(FORMATS)}")
-    data = report_data(runs, ci=ci, model=model, seed=seed, n_draws=n_draws, training_type=training_type)
+    data = report_data(runs, ci_level=ci_level, posterior=posterior, seed=seed, n_draws=n_draws,
+                       training_type=training_type)
     if fmt == "markdown":
         return _markdown(data)
     if fmt == "latex":

@@ -31,7 +31,7 @@ def _values(draws) -> np.ndarray:
 
 
 def check_budget(budget_t, field: str = "budget_t") -> float:
-    """A budget as a finite positive float, or :class:`InputError` naming ``field``."""
+    """Check a budget: return it as a finite positive float, or raise :class:`InputError` naming ``field``."""
     try:
         b = float(budget_t)
     except (TypeError, ValueError):
@@ -42,7 +42,7 @@ def check_budget(budget_t, field: str = "budget_t") -> float:
 
 
 def check_risk(max_risk, field: str = "max_risk") -> float:
-    """An acceptable probability of exceeding the budget, strictly between 0 and 1."""
+    """Check an acceptable probability of exceeding the budget, strictly between 0 and 1."""
     try:
         r = float(max_risk)
     except (TypeError, ValueError):
@@ -102,7 +102,7 @@ def carbon_at_risk(draws, q: float = 0.95):
 
 
 def expected_shortfall(draws, budget_t: float):
-    """Expected overshoot of a budget, ``E[max(X - budget, 0)]``, in the unit of the draws.
+    """Compute the expected overshoot of a budget, ``E[max(X - budget, 0)]``, in the unit of the draws.
 
     Parameters
     ----------

@@ -205,7 +205,8 @@ def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
             out[i] = float(m.group(1)) * _SUFFIX[m.group(2).lower()] if m else float(text)
         except ValueError:
             c = _BY_NAME[col]
-            raise InputError(col, raw, f"give a number in {c.unit} (e.g. {_example(col)})", row=_row_label(df, i)) from None
+            raise InputError(col, raw, f"give a number in {c.unit} (e.g. {_example(col)})",
+                             row=_row_label(df, i)) from None
     return _check_finite(col, out, values, df)
 
 
@@ -427,7 +428,8 @@ def normalise_runs(runs) -> pd.DataFrame:
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise InputError("device_hours", h[i],
-                         f"contradicts n_devices x training_days x 24 = {nd[i]:g} x {days[i]:g} x 24 = {implied[i]:,.0f} "
+                         f"contradicts n_devices x training_days x 24 = {nd[i]:g} x {days[i]:g} x 24 = "
+                         f"{implied[i]:,.0f} "
                          "accelerator-hours; device_hours counts all devices (n_devices x wall-clock hours): "
                          "fix one of the three or leave device_hours empty", row=_row_label(df, i))
     fill = np.isnan(h) & ~np.isnan(implied)
@@ -491,5 +493,5 @@ def information_tier(runs) -> np.ndarray:
 
 
 def describe_columns() -> pd.DataFrame:
-    """The input contract as a table (name, unit, description)."""
+    """Describe the input contract as a table (name, unit, description)."""
     return pd.DataFrame([(c.name, c.unit, c.description) for c in COLUMNS], columns=["column", "unit", "description"])

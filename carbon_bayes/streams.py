@@ -67,7 +67,8 @@ def row_keys(runs: pd.DataFrame, columns) -> np.ndarray:
 
 def replicate_keys(keys: np.ndarray, replicate) -> np.ndarray:
     """Keys made distinct per replicate (e.g. a budget sweep's trial number), so that replicates of
-    one run draw independent noise; replicate 0 keeps the key (the run's numbers as estimated alone)."""
+    one run draw independent noise; replicate 0 keeps the key (the run's numbers as estimated alone).
+    """
     keys = np.asarray(keys, dtype=np.uint64)
     rep = np.broadcast_to(np.asarray(replicate, dtype=np.uint64), keys.shape)
     return np.where(rep == 0, keys, mix(keys ^ mix(rep + _GOLDEN)))
@@ -109,7 +110,7 @@ class Streams:
     def _uniform_pair(self, node: str, cols) -> tuple[np.ndarray, np.ndarray]:
         b = self.bits(node, cols)
         u1 = ((b >> np.uint64(40)).astype(np.float32) + np.float32(0.5)) * _U24
-        u2 = ((b >> np.uint64(16)) & np.uint64(0xFFFFFF)).astype(np.float32) * _U24
+        u2 = (((b >> np.uint64(16)) & np.uint64(0xFFFFFF)).astype(np.float32) + np.float32(0.5)) * _U24
         return u1, u2
 
     def uniform(self, node: str, cols) -> np.ndarray:
@@ -123,7 +124,8 @@ class Streams:
 
     def chi2(self, node: str, nu: float, cols) -> np.ndarray:
         """Chi-square(nu) draws (float32): exact for even ``nu`` (a sum of exponentials), else the
-        Wilson-Hilferty cube of a normal (relative error of quantiles under 1% for nu >= 3)."""
+        Wilson-Hilferty cube of a normal (relative error of quantiles under 1% for nu >= 3).
+        """
         if float(nu).is_integer() and int(nu) % 2 == 0 and 0 < nu <= 40:
             total = np.zeros((self.S, self._base[cols].shape[0]), dtype=np.float32)
             for j in range((int(nu) // 2 + 1) // 2):

@@ -104,7 +104,7 @@ def crps_from_quantiles(q: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def log_score(log_draws: np.ndarray, log_y: np.ndarray) -> np.ndarray:
-    """log predictive density of log10(y) by a Gaussian kernel estimate (Silverman bandwidth)."""
+    """Log predictive density of log10(y) by a Gaussian kernel estimate (Silverman bandwidth)."""
     n = log_draws.shape[1]
     sd = log_draws.std(axis=1)
     iqr = np.subtract(*np.quantile(log_draws, [0.75, 0.25], axis=1))
@@ -178,7 +178,8 @@ def ml_features(inputs: pd.DataFrame, quantity: np.ndarray) -> np.ndarray:
 
 def ml_quantiles(X_train, y_train, X_test, seed: int) -> dict[str, np.ndarray]:
     """log10 quantiles on QGRID: a random forest with out-of-bag conformal intervals, and
-    gradient boosting with quantile loss (one model per quantile)."""
+    gradient boosting with quantile loss (one model per quantile).
+    """
     from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 
     keep = ~np.all(np.isnan(X_train), axis=0)  # features masked at this tier carry nothing
@@ -252,8 +253,14 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
     from carbon_bayes.dataset import load_training_runs
     from carbon_bayes.errors import InputError
     from carbon_bayes.estimator import estimate
-    from carbon_bayes.fitting import (CarbonModel, compile_model, convergence_report, free_variable_names,
-                                      resolve_sampler, sample)
+    from carbon_bayes.fitting import (
+        CarbonModel,
+        compile_model,
+        convergence_report,
+        free_variable_names,
+        resolve_sampler,
+        sample,
+    )
     from carbon_bayes.posterior import build_posterior_tree, posterior_from_tree
 
     for t in tiers:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import schema
+from carbon_bayes._compat import renamed_kwargs
 from carbon_bayes.constants import CI_LEVEL, SEED
 from carbon_bayes.errors import InputError
 
@@ -42,7 +43,7 @@ def _missing(v) -> bool:
 
 
 def unknown_inputs(run: pd.Series) -> list[str]:
-    """The inputs of a normalised run whose value is not given and would change the estimate.
+    """List the inputs of a normalised run whose value is not given and would change the estimate.
 
     ``training_tokens`` counts only when the compute is still unknown (no device-hours, no
     FLOPs) and the parameters are known (tokens are then derived from the drawn compute);
@@ -108,7 +109,8 @@ def _width(lower: np.ndarray, upper: np.ndarray) -> np.ndarray:
         return np.where(lower > 0, upper / np.where(lower > 0, lower, 1.0), np.inf)
 
 
-def _analyse(inputs: pd.DataFrame, *, k: int, ci: float, quantity: str, model, seed, n_draws) -> pd.DataFrame:
+def _analyse(inputs: pd.DataFrame, *, k: int, ci_level: float, quantity: str, posterior, seed,
+             n_draws) -> pd.DataFrame:
     """Value of information of the single normalised run in ``inputs``.
 
     Two simulations: the run alone (its predictive draws give the plausible values of each
@@ -120,7 +122,7 @@ def _analyse(inputs: pd.DataFrame, *, k: int, ci: float, quantity: str, model, s
     from carbon_bayes.predict import get_predictor
     from carbon_bayes.streams import Streams
 
-    pred = get_predictor(model)
+    pred = get_predictor(posterior)
     S = common_draws(inputs, n_draws, pred, seed)
     noise = noise_for(inputs, S, seed)
     sim0 = pred.simulate(inputs, noise)
@@ -139,11 +141,11 @@ def _analyse(inputs: pd.DataFrame, *, k: int, ci: float, quantity: str, model, s
     shared = np.full(len(batch), noise.keys[0], dtype=np.uint64)
     sim = pred.simulate(batch, Streams(shared, S, SEED if seed is None else int(seed)))
     d = np.asarray(getattr(sim, quantity), dtype=float)
-    lo, hi = np.quantile(d, [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+    lo, hi = np.quantile(d, [(1 - ci_level) / 2, (1 + ci_level) / 2], axis=0)
     widths = _width(lo, hi)
     meta = np.array(meta, dtype=object)
     w_now = float(widths[0])
-    level = f"{ci * 100:.4g}%"
+    level = f"{ci_level * 100:.4g}%"
     what = "CO2e" if quantity == "co2_t" else "energy"
     recs = []
     for name in names:
@@ -163,7 +165,7 @@ def _analyse(inputs: pd.DataFrame, *, k: int, ci: float, quantity: str, model, s
         order = {n: i for i, n in enumerate(INPUTS)}
         df = (df.assign(_o=df["input"].map(order)).sort_values(["narrowing", "_o"], ascending=[False, True])
               .drop(columns="_o").reset_index(drop=True))
-    df.attrs.update({"run_id": run["run_id"], "ci": ci, "quantity": quantity, "k": k})
+    df.attrs.update({"run_id": run["run_id"], "ci": ci_level, "quantity": quantity, "k": k})
     return df
 
 
@@ -179,9 +181,10 @@ def _check(k, quantity):
     return k
 
 
-def value_of_information(run, *, k: int = K_DEFAULT, ci: float = CI_LEVEL, quantity: str = "co2_t", model=None,
-                         seed: int | None = None, n_draws: int | None = None) -> pd.DataFrame:
-    """Expected narrowing of a run's credible interval when one unknown input becomes known.
+@renamed_kwargs(ci="ci_level", model="posterior")
+def value_of_information(run, *, k: int = K_DEFAULT, ci_level: float = CI_LEVEL, quantity: str = "co2_t",
+                         posterior=None, seed: int | None = None, n_draws: int | None = None) -> pd.DataFrame:
+    """Compute the expected narrowing of a run's credible interval when one unknown input becomes known.
 
     Parameters
     ----------
@@ -189,12 +192,13 @@ def value_of_information(run, *, k: int = K_DEFAULT, ci: float = CI_LEVEL, quant
         One run (dict or one-row DataFrame), input contract.
     k
         Plausible values drawn per input (default 20).
-    ci
-        Interval level (default 0.9).
+    ci_level
+        Credible-interval level (default 0.9). ``ci=`` is a deprecated alias.
     quantity
         ``co2_t`` (default) or ``energy_mwh``.
-    model
-        Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor.
+    posterior
+        Posterior path, :class:`~carbon_bayes.posterior.Posterior` or predictor (default: the
+        shipped posterior). ``model=`` is a deprecated alias.
     seed
         Random seed (default fixed: the same call gives the same table).
     n_draws
@@ -207,34 +211,35 @@ def value_of_information(run, *, k: int = K_DEFAULT, ci: float = CI_LEVEL, quant
         ``label``, ``width_now`` (upper/lower of the current interval, from the paired
         simulation: the estimate's own width within Monte-Carlo noise), ``width_known`` (mean
         upper/lower once known), ``narrowing`` (their ratio) and ``sentence``. Empty when
-        every input is given. ``attrs``: ``run_id``, ``ci``, ``quantity``, ``k``.
+        every input is given. ``attrs``: ``run_id``, ``ci`` (the interval level), ``quantity``, ``k``.
 
     Examples
     --------
     >>> from carbon_bayes.voi import value_of_information
     >>> value_of_information({"parameters": 7e9, "training_tokens": 2e12, "year": 2024})  # doctest: +SKIP
     """
-    from carbon_bayes.estimator import check_ci
+    from carbon_bayes.estimator import check_ci_level
 
-    ci = check_ci(ci)
+    level = check_ci_level(ci_level)
     k = _check(k, quantity)
     inputs = schema.normalise_runs(run)
     if len(inputs) != 1:
         raise InputError("run", f"{len(inputs)} runs", "value_of_information() analyses one run; use voi_columns() "
                          f"for up to {MAX_VOI_RUNS}")
-    return _analyse(inputs, k=k, ci=ci, quantity=quantity, model=model, seed=seed, n_draws=n_draws)
+    return _analyse(inputs, k=k, ci_level=level, quantity=quantity, posterior=posterior, seed=seed, n_draws=n_draws)
 
 
-def voi_columns(runs, *, k: int = K_DEFAULT, ci: float = CI_LEVEL, quantity: str = "co2_t", model=None,
+@renamed_kwargs(ci="ci_level", model="posterior")
+def voi_columns(runs, *, k: int = K_DEFAULT, ci_level: float = CI_LEVEL, quantity: str = "co2_t", posterior=None,
                 seed: int | None = None, n_draws: int | None = None) -> pd.DataFrame:
-    """The most valuable unknown input of each run, for the estimate output.
+    """Find the most valuable unknown input of each run, for the estimate output.
 
     Parameters
     ----------
     runs
         Up to :data:`MAX_VOI_RUNS` runs (anything :func:`carbon_bayes.estimate` accepts).
-    k, ci, quantity, model, seed, n_draws
-        As in :func:`value_of_information`.
+    k, ci_level, quantity, posterior, seed, n_draws
+        As in :func:`value_of_information` (``ci=`` and ``model=`` are deprecated aliases).
 
     Returns
     -------
@@ -247,17 +252,17 @@ def voi_columns(runs, *, k: int = K_DEFAULT, ci: float = CI_LEVEL, quantity: str
     InputError
         More than :data:`MAX_VOI_RUNS` runs.
     """
-    from carbon_bayes.estimator import check_ci
+    from carbon_bayes.estimator import check_ci_level
 
-    ci = check_ci(ci)
+    level = check_ci_level(ci_level)
     k = _check(k, quantity)
     inputs = schema.normalise_runs(runs)
     if len(inputs) > MAX_VOI_RUNS:
         raise InputError("voi", f"{len(inputs)} runs", f"value of information re-estimates each run {k} times per "
                          f"unknown input; give at most {MAX_VOI_RUNS} runs (split the file)")
     # One analysis per run, so that a run's answer does not depend on the other rows of the batch.
-    frames = [_analyse(inputs.iloc[[i]], k=k, ci=ci, quantity=quantity, model=model, seed=seed, n_draws=n_draws)
-              for i in range(len(inputs))]
+    frames = [_analyse(inputs.iloc[[i]], k=k, ci_level=level, quantity=quantity, posterior=posterior, seed=seed,
+                       n_draws=n_draws) for i in range(len(inputs))]
     top = [(f["input"].iloc[0], float(f["narrowing"].iloc[0])) if len(f) else ("", float("nan")) for f in frames]
     return pd.DataFrame({"run_id": inputs["run_id"].to_numpy(), "voi_top_input": [t[0] for t in top],
                          "voi_narrowing": [t[1] for t in top]})

@@ -1,5 +1,6 @@
-"""Regenerate docs/budgeting.md and docs/reporting.md from real outputs of the installed package
-(docs/updating.md section 4: scripts/build_update_example.py).
+"""Regenerate docs/budgeting.md and docs/reporting.md from real outputs of the installed package.
+
+docs/updating.md section 4 comes from scripts/build_update_example.py.
 
     python scripts/build_doc_examples.py [REPO_ROOT]
 
@@ -7,8 +8,19 @@ Run it after the shipped posterior changes (the worked examples quote its number
 ``python scripts/rebuild.py`` does, in order. Both files start with the shipped posterior's
 marker line (carbon_bayes.provenance).
 """
-import contextlib, io, json, subprocess, sys, tempfile, textwrap
+import contextlib
+import io
+import json
+import subprocess
+import sys
+import tempfile
+import textwrap
 from pathlib import Path
+
+import carbon_bayes as cb
+from carbon_bayes.plots import effects_table
+from carbon_bayes.posterior import load_posterior
+from carbon_bayes.provenance import posterior_sha256, stamp
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent.parent)
 CB = [sys.executable, "-m", "carbon_bayes"]
@@ -40,10 +52,6 @@ def cmdline(args, width=100):
     return "\n".join(lines)
 
 
-import carbon_bayes as cb
-from carbon_bayes.posterior import load_posterior
-from carbon_bayes.provenance import posterior_sha256, stamp
-
 SHA = posterior_sha256()  # before loading: the marker names the bytes that were read
 post = load_posterior()
 A = post.attrs
@@ -73,7 +81,7 @@ print(table[["rank", "alternative", "co2_t_median", "co2_t_lower", "co2_t_upper"
 plan_out, plan_ns = py(PLAN_CODE)
 tab = plan_ns["table"]
 hw_row = tab[(tab["alternative"] == "region=gcp:us-east1, hardware=A100-SXM4-80GB")].iloc[0]
-from carbon_bayes.plots import effects_table
+
 eff = effects_table(post)
 hopper = eff[(eff["variable"] == "u_generation") & (eff["level"] == "hopper")].iloc[0]
 
@@ -401,7 +409,7 @@ An excerpt (the full output also has `citations` with the keys, `bibtex`, `hf_ca
 ## What a reader should take from the numbers
 
 - The **median** is the central estimate; the **interval** is an equal-tailed 90% credible
-  interval of the posterior predictive distribution (`--ci 0.5` etc. for another level). It
+  interval of the posterior predictive distribution (`--ci-level 0.5` etc. for another level). It
   includes the uncertainty of the inputs that were not reported, of the learned efficiency
   terms, and of the label noise of published figures.
 - "Drawn from priors" inputs are the ones that make the interval wide. Report them: a reader

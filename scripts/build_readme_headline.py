@@ -45,7 +45,8 @@ def fill(text: str, width: int = 100) -> str:
 
 def _formulas(p: pd.DataFrame) -> str:
     """Each formula that answers these figures, with its median error; a formula whose predictions
-    equal an earlier one's (the FLOPs formula given hours) is not listed twice."""
+    equal an earlier one's (the FLOPs formula given hours) is not listed twice.
+    """
     out, seen = [], []
     for f in FORMULAS:
         g = p[p["method"] == f].set_index("run_id")
@@ -85,7 +86,8 @@ def table(pred: pd.DataFrame) -> str:
 
 def _crps_gaps(pred: pd.DataFrame) -> list[dict]:
     """Per tier and baseline: mean CRPS of both on the figures the baseline answers, and the
-    standard error of the paired difference."""
+    standard error of the paired difference.
+    """
     p = at_tier(pred)
     out = []
     for tier in sorted(p["tier"].unique()):

@@ -254,7 +254,7 @@ def build_countries(raw: Path) -> pd.DataFrame:
     owid = read_owid(raw)
     ents = owid[owid["code"].notna() & (owid["code"] != "OWID_WRL")].groupby("code")["entity"].first()
     ct = pd.read_csv(raw / "lfwa__carbontracker__carbon-intensities.csv", keep_default_na=False, dtype=str)
-    iso2_of = dict(zip(ct["Code"], ct["alpha-2"]))
+    iso2_of = dict(zip(ct["Code"], ct["alpha-2"], strict=True))
     continent_of = {c: cont for cont, codes in CONTINENT_CODES.items() for c in codes.split()}
     rows = []
     for owid_code, name in ents.items():
@@ -337,7 +337,7 @@ def build_regions(raw: Path, countries: pd.DataFrame, gcp: pd.DataFrame) -> pd.D
     for _, c in countries.iterrows():
         for s in [c["iso3"], c["iso2"], c["name"]] + [a for a in c["aliases"].split(";") if a]:
             iso3_of_name[_norm(s)] = c["iso3"]
-    iso3_of_iso2 = dict(zip(countries["iso2"], countries["iso3"]))
+    iso3_of_iso2 = dict(zip(countries["iso2"], countries["iso3"], strict=True))
     rows = []
     # ---- AWS (CCF)
     aws_values = set()
@@ -373,7 +373,8 @@ def build_regions(raw: Path, countries: pd.DataFrame, gcp: pd.DataFrame) -> pd.D
         if display in ga_azure and ga_azure[display]["Name"] != display:
             aliases.append(ga_azure[display]["Name"].strip())
         note = " [malformed upstream value fixed]" if value.strip() in AZURE_MALFORMED else ""
-        src = CCF_SOURCE.format(p="azure") + f" (factor from {source}" + (f", eGRID NERC {nerc})" if nerc else ")") + note
+        src = (CCF_SOURCE.format(p="azure") + f" (factor from {source}"
+               + (f", eGRID NERC {nerc})" if nerc else ")") + note)
         rows.append({"provider": "azure", "region": api, "aliases": ";".join(aliases), "location": location,
                      "country_iso3": iso3, "subnational": sub, "ccf_carbon_intensity": kg, "ccf_year": year,
                      "source": src})
@@ -408,7 +409,8 @@ def build_regions(raw: Path, countries: pd.DataFrame, gcp: pd.DataFrame) -> pd.D
         span = f"{years.min()}" if len(years) and years.min() == years.max() else f"{years.min()}-{years.max()}"
         src = (f"GoogleCloudPlatform/region-carbon-info data/yearly ({span}); Apache-2.0"
                if len(years) else CCF_SOURCE.format(p="gcp"))
-        rows.append({"provider": "gcp", "region": region, "aliases": "", "location": latest_loc.get(region, ccf_gcp.get(region, "")),
+        rows.append({"provider": "gcp", "region": region, "aliases": "",
+                     "location": latest_loc.get(region, ccf_gcp.get(region, "")),
                      "country_iso3": iso3, "subnational": sub, "ccf_carbon_intensity": None, "ccf_year": None,
                      "source": src})
     df = pd.DataFrame(rows)
@@ -445,7 +447,7 @@ def build_pue_reference(curated: Path) -> pd.DataFrame:
 
 
 def _pue_points(ref: pd.DataFrame, provider: str) -> dict[int, float]:
-    """Published (year -> PUE) points for a provider's fleet series."""
+    """Collect the published (year -> PUE) points for a provider's fleet series."""
     sel = {
         "google": ref["provider"] == "google",
         "aws": ref["provider"] == "aws",
@@ -466,7 +468,7 @@ def _pue_points(ref: pd.DataFrame, provider: str) -> dict[int, float]:
 
 def build_pue_by_provider(ref: pd.DataFrame, raw: Path) -> pd.DataFrame:
     ga = pd.read_csv(raw / "GreenAlgorithms__green-algorithms-tool__defaults_PUE.csv", skiprows=1)
-    ga_pue = {str(k).lower(): float(v) for k, v in zip(ga["provider"], ga["PUE"])}
+    ga_pue = {str(k).lower(): float(v) for k, v in zip(ga["provider"], ga["PUE"], strict=True)}
     notes = {
         "google": "Google fleet trailing-twelve-month PUE (2008 1.19; GCP campuses 1.09-1.12 in 2019-20; 2021 1.10; "
                   "2023 1.10; 2024 1.09)",
@@ -476,7 +478,8 @@ def build_pue_by_provider(ref: pd.DataFrame, raw: Path) -> pd.DataFrame:
         "colo": "Equinix global colocation 2022 1.46, 2023 1.42 (secondary source)",
         "hpc": "Jean Zay (IDRIS, BLOOM) 1.2 in 2022 (recalled); public HPC centres typically 1.1-1.4",
         "on_premise": "Uptime Institute industry-average survey PUE (2007 ~2.5, 2011 1.8, 2019 1.67, 2020 1.58-1.59, "
-                      "2021 1.57, 2022 1.55, 2023 1.58, 2024 1.56); IDC estimates on-premises enterprise at 1.63 (2024)",
+                      "2021 1.57, 2022 1.55, 2023 1.58, 2024 1.56); IDC estimates on-premises enterprise at 1.63 "
+                      "(2024)",
     }
     src_of = {
         "google": "pue_reference.csv (Google rows)", "aws": "pue_reference.csv (AWS rows)",
@@ -496,8 +499,10 @@ def build_pue_by_provider(ref: pd.DataFrame, raw: Path) -> pd.DataFrame:
                              "pue_log_sd": round(base + (0 if y == 2024 else min(0.03 * abs(y - 2024), 0.3)), 3),
                              "source": src_of[provider],
                              "rationale": "Oracle states OCI PUE 'as low as' 1.15 (2024), a best case, not a fleet "
-                                          f"average; centred on the green-algorithms default {ga_pue.get('oracle', 1.2)} "
-                                          + ("" if y == 2024 else f"(no published value for {y}; carried from 2024, wider sd)")})
+                                          "average; centred on the green-algorithms default "
+                                          f"{ga_pue.get('oracle', 1.2)} "
+                                          + ("" if y == 2024
+                                             else f"(no published value for {y}; carried from 2024, wider sd)")})
             continue
         pts = _pue_points(ref, provider)
         years = np.array(sorted(pts))
@@ -509,7 +514,8 @@ def build_pue_by_provider(ref: pd.DataFrame, raw: Path) -> pd.DataFrame:
                 w = (y - lo) / (hi - lo)
                 c = 1.0 + math.exp((1 - w) * math.log(pts[lo] - 1) + w * math.log(pts[hi] - 1))
                 sd = base + 0.05
-                how = f"no published value for {y}: interpolated on log(PUE-1) between {lo} ({pts[lo]:.3f}) and {hi} ({pts[hi]:.3f})"
+                how = (f"no published value for {y}: interpolated on log(PUE-1) between {lo} ({pts[lo]:.3f}) "
+                       f"and {hi} ({pts[hi]:.3f})")
             else:
                 near = int(years[np.argmin(np.abs(years - y))])
                 c = pts[near]
@@ -524,7 +530,8 @@ def build_pue_by_provider(ref: pd.DataFrame, raw: Path) -> pd.DataFrame:
             elif provider == "azure":
                 extra = f"; green-algorithms default {ga_pue.get('azure')}"
             rows.append({"provider": provider, "year": y, "pue_centre": round(c, 4), "pue_log_sd": round(sd, 3),
-                         "source": src_of[provider], "rationale": f"{notes[provider]}{extra}. {how[0].upper() + how[1:]}."})
+                         "source": src_of[provider],
+                         "rationale": f"{notes[provider]}{extra}. {how[0].upper() + how[1:]}."})
     for y in PUE_YEARS:
         hyper = [centres[p][y] for p in ("google", "aws", "azure", "meta")]
         h = 1.0 + math.exp(float(np.mean([math.log(v - 1) for v in hyper])))
@@ -541,7 +548,8 @@ def build_pue_by_provider(ref: pd.DataFrame, raw: Path) -> pd.DataFrame:
                                   f"{1 + (c - 1) * math.exp(1.645 * UNKNOWN_PUE_SD):.2f}, covering both."})
     df = pd.DataFrame(rows)
     order = {p: i for i, p in enumerate(PUE_PROVIDERS)}
-    return df.sort_values(["provider", "year"], key=lambda s: s.map(order) if s.name == "provider" else s).reset_index(drop=True)
+    return df.sort_values(["provider", "year"],
+                          key=lambda s: s.map(order) if s.name == "provider" else s).reset_index(drop=True)
 
 
 # =========================================================================== MFU / power evidence
@@ -550,7 +558,7 @@ def build_mfu(curated: Path, hw_index: dict[str, str]) -> pd.DataFrame:
     if len(d) != len(MFU_EVIDENCE):
         raise SystemExit(f"mfu_power_reference.csv has {len(d)} rows; MFU_EVIDENCE describes {len(MFU_EVIDENCE)}")
     out = []
-    for (_, r), (prefix, qty, val, lo, hi, definition) in zip(d.iterrows(), MFU_EVIDENCE):
+    for (_, r), (prefix, qty, val, lo, hi, definition) in zip(d.iterrows(), MFU_EVIDENCE, strict=True):
         if not r["model_or_benchmark"].startswith(prefix):
             raise SystemExit(f"row {r['model_or_benchmark']!r} does not match evidence spec {prefix!r}")
         hw = r["hardware"]
@@ -587,7 +595,8 @@ def build_usage(epoch: pd.DataFrame, hw_index: dict[str, str]) -> tuple[pd.DataF
                 counts[(int(r["year"]), hid)] += 1.0 / len(parts)
     df = pd.DataFrame([{"year": y, "hardware_id": h, "n_models": round(n, 4), "source": EPOCH_SOURCE}
                        for (y, h), n in counts.items()])
-    return df.sort_values(["year", "n_models", "hardware_id"], ascending=[True, False, True]).reset_index(drop=True), dict(unresolved)
+    df = df.sort_values(["year", "n_models", "hardware_id"], ascending=[True, False, True]).reset_index(drop=True)
+    return df, dict(unresolved)
 
 
 def task_of(domain: object) -> str:
@@ -631,9 +640,10 @@ def build_compute_prior(epoch: pd.DataFrame) -> pd.DataFrame:
             s = sub if task == "all" else sub[sub["task"] == task]
             if task != "all" and len(s) < 15:
                 continue
-            X = np.column_stack([np.ones(len(s))] + [s[c].to_numpy() - {"lp": 9.0, "lt": 11.0, "yr": 0.0}[c] for c in xs])
+            centre = {"lp": 9.0, "lt": 11.0, "yr": 0.0}
+            X = np.column_stack([np.ones(len(s))] + [s[c].to_numpy() - centre[c] for c in xs])
             beta, sd = ols(X, s[ycol].to_numpy())
-            coef = dict(zip(xs, beta[1:]))
+            coef = dict(zip(xs, beta[1:], strict=True))
             rows.append({"task": task, "predictors": name, "target": target, "intercept": rnd(beta[0]),
                          "coef_log10_params": rnd(coef.get("lp")), "coef_log10_tokens": rnd(coef.get("lt")),
                          "coef_year": rnd(coef.get("yr")), "sd_resid": rnd(sd), "n": len(s),

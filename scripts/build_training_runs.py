@@ -89,20 +89,23 @@ D: dict[str, dict] = {
                                     source_power_w=700, scope="finetune"),
     "meta-llama-3.3-70b-v2024-12": dict(META, run_group="llama-3.1-70b", hardware="H100-SXM5", source_power_w=700,
                                         derived_from="meta-llama-3.1-70b", in_fit=False, validate=False,
-                                        decision_note="Same pretraining, hours and figure as the Llama 3.1 70B card: a repeat, not new evidence."),
+                                        decision_note="Same pretraining, hours and figure as the Llama 3.1 70B card: a "
+                                                      "repeat, not new evidence."),
     "meta-llama-3.3-70b-v2025-02": dict(META, run_group="llama-3.1-70b", hardware="H100-SXM5", source_power_w=700,
                                         in_fit=False, validate=False,
-                                        decision_note="Revised card: 12.9 t for the same 7.0M H100-hours is inconsistent "
-                                        "with 700 W x 7.0M h (probably post-training only). Kept for the record, "
-                                        "left out of fit and validation."),
+                                        decision_note="Revised card: 12.9 t for the same 7.0M H100-hours is "
+                                                      "inconsistent with 700 W x 7.0M h (probably post-training only). "
+                                                      "Kept for the record, left out of fit and validation."),
     "meta-codellama-9-models-2023": dict(META, run_group="codellama-all", hardware="A100-SXM4-80GB", scope="aggregate",
                                          in_fit=False, validate=False,
-                                         decision_note="Aggregate of 9 models; a subset of the 12-model total, so not independent of it."),
+                                         decision_note="Aggregate of 9 models; a subset of the 12-model total, so not "
+                                                       "independent of it."),
     "meta-codellama-12-models-2024": dict(META, run_group="codellama-all", hardware="A100-SXM4-80GB", scope="aggregate",
                                           validate=False,
-                                          decision_note="Aggregate of 12 models on one hardware type: a sum of device-hours, "
-                                          "so hours x TDP x PUE x intensity still holds; fitted (it informs the intensity "
-                                          "behind published figures), not scored (not one run)."),
+                                          decision_note="Aggregate of 12 models on one hardware type: a sum of "
+                                                        "device-hours, so hours x TDP x PUE x intensity still holds; "
+                                                        "fitted (it informs the intensity behind published figures), "
+                                                        "not scored (not one run)."),
     # --- LLaMA paper Table 15: energy = hours x 400 W x PUE 1.1; CO2 = energy x 0.385 ---
     **{f"meta-llama-1-{s}": dict(energy_basis="tdp", pue_included=True, source_pue=1.1, source_carbon_intensity=0.385,
                                  source_ci_country="USA", country="USA", provider="meta", run_group=f"llama-1-{s}",
@@ -111,13 +114,15 @@ D: dict[str, dict] = {
     "meta-opt-175b-llama-recompute": dict(energy_basis="tdp", pue_included=True, source_pue=1.1,
                                           source_carbon_intensity=0.385, source_ci_country="USA", run_group="opt-175b",
                                           hardware="A100-SXM4-80GB", source_power_w=400, provider="meta",
-                                          decision_note="Hours are the LLaMA authors' assumption (992 GPUs x 34 days)."),
+                                          decision_note="Hours are the LLaMA authors' assumption (992 GPUs x 34 "
+                                                        "days)."),
     "bigscience-bloom-176b-llama-recompute": dict(energy_basis="tdp", pue_included=True, source_pue=1.1,
                                                   source_carbon_intensity=0.385, source_ci_country="USA",
                                                   run_group="bloom-176b", country="FRA", provider="hpc",
                                                   hardware="A100-SXM4-80GB", source_power_w=400,
-                                                  decision_note="LLaMA authors' recompute with their own constants "
-                                                  "(US intensity, PUE 1.1); those are constants of this label, not of the run."),
+                                                  decision_note="LLaMA authors' recompute with their own constants (US "
+                                                                "intensity, PUE 1.1); those are constants of this "
+                                                                "label, not of the run."),
     # --- Patterson et al. 2021 Table 4: measured system power per chip x chip-hours x PUE ---
     "google-evolved-transformer-nas": dict(PATTERSON, run_group="google-et-nas", hardware="TPUV2", source_power_w=208,
                                            source_pue=1.1, source_carbon_intensity=0.431,
@@ -130,19 +135,23 @@ D: dict[str, dict] = {
                                    derived_from="google-gshard-600b-gross", in_fit=False, validate=False,
                                    decision_note="Net (market-based) twin of the gross row: same energy."),
     "google-gshard-600b-gross": dict(PATTERSON, run_group="google-gshard-600b", hardware="TPUV3", source_power_w=288,
-                                     source_pue=1.09, source_carbon_intensity=0.201, source_ci_country="USA", country="USA",
+                                     source_pue=1.09, source_carbon_intensity=0.201, source_ci_country="USA",
+                                     country="USA",
                                      decision_note="MoE: FLOPs from Epoch AI count activated parameters."),
-    "google-switch-transformer-net": dict(PATTERSON, run_group="google-switch-1.5t", hardware="TPUV3", source_power_w=245,
+    "google-switch-transformer-net": dict(PATTERSON, run_group="google-switch-1.5t", hardware="TPUV3",
+                                          source_power_w=245,
                                           source_pue=1.1, source_carbon_intensity=0.330, country="USA",
                                           derived_from="google-switch-transformer-gross", in_fit=False, validate=False,
                                           decision_note="Net (market-based) twin of the gross row: same energy."),
-    "google-switch-transformer-gross": dict(PATTERSON, run_group="google-switch-1.5t", hardware="TPUV3", source_power_w=245,
+    "google-switch-transformer-gross": dict(PATTERSON, run_group="google-switch-1.5t", hardware="TPUV3",
+                                            source_power_w=245,
                                             source_pue=1.1, source_carbon_intensity=0.403, source_ci_country="USA",
                                             country="USA"),
     "openai-gpt-3-175b-patterson": dict(PATTERSON, run_group="gpt-3-175b", hardware="V100-SXM2", source_power_w=330,
                                         source_pue=1.1, source_carbon_intensity=0.429, source_ci_country="USA",
                                         country="USA", provider="azure",
-                                        decision_note="10,000 GPUs is NVIDIA's suggestion (an assumption), so hours carry that."),
+                                        decision_note="10,000 GPUs is NVIDIA's suggestion (an assumption), so hours "
+                                                      "carry that."),
     "google-covid-explorer": dict(PATTERSON, run_group="google-covid-explorer", hardware="TPUV3", country="USA",
                                   accounting="market_based",
                                   decision_note="Energy fitted (PUE inside, value not stated). The CO2 figure is net "
@@ -150,21 +159,25 @@ D: dict[str, dict] = {
     "openai-gpt-3-175b-bloomtable-exclpue": dict(run_group="gpt-3-175b", hardware="V100-SXM2", energy_basis="measured",
                                                  power_scope="system", country="USA", provider="azure",
                                                  source_carbon_intensity=0.429, source_ci_country="USA",
-                                                 derived_from="openai-gpt-3-175b-patterson", in_fit=False, validate=False,
+                                                 derived_from="openai-gpt-3-175b-patterson", in_fit=False,
+                                                 validate=False,
                                                  decision_note="Re-states Patterson's 1,287 MWh."),
     "meta-opt-175b-bloomtable-exclpue": dict(run_group="opt-175b", hardware="A100-SXM4-80GB", energy_basis="tdp",
                                              pue_included=False, source_power_w=400,
                                              derived_from="meta-opt-175b-llama-recompute", in_fit=False, validate=False,
-                                             decision_note="324 MWh = 809,472 h x 400 W: the LLaMA recompute without PUE."),
+                                             decision_note="324 MWh = 809,472 h x 400 W: the LLaMA recompute without "
+                                                           "PUE."),
     "meta-opt-175b-bloomtable-inclpue": dict(run_group="opt-175b", hardware="A100-SXM4-80GB", energy_basis="tdp",
                                              pue_included=False, source_power_w=400,
                                              derived_from="meta-opt-175b-llama-recompute", in_fit=False, validate=False,
                                              decision_note="Same 324 MWh as the excl.-PUE row."),
-    "bigscience-bloom-176b-bloomtable-inclpue": dict(run_group="bloom-176b", hardware="A100-SXM4-80GB", energy_basis="tdp",
-                                                     pue_included=False, source_power_w=400, country="FRA", provider="hpc",
-                                                     source_pue=1.2, source_carbon_intensity=0.057, source_ci_country="FRA",
-                                                     derived_from="bigscience-bloom-176b-dynamic", in_fit=False, validate=False,
-                                                     decision_note="433 MWh re-states the dynamic-energy row; 30 t = 433 x 1.2 x 0.057."),
+    "bigscience-bloom-176b-bloomtable-inclpue": dict(run_group="bloom-176b", hardware="A100-SXM4-80GB",
+                                                     energy_basis="tdp", pue_included=False, source_power_w=400,
+                                                     country="FRA", provider="hpc", source_pue=1.2,
+                                                     source_carbon_intensity=0.057, source_ci_country="FRA",
+                                                     derived_from="bigscience-bloom-176b-dynamic", in_fit=False,
+                                                     validate=False, decision_note="433 MWh re-states the "
+                                                     "dynamic-energy row; 30 t = 433 x 1.2 x 0.057."),
     "bigscience-bloom-176b-dynamic": dict(run_group="bloom-176b", hardware="A100-SXM4-80GB", energy_basis="tdp",
                                           pue_included=False, source_power_w=400, country="FRA", provider="hpc",
                                           source_carbon_intensity=0.057, source_ci_country="FRA",
@@ -173,10 +186,12 @@ D: dict[str, dict] = {
     "bigscience-bloom-176b-lifecycle": dict(run_group="bloom-176b", hardware="A100-SXM4-80GB", energy_basis="tdp",
                                             country="FRA", provider="hpc", source_carbon_intensity=0.057,
                                             in_fit=False, validate=False,
-                                            decision_note="Life-cycle figure (embodied + idle + dynamic): not operational "
-                                            "emissions of training, which is what the model predicts."),
+                                            decision_note="Life-cycle figure (embodied + idle + dynamic): not "
+                                                          "operational emissions of training, which is what the model "
+                                                          "predicts."),
     "bigscience-104b-experiments": dict(run_group="bigscience-project", scope="project_total", energy_basis="tdp",
-                                        pue_included=False, country="FRA", provider="hpc", source_carbon_intensity=0.057,
+                                        pue_included=False, country="FRA", provider="hpc",
+                                        source_carbon_intensity=0.057,
                                         in_fit=False, validate=False,
                                         decision_note="Project-level experiments on mixed V100/A100 hardware."),
     "bigscience-13b-experiments": dict(run_group="bigscience-project", scope="project_total", energy_basis="tdp",
@@ -191,15 +206,19 @@ D: dict[str, dict] = {
                                      pue_included=False, country="FRA", provider="hpc", source_carbon_intensity=0.057,
                                      in_fit=False, validate=False,
                                      decision_note="Whole BigScience project (3.46M GPU-hours, V100 + A100)."),
-    "bigscience-bloom-7b1": dict(BLOOM_T5, run_group="bloom-7b1", source_carbon_intensity=0.057, source_ci_country="FRA"),
+    "bigscience-bloom-7b1": dict(BLOOM_T5, run_group="bloom-7b1", source_carbon_intensity=0.057,
+                                 source_ci_country="FRA"),
     "bigscience-bloom-3b": dict(BLOOM_T5, run_group="bloom-3b"),
     "bigscience-bloom-560m": dict(BLOOM_T5, run_group="bloom-560m"),
     **{f"bigscience-bloomz-{s}-ft": dict(run_group=f"bloomz-{s}-ft", scope="finetune", energy_basis="tdp",
-                                         pue_included=False, country="FRA", provider="hpc", in_fit=False, validate=False,
-                                         decision_note="Fine-tune with no hardware, hours or tokens: the input contract "
-                                         "cannot describe its compute, so it is neither fitted nor scored.")
+                                         pue_included=False, country="FRA", provider="hpc", in_fit=False,
+                                         validate=False,
+                                         decision_note="Fine-tune with no hardware, hours or tokens: the input "
+                                                       "contract cannot describe its compute, so it is neither fitted "
+                                                       "nor scored.")
        for s in ("7b1", "3b", "560m")},
-    "meta-opt-175b-opt-paper": dict(run_group="opt-175b", hardware="A100-SXM4-80GB", energy_basis="tdp", provider="meta",
+    "meta-opt-175b-opt-paper": dict(run_group="opt-175b", hardware="A100-SXM4-80GB", energy_basis="tdp",
+                                    provider="meta",
                                     decision_note="Method not stated; 75 t / 324 MWh = 0.23 kg/kWh matches the BLOOM "
                                     "authors' reading, i.e. nominal energy; treated as a nominal (tdp) CO2 figure."),
     "google-gemma-1-2b-7b": dict(run_group="gemma-1", scope="aggregate", hardware="TPUV5E", energy_basis="tdp",
@@ -211,15 +230,15 @@ D: dict[str, dict] = {
                                      decision_note="Sum over three models on three TPU generations; hours not given."),
     "allenai-olmo-1-7b-a100": dict(run_group="olmo-1-7b", hardware="A100-SXM4-40GB", energy_basis="measured",
                                    power_scope="gpu", pue_included=False, source_pue=1.1, country="USA",
-                                   decision_note="GPU-only energy measured on one node and extrapolated; the stated PUE "
-                                   "is not inside the figure. Tokens are a lower bound."),
+                                   decision_note="GPU-only energy measured on one node and extrapolated; the stated "
+                                                 "PUE is not inside the figure. Tokens are a lower bound."),
     "allenai-olmo-2-7b-olmo2paper": dict(run_group="olmo-2-7b", hardware="H100-SXM5", energy_basis="measured",
                                          power_scope="gpu", pue_included=False, source_pue=1.2, country="USA",
                                          decision_note="GPU-only energy; the stated PUE is not inside the figure."),
     "allenai-olmo-2-13b-olmo2paper": dict(run_group="olmo-2-13b", hardware="H100-SXM5", energy_basis="measured",
                                           power_scope="gpu", pue_included=False, source_pue=1.12, country="USA",
-                                          decision_note="GPU-only energy; conflicts with Morrison et al.'s 230 MWh; both kept "
-                                          "as noisy measurements of one run."),
+                                          decision_note="GPU-only energy; conflicts with Morrison et al.'s 230 MWh; "
+                                                        "both kept as noisy measurements of one run."),
     "allenai-olmo-2-13b-morrison": dict(run_group="olmo-2-13b", hardware="H100-SXM5", energy_basis="measured",
                                         power_scope="gpu", pue_included=True, source_pue=1.12, country="USA",
                                         year=2024, feature_sources=OLMO2_YEAR,
@@ -228,34 +247,42 @@ D: dict[str, dict] = {
                                         "not 101 t); the energy label is used, the CO2 label is not."),
     "allenai-olmo-2-7b-morrison": dict(run_group="olmo-2-7b", hardware="H100-SXM5", energy_basis="measured",
                                        power_scope="gpu", pue_included=True, source_pue=1.2, country="USA",
-                                       year=2024, feature_sources=OLMO2_YEAR, derived_from="allenai-olmo-2-7b-olmo2paper", in_fit=False, validate=False,
+                                       year=2024, feature_sources=OLMO2_YEAR,
+                                       derived_from="allenai-olmo-2-7b-olmo2paper", in_fit=False, validate=False,
                                        decision_note="157 MWh = 131 MWh x 1.2: re-derives the OLMo 2 paper figure."),
     "allenai-olmo-1b-3t-morrison": dict(run_group="olmo-1b-3t", hardware="H100-SXM5", energy_basis="measured",
                                         power_scope="gpu", pue_included=True, source_pue=1.2,
                                         source_carbon_intensity=0.332, source_ci_country="USA", country="USA",
-                                        year=2024, feature_sources="year: OLMo 1B was trained and released in 2024 "
-                                        "(Groeneveld et al. 2024, arXiv:2402.00838); 2025 is the year Morrison et al. published",
+                                        year=2024,
+                                        feature_sources="year: OLMo 1B was trained and released in 2024 (Groeneveld "
+                                                        "et al. 2024, arXiv:2402.00838); 2025 is the year Morrison et "
+                                                        "al. published",
                                         decision_note="10 t = 30 MWh x 0.332: CO2 re-derives the energy."),
-    "allenai-olmo-7b-lumi": dict(run_group="olmo-7b-lumi", hardware="MI250X", energy_basis="measured", power_scope="gpu",
+    "allenai-olmo-7b-lumi": dict(run_group="olmo-7b-lumi", hardware="MI250X", energy_basis="measured",
+                                 power_scope="gpu",
                                  pue_included=True, source_carbon_intensity=0.0, country="FIN", provider="hpc",
                                  in_fit=False, validate=False,
-                                 decision_note="Zero CO2 on hydropower: the stated intensity is 0, so the figure carries "
-                                 "no information about energy (0 = E x 0 for every E). Not a log-scale observation; "
-                                 "estimate() returns exactly 0 t for carbon_intensity = 0 (tested)."),
+                                 decision_note="Zero CO2 on hydropower: the stated intensity is 0, so the figure "
+                                               "carries no information about energy (0 = E x 0 for every E). Not a "
+                                               "log-scale observation; estimate() returns exactly 0 t for "
+                                               "carbon_intensity = 0 (tested)."),
     "alephalpha-luminous-base-13b": dict(run_group="luminous-base-13b", energy_basis="tdp", pue_included=True,
                                          in_fit=False,
-                                         decision_note="No hardware, hours or tokens; secondary source; scored at tier T3 only."),
+                                         decision_note="No hardware, hours or tokens; secondary source; scored at tier "
+                                                       "T3 only."),
     "swissai-apertus-70b-estimate": dict(run_group="apertus-70b", hardware="GH200", energy_basis="assumed",
-                                         source_power_w=560, country="CHE", provider="hpc", in_fit=False, validate=False,
-                                         decision_note="Developer's prospective estimate for a re-run with an assumed 560 W "
-                                         "per module; not a figure of a completed run."),
+                                         source_power_w=560, country="CHE", provider="hpc", in_fit=False,
+                                         validate=False,
+                                         decision_note="Developer's prospective estimate for a re-run with an assumed "
+                                                       "560 W per module; not a figure of a completed run."),
     "meta-dinov2-all": dict(META, run_group="dinov2-all", hardware="A100-SXM4-40GB", scope="aggregate", validate=False,
                             decision_note="Aggregate (ViT-g training + 3 distillations) on one hardware type; the "
                             "parameters/FLOPs describe ViT-g only, so the fit ignores them for this row. Label method "
                             "(TDP x hours x PUE x intensity) as in Meta's other cards."),
     "compvis-stable-diffusion-v1": dict(run_group="stable-diffusion-v1", hardware="A100-PCIE-40GB", energy_basis="tdp",
                                         pue_included=False, region="aws:us-east-1", country="USA", provider="aws",
-                                        decision_note="ML CO2 Impact calculator: hours x TDP x regional intensity, no PUE."),
+                                        decision_note="ML CO2 Impact calculator: hours x TDP x regional intensity, no "
+                                                      "PUE."),
     "wuerstchen-v1": dict(run_group="wuerstchen-v1", hardware="A100-PCIE-80GB", energy_basis="tdp", pue_included=False,
                           region="aws:us-east-1", country="USA", provider="aws",
                           decision_note="ML CO2 Impact calculator: hours x TDP x regional intensity, no PUE."),
@@ -269,8 +296,9 @@ D: dict[str, dict] = {
                                      decision_note="Whole project including exploration (~51 GPU-years)."),
     "strubell-transformer-base": dict(STRUBELL, run_group="strubell-transformer-base", hardware="P100-PCIE-16GB",
                                       source_power_w=round(1415.78 / 8, 2), parameters=65e6, feature_sources=VASWANI,
-                                      decision_note="Strubell: measured total draw (GPUs+CPU+DRAM) 1,415.78 W / 8 GPUs, x "
-                                      "hours x PUE 1.58 x 0.954 lb/kWh; the CO2 observes measured energy x those constants."),
+                                      decision_note="Strubell: measured total draw (GPUs+CPU+DRAM) 1,415.78 W / 8 "
+                                                    "GPUs, x hours x PUE 1.58 x 0.954 lb/kWh; the CO2 observes "
+                                                    "measured energy x those constants."),
     "strubell-transformer-big": dict(STRUBELL, run_group="strubell-transformer-big", hardware="P100-PCIE-16GB",
                                      source_power_w=round(1515.43 / 8, 2), parameters=213e6, feature_sources=VASWANI,
                                      decision_note="Strubell: 1,515.43 W / 8 GPUs; see transformer-base."),
@@ -294,14 +322,22 @@ D: dict[str, dict] = {
                                feature_sources=TV.format(name="DenseNet169")),
     "dodge-densenet-201": dict(DODGE, run_group="dodge-densenet-201", hardware="P40", parameters=20013928,
                                feature_sources=TV.format(name="DenseNet201")),
-    "dodge-vit-tiny": dict(DODGE, run_group="dodge-vit-tiny", hardware="V100-SXM2", parameters=5e6, feature_sources=DEIT),
-    "dodge-vit-small": dict(DODGE, run_group="dodge-vit-small", hardware="V100-SXM2", parameters=22e6, feature_sources=DEIT),
-    "dodge-vit-base": dict(DODGE, run_group="dodge-vit-base", hardware="V100-SXM2", parameters=86e6, feature_sources=DEIT),
-    "dalle-mini": dict(HF_CARD, run_group="dalle-mini", hardware="TPUV3", region="gcp:us-east1", country="USA", provider="google"),
-    "dalle-mega": dict(HF_CARD, run_group="dalle-mega", hardware="TPUV3", region="gcp:us-east1", country="USA", provider="google"),
-    "aelaectra-danish-electra-small-cased": dict(HF_CARD, run_group="aelaectra-small", hardware="V100-SXM2", country="DNK"),
-    "it5-small": dict(HF_CARD, run_group="it5-small", hardware="TPUV3", region="gcp:europe-west4", country="NLD", provider="google"),
-    "it5-large": dict(HF_CARD, run_group="it5-large", hardware="TPUV3", region="gcp:europe-west4", country="NLD", provider="google"),
+    "dodge-vit-tiny": dict(DODGE, run_group="dodge-vit-tiny", hardware="V100-SXM2", parameters=5e6,
+                           feature_sources=DEIT),
+    "dodge-vit-small": dict(DODGE, run_group="dodge-vit-small", hardware="V100-SXM2", parameters=22e6,
+                            feature_sources=DEIT),
+    "dodge-vit-base": dict(DODGE, run_group="dodge-vit-base", hardware="V100-SXM2", parameters=86e6,
+                           feature_sources=DEIT),
+    "dalle-mini": dict(HF_CARD, run_group="dalle-mini", hardware="TPUV3", region="gcp:us-east1", country="USA",
+                       provider="google"),
+    "dalle-mega": dict(HF_CARD, run_group="dalle-mega", hardware="TPUV3", region="gcp:us-east1", country="USA",
+                       provider="google"),
+    "aelaectra-danish-electra-small-cased": dict(HF_CARD, run_group="aelaectra-small", hardware="V100-SXM2",
+                                                 country="DNK"),
+    "it5-small": dict(HF_CARD, run_group="it5-small", hardware="TPUV3", region="gcp:europe-west4", country="NLD",
+                      provider="google"),
+    "it5-large": dict(HF_CARD, run_group="it5-large", hardware="TPUV3", region="gcp:europe-west4", country="NLD",
+                      provider="google"),
 }
 
 

@@ -32,7 +32,7 @@ SECTION = "update-example"
 
 
 def cli(args):
-    """stdout and stderr of one command, interleaved as a terminal shows them."""
+    """Stdout and stderr of one command, interleaved as a terminal shows them."""
     env = {**os.environ, "CARBON_BAYES_HOME": HOME}
     r = subprocess.run([sys.executable, "-m", "carbon_bayes", *args], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT, text=True, cwd=ROOT, env=env)
@@ -40,8 +40,8 @@ def cli(args):
     return r.stdout.rstrip("\n")
 
 
-def fc_json(*extra, model=True):
-    args = ["forecast", *RUN, *(["--model", f"{HOME}/posterior-my-lab.nc"] if model else []), *extra,
+def fc_json(*extra, updated=True):
+    args = ["forecast", *RUN, *(["--model", f"{HOME}/posterior-my-lab.nc"] if updated else []), *extra,
             "--format", "json"]
     return json.loads(cli(args))
 
@@ -80,7 +80,7 @@ run = {"run_id": "next-7b", "hardware": "H100", "device_hours": 20000, "paramete
 est_shipped = cli(["estimate", *RUN])
 est_updated = cli(["estimate", *RUN, "--model", model])
 s = estimate(run).to_frame().iloc[0]
-m = estimate(run, model=model).to_frame().iloc[0]
+m = estimate(run, posterior=model).to_frame().iloc[0]
 covers = m.energy_mwh_lower <= TRUTH_MWH <= m.energy_mwh_upper
 shipped_covers = s.energy_mwh_lower <= TRUTH_MWH <= s.energy_mwh_upper
 
@@ -90,7 +90,7 @@ f30 = fc_json(*f30_args)
 f30_ci = fc_json(*f30_args, "--carbon-intensity", "0.38")
 f80 = fc_json("--energy-so-far-mwh", "5.6", "--fraction-done", "0.8", "--budget-t", "2.5")
 fh = fc_json("--hours-so-far", "6500", "--fraction-done", "0.3", "--budget-t", "2.5")
-f30_shipped = fc_json(*f30_args, model=False)
+f30_shipped = fc_json(*f30_args, updated=False)
 extrapolated = 2.2 / 0.3
 
 

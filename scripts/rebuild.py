@@ -164,7 +164,8 @@ def _introduced(doc: str, body: str) -> str | None:
 def produced_from_current_posterior(commit: str | None) -> tuple[bool, str]:
     """Whether content first committed in ``commit`` was produced from the shipped posterior: the
     posterior file is as committed, ``commit`` comes after its last change, and nothing the content
-    depends on (code, data, priors) changed in between."""
+    depends on (code, data, priors) changed in between.
+    """
     if not commit:
         return False, "not found in git history as it is now"
     if not _clean(POSTERIOR):
@@ -181,7 +182,8 @@ def produced_from_current_posterior(commit: str | None) -> tuple[bool, str]:
 
 def adopt_saved_run(report: str, sha: str) -> str:
     """Record ``sha`` in a saved validation run that records no posterior, if git shows it was
-    produced from it; returns what was done."""
+    produced from it; returns what was done.
+    """
     rep = Path(report)
     run = ROOT / rep.with_name(f"{rep.stem}_run.json")
     pred = ROOT / rep.with_name(f"{rep.stem}_predictions.csv")

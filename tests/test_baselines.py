@@ -1,5 +1,7 @@
-"""The deterministic baselines (ML CO2 Impact, Green Algorithms, a fixed-utilisation FLOPs formula)
-on runs whose answers are worked out by hand from the input numbers and the hardware table."""
+"""The deterministic baselines (ML CO2 Impact, Green Algorithms, a fixed-utilisation FLOPs formula).
+
+Checked on runs whose answers are worked out by hand from the input numbers and the hardware table.
+"""
 
 from __future__ import annotations
 

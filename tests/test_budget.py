@@ -1,5 +1,8 @@
-"""Budgets on predictive draws: P(exceed), carbon-at-risk, expected shortfall, plan() with common
-random numbers, and sweep() arithmetic. Uses the shipped posterior through estimate(); no MCMC."""
+"""Budgets on predictive draws.
+
+P(exceed), carbon-at-risk, expected shortfall, plan() with common random numbers, and sweep()
+arithmetic. Uses the shipped posterior through estimate(); no MCMC.
+"""
 
 from __future__ import annotations
 
@@ -107,7 +110,7 @@ def test_plan_table_contract(regions):
     assert regions.loc[regions["is_reference"], "prob_better"].iloc[0] == 0.0
     assert list(regions["rank"]) == list(range(1, len(regions) + 1))
     # ranked by P(exceed), ties by expected CO2
-    key = list(zip(regions["prob_exceeds"], regions["co2_t_mean"]))
+    key = list(zip(regions["prob_exceeds"], regions["co2_t_mean"], strict=True))
     assert key == sorted(key)
     assert (regions["meets_risk"] == (regions["prob_exceeds"] <= 0.05)).all()
     assert (regions["co2_t_lower"] <= regions["co2_t_median"]).all()

@@ -96,7 +96,7 @@ def test_estimate_input_and_output_csv(capsys, tmp_path):
     (["estimate", "--hardware", "A10O", "--device-hours", "100"], "hardware"),
     (["estimate", "--pue", "0.8"], "pue"),
     (["estimate"], "run"),
-    (["estimate", *FLAGS, "--ci", "90"], "ci"),
+    (["estimate", *FLAGS, "--ci-level", "90"], "ci_level"),
 ])
 def test_estimate_bad_flags_exit_2_with_one_error_line(capsys, argv, field):
     code, out, err = _run(capsys, *argv)
@@ -104,6 +104,19 @@ def test_estimate_bad_flags_exit_2_with_one_error_line(capsys, argv, field):
     line = _one_error_line(err)
     assert line.startswith(f"error: {field}=")
     assert out == ""
+
+
+def test_ci_is_a_deprecated_spelling_of_ci_level(capsys):
+    code, default, _ = _run(capsys, "estimate", *FLAGS, "--format", "csv")
+    assert code == 0
+    code, new, err_new = _run(capsys, "estimate", *FLAGS, "--ci-level", "0.5", "--format", "csv")
+    assert code == 0 and "deprecated" not in err_new
+    code, old, err_old = _run(capsys, "estimate", *FLAGS, "--ci", "0.5", "--format", "csv")
+    assert code == 0
+    assert old == new
+    assert "warning: --ci is deprecated, use --ci-level (same meaning)" in err_old
+    wide, narrow = (pd.read_csv(io.StringIO(t)).iloc[0] for t in (default, new))
+    assert wide["co2_t_lower"] < narrow["co2_t_lower"] < narrow["co2_t_upper"] < wide["co2_t_upper"]
 
 
 @pytest.mark.parametrize(("content", "needle"), [

@@ -1,5 +1,6 @@
-"""``carbon_bayes.estimate``: the output contract of MODEL.md and the properties an honest
-estimate must have, from the shipped posterior (and from the session's tiny fit).
+"""``carbon_bayes.estimate``: the output contract and the properties an honest estimate must have.
+
+Estimates come from the shipped posterior (and from the session's tiny fit); the contract is MODEL.md's.
 
 Properties are checked with a fixed seed: with the same seed every random number is the same,
 so changing one input changes the answer only through that input.
@@ -88,9 +89,11 @@ def test_lower_median_upper_are_ordered_and_the_mean_is_inside():
 
 
 def test_a_mean_above_the_interval_is_flagged_and_means_are_stable_where_hours_are_known():
-    """Metadata-only runs have heavy right tails (Student-t compute residual): their sample mean can
-    lie above the 90% upper bound and vary across seeds, so such rows say to quote the median.
-    Where hours are known the mean is a stable summary (within 10% across seeds)."""
+    """Metadata-only runs have heavy right tails (Student-t compute residual).
+
+    Their sample mean can lie above the 90% upper bound and vary across seeds, so such rows say
+    to quote the median. Where hours are known the mean is a stable summary (within 10% across seeds).
+    """
     cnn = {"run_id": "cnn-T3", "year": 2020, "task": "vision", "architecture": "cnn", "hardware": "V100-SXM2"}
     frames = [estimate([LLAMA_T1, cnn], seed=s).to_frame() for s in range(5)]
     for fr in frames:
@@ -101,14 +104,14 @@ def test_a_mean_above_the_interval_is_flagged_and_means_are_stable_where_hours_a
 
 
 def test_50_percent_intervals_lie_inside_90_percent_ones():
-    wide = estimate(TIER_RUNS, ci=0.9, seed=SEED).to_frame()
-    narrow = estimate(TIER_RUNS, ci=0.5, seed=SEED).to_frame()
+    wide = estimate(TIER_RUNS, ci_level=0.9, seed=SEED).to_frame()
+    narrow = estimate(TIER_RUNS, ci_level=0.5, seed=SEED).to_frame()
     for q in ("energy_mwh", "co2_t"):
         assert (wide[f"{q}_lower"] < narrow[f"{q}_lower"]).all()
         assert (narrow[f"{q}_upper"] < wide[f"{q}_upper"]).all()
         np.testing.assert_allclose(narrow[f"{q}_median"], wide[f"{q}_median"])
-    with pytest.raises(InputError, match="ci"):
-        estimate(LLAMA_T1, ci=90)
+    with pytest.raises(InputError, match="ci_level=90: give a fraction, e.g. 0.9 for 90%"):
+        estimate(LLAMA_T1, ci_level=90)
 
 
 # ------------------------------------------------------------------------------ draws, quantiles, probabilities
@@ -242,9 +245,11 @@ def test_more_known_inputs_give_a_narrower_interval():
 # ------------------------------------------------------------------------------ every published row
 
 def _published_inputs(dataset: pd.DataFrame) -> pd.DataFrame:
-    """The rows of data/training_runs.csv in the input contract: its contract columns, the
-    published basis (a nominal or assumed-power figure is energy_basis=tdp), and for a
-    market-based figure the contract intensity the source states."""
+    """Put the rows of data/training_runs.csv in the input contract.
+
+    Its contract columns, the published basis (a nominal or assumed-power figure is
+    energy_basis=tdp), and for a market-based figure the contract intensity the source states.
+    """
     cols = [c for c in schema.COLUMN_NAMES if c in dataset.columns]
     inp = dataset[cols].copy()
     inp["energy_basis"] = np.where(dataset["energy_basis"] == "measured", "measured", "tdp")
@@ -310,23 +315,26 @@ def test_estimates_are_reproducible_with_a_seed():
 def test_estimates_from_another_posterior_file(tiny_fit):
     path = tiny_fit["path"]
     n = load_posterior(path).n_draws
-    for model in (path, str(path), load_posterior(path)):
-        est = estimate(TIER_RUNS, model=model, seed=SEED)
+    for posterior in (path, str(path), load_posterior(path)):
+        est = estimate(TIER_RUNS, posterior=posterior, seed=SEED)
         frame = est.to_frame()
         assert list(frame.columns) == CONTRACT and len(frame) == len(TIER_RUNS)
         assert (frame["co2_t_lower"] > 0).all()
         assert (frame["co2_t_lower"] <= frame["co2_t_median"]).all()
         assert (frame["co2_t_median"] <= frame["co2_t_upper"]).all()
         assert n > 0 and est.draws.sizes["draw"] == est.to_frame(mcse=True)["n_draws"].max() >= 1000
-    a = estimate(TIER_RUNS, model=path, seed=SEED).to_frame()
-    b = estimate(TIER_RUNS, model=load_posterior(path), seed=SEED).to_frame()
+    a = estimate(TIER_RUNS, posterior=path, seed=SEED).to_frame()
+    b = estimate(TIER_RUNS, posterior=load_posterior(path), seed=SEED).to_frame()
     pd.testing.assert_frame_equal(a, b)
+    with pytest.warns(DeprecationWarning, match="keyword 'model' is deprecated, use 'posterior'"):
+        old = estimate(TIER_RUNS, model=path, seed=SEED).to_frame()  # the old keyword, same result
+    pd.testing.assert_frame_equal(old, a)
 
 
 # ------------------------------------------------------------------------------ the predictor's chain
 
 def _one_draw_predictor(post, **overrides):
-    """A Predictor on the shipped posterior's first draw, with some variables overridden."""
+    """Make a Predictor on the shipped posterior's first draw, with some variables overridden."""
     import dataclasses
 
     from carbon_bayes.predict import Predictor
@@ -345,7 +353,7 @@ def _noise(n: int, seed: int, n_draws: int = 1):
 
 
 def _first_draw_sd_p(post, provider: str) -> float:
-    """The operator's intensity spread sd_p in the posterior's first draw."""
+    """Return the operator's intensity spread sd_p in the posterior's first draw."""
     return post.draws["intensity_spread"][0, post.levels["provider"].index(provider)]
 
 
@@ -373,8 +381,10 @@ def test_the_power_fraction_carries_the_hardware_generation_effect(shipped_poste
 
 
 def test_the_intensity_behind_a_figure_is_heavy_tailed_around_the_grid_value(shipped_posterior):
-    """With one posterior draw, log intensity = centre + sd_p * t4: its kurtosis is well above a
-    normal's 3 (the sample kurtosis of 20,000 normals has sd 0.035; t4 clipped at 5 gives about 6)."""
+    """With one posterior draw, log intensity = centre + sd_p * t4: its kurtosis is well above a normal's 3.
+
+    The sample kurtosis of 20,000 normals has sd 0.035; t4 clipped at 5 gives about 6.
+    """
     from scipy import stats
 
     pred = _one_draw_predictor(shipped_posterior)
@@ -396,8 +406,10 @@ README_RUN = {"parameters": 7e9, "training_tokens": 2e12, "hardware": "A100-80GB
 
 
 def test_co2_means_are_stable_where_hours_and_country_are_known():
-    """The README's example: its CO2 mean is a stable summary across seeds (within 10%) and lies inside
-    the interval; one extreme intensity draw once put it at 8x the median."""
+    """The README's example: its CO2 mean is stable across seeds (within 10%) and inside the interval.
+
+    One extreme intensity draw once put it at 8x the median.
+    """
     rows = [estimate(README_RUN, seed=s).to_frame().iloc[0] for s in (None, 0, 1, 2, 3)]
     means = np.array([r["co2_t_mean"] for r in rows])
     assert means.max() / means.min() < 1.1, means
@@ -419,10 +431,13 @@ META_CARD = {"year": 2023, "task": "language", "architecture": "dense_transforme
 
 
 def test_a_nominal_figure_applies_the_operators_factor_and_a_measured_one_the_physical_pue(shipped_posterior):
-    """Neither PUE nor intensity given: on the nominal basis the CO2 per device-hour-watt is the operator's
-    accounting factor, drawn as one (independent of the run's PUE draw, spread sd_p as in the likelihood);
-    on the measured basis it is PUE x intensity, so it rises with the PUE draw. With 20,000 runs the
-    sample correlation has sd 0.007; the measured basis's is about 0.8 for Meta's draw."""
+    """Neither PUE nor intensity given: the nominal basis draws one accounting factor, the measured two.
+
+    On the nominal basis the CO2 per device-hour-watt is the operator's accounting factor, drawn
+    as one (independent of the run's PUE draw, spread sd_p as in the likelihood); on the measured
+    basis it is PUE x intensity, so it rises with the PUE draw. With 20,000 runs the sample
+    correlation has sd 0.007; the measured basis's is about 0.8 for Meta's draw.
+    """
     pred = _one_draw_predictor(shipped_posterior)
     corr = {}
     for basis in ("tdp", "measured"):

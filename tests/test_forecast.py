@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -17,14 +18,14 @@ RUN = {"run_id": "llm", "hardware": "H100", "device_hours": 2e5, "parameters": 8
 
 @pytest.fixture(scope="module")
 def prior():
-    """The run's predictive total before any measurement (median energy, MWh)."""
+    """Return the run's predictive total before any measurement (median energy, MWh)."""
     fc = forecast(RUN, hours_so_far=2e5, fraction_done=1.0)  # the planned hours, no energy observed
     return fc.prior_energy_mwh
 
 
 def test_progress_noise_shrinks_to_zero_at_the_end():
     s = [progress_sd(f) for f in (0.05, 0.3, 0.6, 0.9, 1.0)]
-    assert all(a > b for a, b in zip(s, s[1:]))
+    assert all(a > b for a, b in pairwise(s))
     assert progress_sd(0.5, 0.3) == pytest.approx(0.15)
     assert progress_sd(1.0) == pytest.approx(1e-3)
 
@@ -50,7 +51,7 @@ def test_more_progress_narrows_the_interval(prior):
     for f in (0.1, 0.3, 0.6, 0.9):
         fc = forecast(RUN, energy_so_far_mwh=f * prior["median"], fraction_done=f)
         widths.append(fc.energy_mwh["upper"] / fc.energy_mwh["lower"])
-    assert all(a > b for a, b in zip(widths, widths[1:])), widths
+    assert all(a > b for a, b in pairwise(widths)), widths
     assert widths[0] < prior["upper"] / prior["lower"]  # even 10% done is information
 
 
@@ -91,7 +92,7 @@ def test_p_exceed_is_monotone_in_the_budget(prior):
     # draw whose weight is below 1/n, so the weighted draws themselves are used)
     budgets = np.linspace(0, 1.01 * fc._co2.max(), 40)
     p = [fc.prob_exceeds(b) for b in budgets]
-    assert all(a >= b for a, b in zip(p, p[1:]))
+    assert all(a >= b for a, b in pairwise(p))
     assert p[0] == pytest.approx(1.0) and p[-1] == pytest.approx(0.0, abs=1e-6)
     assert fc.prob_exceeds(40) == pytest.approx(fc.p_exceed)
     assert fc.prob_exceeds(fc.co2_t["median"]) == pytest.approx(0.5, abs=0.02)
@@ -138,7 +139,7 @@ def test_forecast_is_reproducible_with_a_seed():
     (dict(energy_so_far_mwh=-1, fraction_done=0.3), "energy_so_far_mwh"),
     (dict(hours_so_far="many", fraction_done=0.3), "hours_so_far"),
     (dict(energy_so_far_mwh=1, fraction_done=0.3, budget_t=-5), "budget_t"),
-    (dict(energy_so_far_mwh=1, fraction_done=0.3, ci=90), "ci"),
+    (dict(energy_so_far_mwh=1, fraction_done=0.3, ci_level=90), "ci_level"),
 ])
 def test_bad_arguments_name_the_field(kw, field):
     with pytest.raises(InputError) as e:

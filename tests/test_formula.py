@@ -1,5 +1,7 @@
-"""The physical chain (carbon_bayes.formula) against values worked out by hand, and the LLaMA
-paper's Table 15 reproduced from its stated assumptions using the committed dataset rows."""
+"""The physical chain (carbon_bayes.formula) against values worked out by hand.
+
+Also the LLaMA paper's Table 15 reproduced from its stated assumptions using the committed dataset rows.
+"""
 
 from __future__ import annotations
 
@@ -86,7 +88,7 @@ def test_same_numbers_on_pytensor_tensors():
     f_, pk, u, w, r, p, k, n_, d_ = args
     h_np = formula.device_hours(f_, pk, u)
     e_np, c_np = formula.chain(device_hours_=h_np, tdp_w=w, power_fraction=r, pue=p, carbon_intensity=k)
-    for a, b in zip(got, (h_np, e_np, c_np, formula.training_flops(n_, d_))):
+    for a, b in zip(got, (h_np, e_np, c_np, formula.training_flops(n_, d_)), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     # and the pytensor graph reproduces the hand-checked example
     e1, c1 = fn(*[np.array([v]) for v in (1e21, 312e12, 0.5, 400.0, 1.0, 1.1, 0.385, 1.0, 1.0)])[1:3]

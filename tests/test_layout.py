@@ -1,5 +1,8 @@
-"""The package layout follows the data flow: no module imports, even lazily inside a function,
-a module that imports it back (directly or through others)."""
+"""The package layout follows the data flow.
+
+No module imports, even lazily inside a function, a module that imports it back (directly or
+through others).
+"""
 
 from __future__ import annotations
 

@@ -55,7 +55,8 @@ def _raises_unchanged(path: Path, match: str, **kw) -> InputError:
 
 
 @pytest.mark.parametrize("path, fmt", [
-    (CC, "codecarbon"), (DATA / "codecarbon_v1.csv", "codecarbon"), (DATA / "codecarbon_missing_energy.csv", "codecarbon"),
+    (CC, "codecarbon"), (DATA / "codecarbon_v1.csv", "codecarbon"),
+    (DATA / "codecarbon_missing_energy.csv", "codecarbon"),
     (CARD, "model-card"), (CARD_NUMBER, "model-card"), (USER, "csv"),
 ])
 def test_format_is_recognised_from_the_content(path, fmt):
@@ -247,8 +248,10 @@ def test_card_parser_agrees_with_pyyaml(card):
 
 @pytest.mark.parametrize("block", [
     "co2_eq_emissions: {emissions: 12.5, source: 'ML CO2 Impact', hardware_used: '8 x V100'}",
-    "co2_eq_emissions:\n  emissions: 1.2e+3\n  source: >-\n    from a scientific\n    article\n  hardware_used: \"1 x NVIDIA L40S\"",
-    "co2_eq_emissions:\n    emissions: 20  # grams\n    training_type: 'pre-training'\n    geographical_location: europe-north1",
+    "co2_eq_emissions:\n  emissions: 1.2e+3\n  source: >-\n    from a scientific\n    article\n  hardware_used: \"1 x "
+    "NVIDIA L40S\"",
+    "co2_eq_emissions:\n    emissions: 20  # grams\n    training_type: 'pre-training'\n    geographical_location: "
+    "europe-north1",
     "'co2_eq_emissions': 7",
 ])
 def test_card_parser_yaml_subset(block):

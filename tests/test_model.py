@@ -145,10 +145,12 @@ def test_a_fixed_group_scale_is_a_constant_the_predictor_can_read(built, dataset
 
 
 def test_the_pue_spread_enters_a_folded_figure_only_on_the_measured_basis(dataset):
-    """A CO2 figure stating neither PUE nor intensity observes their product. On the nominal basis it is
-    the operator's accounting factor (its spread is the operator's, learned); on the measured basis it
-    is physical, so the PUE prior's spread adds. Widening the PUE prior 5x must change the likelihood of
-    the measured figure only."""
+    """A CO2 figure stating neither PUE nor intensity observes their product.
+
+    On the nominal basis it is the operator's accounting factor (its spread is the operator's,
+    learned); on the measured basis it is physical, so the PUE prior's spread adds. Widening the
+    PUE prior 5x must change the likelihood of the measured figure only.
+    """
     import dataclasses
 
     import pymc as pm
@@ -191,7 +193,7 @@ def test_sampler_settings_are_checked():
 # ------------------------------------------------------------------------------ the convergence gate
 
 def _tree(chains: np.ndarray, diverging: int = 0) -> xr.DataTree:
-    """A posterior of one scalar ``x`` with the given (chain, draw) values."""
+    """Make a posterior of one scalar ``x`` with the given (chain, draw) values."""
     c, d = chains.shape
     div = np.zeros((c, d), dtype=bool)
     div.flat[:diverging] = True
@@ -240,7 +242,8 @@ def test_the_fit_reports_the_convergence_gate(tiny_fit):
 def test_a_failing_gate_is_an_error_unless_allowed(tiny_fit, dataset, monkeypatch, caplog):
     """``fit`` raises ConvergenceError when the gate fails, and logs the gate (logger "carbon_bayes"; it
     prints nothing itself). To avoid a second compilation the sampler is replaced by the tiny fit's
-    (unconverged) draws."""
+    (unconverged) draws.
+    """
     import logging
 
     import carbon_bayes.fitting as fitting_module
@@ -291,7 +294,8 @@ def test_save_and_load_round_trip_the_provenance(tiny_fit, dataset):
 
 def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypatch):
     """``sampler="pymc"`` needs no nutpie; ``auto`` falls back to PyMC without it; asking for nutpie
-    without it is an error that names the field and says how to install it."""
+    without it is an error that names the field and says how to install it.
+    """
     import builtins
 
     from carbon_bayes.errors import InputError
@@ -315,8 +319,9 @@ def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypat
 
 
 def test_cross_validation_runs_with_the_pymc_sampler(dataset):
-    """validate uses the same sampling path as fit: with sampler=pymc it needs no nutpie (a tiny run
-    on three folds of one tier, no baselines)."""
+    """Validate uses the same sampling path as fit: with sampler=pymc it needs no nutpie (a tiny run
+    on three folds of one tier, no baselines).
+    """
     from carbon_bayes.validate import cross_validate
 
     res = cross_validate(dataset, folds=3, tiers=("T1",), baselines=False, ml=False, progress=False,

@@ -80,7 +80,7 @@ def _independent(n: int, rng: np.random.Generator):
 
 
 def simulate_dataset(dataset: pd.DataFrame, post, draw: int, rng: np.random.Generator):
-    """The fitted rows of ``dataset`` with every observed number drawn from the model at one draw."""
+    """Redraw every observed number of the fitted rows of ``dataset`` from the model at one draw."""
     truth_post = dataclasses.replace(post, draws={k: v[[draw]] for k, v in post.draws.items()})
     pred = Predictor(truth_post)
     truth = {k: float(v[draw]) for k, v in post.draws.items() if v.ndim == 1}
@@ -111,7 +111,8 @@ def simulate_dataset(dataset: pd.DataFrame, post, draw: int, rng: np.random.Gene
     ev = ((rows["source_carbon_intensity"] > 0) & (rows["source_ci_country"] != "")
           & (rows["accounting"] != "market_based"))
     stated = {}
-    keys = list(dict.fromkeys(zip(rows.loc[ev, "source_carbon_intensity"], rows.loc[ev, "source_ci_country"])))
+    keys = list(dict.fromkeys(zip(rows.loc[ev, "source_carbon_intensity"], rows.loc[ev, "source_ci_country"],
+                                  strict=True)))
     if keys:
         first = [rows.index[ev & (rows["source_carbon_intensity"] == v) & (rows["source_ci_country"] == c)][0]
                  for v, c in keys]
@@ -121,7 +122,7 @@ def simulate_dataset(dataset: pd.DataFrame, post, draw: int, rng: np.random.Gene
         ci_sim = pred.simulate(schema.normalise_runs(ci_in), _independent(len(ci_in), rng),
                                label_noise=False).carbon_intensity[0]
         # the dataset accepts stated intensities up to 1.5 kg/kWh (the dirtiest grids); a rare draw beyond is clipped
-        stated = {k: float(min(v, 1.5)) for k, v in zip(keys, ci_sim)}
+        stated = {k: float(min(v, 1.5)) for k, v in zip(keys, ci_sim, strict=True)}
 
     tdp = reference.accelerators()["tdp_w"]
     out = rows.copy()

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from carbon_bayes import reference as ref
-from carbon_bayes.reference._common import _norm_hw
 from carbon_bayes.errors import InputError
+from carbon_bayes.reference._common import _norm_hw
 from carbon_bayes.resources import priors_path
 
 SHARED_RAW = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "raw"
@@ -266,7 +266,7 @@ def test_grid_intensity_many_matches_scalar_and_is_fast():
         values, flags = ref.grid_intensity_many(codes, years)
         elapsed = min(elapsed, time.perf_counter() - start)
     assert values.shape == flags.shape == (105000,)
-    for c, y, v, f in zip(codes[:7], years[:7], values[:7], flags[:7]):
+    for c, y, v, f in zip(codes[:7], years[:7], values[:7], flags[:7], strict=True):
         assert (v, f) == pytest.approx(ref.grid_intensity(c, y))
     assert elapsed < 0.1
 
@@ -331,7 +331,7 @@ def test_compute_prior_table():
     t = pd.read_csv(priors_path("compute_prior.csv"))
     alls = t[t["task"] == "all"]
     assert {("params+year", "log10_flops"), ("tokens+year", "log10_flops"), ("year", "log10_flops"),
-            ("year", "log10_params")} <= set(zip(alls["predictors"], alls["target"]))
+            ("year", "log10_params")} <= set(zip(alls["predictors"], alls["target"], strict=True))
     assert (t["n"] >= 15).all() and (t["sd_resid"] > 0).all()
 
 

@@ -1,5 +1,6 @@
 """A run's numbers depend on its inputs, the posterior and the seed alone (counter-based streams),
-and the Monte Carlo error of a quoted median is small or reported."""
+and the Monte Carlo error of a quoted median is small or reported.
+"""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     """Trials of one run are replicates: the first is the run's own estimate, and the others have noise
     of their own. They share each posterior draw (the parameters are one), so the noise is checked on a
     one-draw posterior: there the trials' log draws are uncorrelated (sd of a correlation of n draws
-    is 1/sqrt(n) = 0.01 at 10,000 draws)."""
+    is 1/sqrt(n) = 0.01 at 10,000 draws).
+    """
     import dataclasses
 
     res = budget.sweep({**OTHERS[2], "run_id": "r"}, n_trials=3, same_site=False)
@@ -72,7 +74,7 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     np.testing.assert_array_equal(d[0], est.draws["co2_t"].values[0])
     one = dataclasses.replace(shipped_posterior, draws={k: v[[0]] for k, v in shipped_posterior.draws.items()})
     d1 = budget.sweep({**OTHERS[2], "run_id": "r"}, n_trials=3, same_site=False,
-                      model=one, n_draws=10_000).run_draws["co2_t"].values
+                      posterior=one, n_draws=10_000).run_draws["co2_t"].values
     corr = np.corrcoef(np.log(d1))[np.triu_indices(3, 1)]
     assert np.all(np.abs(corr) < 0.05), corr
 

@@ -1,5 +1,8 @@
-"""The input contract (carbon_bayes.schema.normalise_runs): every kind of bad input names its
-column, the value and a fix; good inputs in every accepted shape normalise the same way."""
+"""The input contract (carbon_bayes.schema.normalise_runs).
+
+Every kind of bad input names its column, the value and a fix; good inputs in every accepted
+shape normalise the same way.
+"""
 
 from __future__ import annotations
 

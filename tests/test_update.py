@@ -49,7 +49,7 @@ def updated(tmp_path_factory, shipped_sha):
 def test_measurements_move_the_estimate_toward_the_truth_and_narrow_it(updated):
     truth = NEW_RUN["device_hours"] * 700 * RHO / 1e6
     before = estimate(NEW_RUN).to_frame().iloc[0]
-    after = estimate(NEW_RUN, model=updated.path).to_frame().iloc[0]
+    after = estimate(NEW_RUN, posterior=updated.path).to_frame().iloc[0]
     err_before = abs(np.log(before["energy_mwh_median"] / truth))
     err_after = abs(np.log(after["energy_mwh_median"] / truth))
     assert err_after < err_before
@@ -82,7 +82,7 @@ def test_the_shipped_posterior_is_unchanged(updated, shipped_sha):
 def test_forecast_runs_on_the_updated_posterior(updated):
     from carbon_bayes.forecast import forecast
 
-    fc = forecast(NEW_RUN, energy_so_far_mwh=0.2, fraction_done=0.25, model=updated.path, budget_t=0.5)
+    fc = forecast(NEW_RUN, energy_so_far_mwh=0.2, fraction_done=0.25, posterior=updated.path, budget_t=0.5)
     assert 0.2 < fc.energy_mwh["median"] < 2 and 0 <= fc.p_exceed <= 1
 
 
@@ -101,7 +101,7 @@ def test_update_cli_writes_to_the_user_directory_and_is_reproducible(updated, tm
     assert code == 0, err
     path = home / "posterior-lab.nc"
     assert path.is_file() and f"wrote {path}" in out
-    assert f"carbon-bayes estimate --model {path}" in out and "model=" in out
+    assert f"carbon-bayes estimate --model {path}" in out and f"carbon_bayes.estimate(runs, posterior='{path}')" in out
     assert "read 4 run(s)" in err and "(csv)" in err
     a, b = load_posterior(path), load_posterior(updated.path)
     assert set(a.draws) == set(b.draws)

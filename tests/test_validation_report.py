@@ -13,18 +13,20 @@ import pytest
 from scipy import stats
 
 from carbon_bayes.errors import InputError
-from carbon_bayes.validate import QGRID, TIERS, ValidationResult, score_draws, score_quantiles
 from carbon_bayes.provenance import marker, posterior_sha256
-from carbon_bayes.validation_report import (load_result, save_result, saved_posterior_sha256, target_check,
-                                            write_report)
+from carbon_bayes.validate import QGRID, TIERS, ValidationResult, score_draws, score_quantiles
+from carbon_bayes.validation_report import load_result, save_result, saved_posterior_sha256, target_check, write_report
 
 N = 20
 POSITIONS = (np.arange(N) + 0.5) / N  # where each label sits in its predictive distribution
 
 
 def _predictions(sd_ratio: float = 1.0, baseline_factor: float = 2.0) -> pd.DataFrame:
-    """Labels spread by sd 0.1 (log) around predictive medians whose sd is ``sd_ratio`` x 0.1,
-    and a formula baseline off by ``baseline_factor``."""
+    """Make predictions of known coverage.
+
+    Labels spread by sd 0.1 (log) around predictive medians whose sd is ``sd_ratio`` x 0.1, and
+    a formula baseline off by ``baseline_factor``.
+    """
     rng = np.random.default_rng(0)
     y = 10 ** rng.uniform(-2, 3, N)
     centre = y * np.exp(-0.1 * stats.norm.ppf(POSITIONS))  # so that y is at POSITIONS of N(log centre, 0.1)
@@ -46,7 +48,7 @@ def _predictions(sd_ratio: float = 1.0, baseline_factor: float = 2.0) -> pd.Data
 
 def _checks(pred) -> dict[str, bool]:
     t = target_check(pred)
-    return dict(zip(t["target"], t["met"]))
+    return dict(zip(t["target"], t["met"], strict=True))
 
 
 def test_calibrated_predictions_meet_every_target():

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import pkgutil
 import logging
+import pkgutil
 import sys
 import warnings
 
@@ -26,6 +26,7 @@ def _commands():
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the ``carbon-bayes`` parser with every subcommand this package defines."""
     parser = argparse.ArgumentParser(
         prog="carbon-bayes",
         description="Bayesian estimates, with credible intervals, of the energy (MWh) and CO2e (t) of "

@@ -9,6 +9,7 @@ MULTI = ("region", "hardware", "pue")
 
 
 def register(sub) -> None:
+    """Add the ``budget`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser(
@@ -39,6 +40,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes budget`` with the parsed ``args``; return the exit status."""
     import pandas as pd
 
     from carbon_bayes import budget
@@ -70,7 +72,7 @@ def run(args) -> int:
         alternatives = read_table(args.alternatives, field="--alternatives")
     elif grid:
         alternatives = grid
-    common = {"model": args.model, "seed": args.seed, "ci": args.ci, "n_draws": args.n_draws}
+    common = {"posterior": args.model, "seed": args.seed, "ci_level": args.ci_level, "n_draws": args.n_draws}
     same_site = not args.independent_sites
     fig = None
     if alternatives is not None:

@@ -6,6 +6,7 @@ ORDER = 20
 
 
 def register(sub) -> None:
+    """Add the ``data`` subcommand to ``sub`` (the subparsers of the main parser)."""
     p = sub.add_parser("data", help="list the dataset and references; show one run with its citation",
                        description="List the published training runs the model learns from and the reference "
                                    "tables of priors/, or show one run (--run ID) with its source and quote.")
@@ -19,6 +20,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes data`` with the parsed ``args``; return the exit status."""
     import pandas as pd
 
     from carbon_bayes import reference

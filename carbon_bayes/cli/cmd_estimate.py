@@ -6,6 +6,7 @@ ORDER = 10
 
 
 def register(sub) -> None:
+    """Add the ``estimate`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser("estimate", help="energy and CO2e with credible intervals from whatever you know",
@@ -21,6 +22,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes estimate`` with the parsed ``args``; return the exit status."""
     from carbon_bayes.cli.common import runs_from_args, write_table
     from carbon_bayes.estimator import estimate
 
@@ -32,12 +34,12 @@ def run(args) -> int:
         if len(runs) > MAX_VOI_RUNS:
             raise InputError("--voi", f"{len(runs)} runs", f"value of information re-estimates every run many times; "
                              f"give at most {MAX_VOI_RUNS} runs (split the file) or drop --voi")
-    est = estimate(runs, ci=args.ci, model=args.model, n_draws=args.n_draws, seed=args.seed)
+    est = estimate(runs, ci_level=args.ci_level, posterior=args.model, n_draws=args.n_draws, seed=args.seed)
     out = est.to_frame()
     if args.voi:
         from carbon_bayes.voi import voi_columns
 
-        v = voi_columns(runs, ci=args.ci, model=args.model, n_draws=args.n_draws, seed=args.seed)
+        v = voi_columns(runs, ci_level=args.ci_level, posterior=args.model, n_draws=args.n_draws, seed=args.seed)
         out["voi_top_input"] = v["voi_top_input"].to_numpy()
         out["voi_narrowing"] = v["voi_narrowing"].to_numpy()
     write_table(out, args.output, args.format)

@@ -6,6 +6,7 @@ ORDER = 30
 
 
 def register(sub) -> None:
+    """Add the ``fit`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_sampler_flags
 
     p = sub.add_parser("fit", help="fit the model to a training-run dataset (MCMC) and save the posterior",
@@ -21,6 +22,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes fit`` with the parsed ``args``; return the exit status."""
     from carbon_bayes.errors import InputError
     from carbon_bayes.fitting import CarbonModel
 

@@ -6,6 +6,7 @@ ORDER = 50
 
 
 def register(sub) -> None:
+    """Add the ``forecast`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser(
@@ -22,7 +23,8 @@ def register(sub) -> None:
                    help="device-hours so far (devices x wall-clock hours); projects the total device-hours")
     m.add_argument("--fraction-done", type=float, metavar="F", required=True,
                    help="fraction of the training steps done, in (0, 1]")
-    m.add_argument("--budget-t", type=float, metavar="T", help="CO2e budget (t) for P(total > budget) and the stop rule")
+    m.add_argument("--budget-t", type=float, metavar="T",
+                   help="CO2e budget (t) for P(total > budget) and the stop rule")
     p.add_argument("--progress-sigma", type=float, default=None,
                    help="log-sd of the rate of the rest of the run relative to the rate so far (default 0.3)")
     add_prediction_flags(p, n_draws=False, model_help="posterior file (default: the shipped posterior; e.g. one "
@@ -32,6 +34,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes forecast`` with the parsed ``args``; return the exit status."""
     import json
 
     import pandas as pd
@@ -40,8 +43,8 @@ def run(args) -> int:
     from carbon_bayes.forecast import PROGRESS_SIGMA, forecast
 
     fc = forecast(runs_from_args(args), energy_so_far_mwh=args.energy_so_far_mwh, hours_so_far=args.hours_so_far,
-                  fraction_done=args.fraction_done, budget_t=args.budget_t, ci=args.ci, model=args.model,
-                  seed=args.seed,
+                  fraction_done=args.fraction_done, budget_t=args.budget_t, ci_level=args.ci_level,
+                  posterior=args.model, seed=args.seed,
                   progress_sigma=PROGRESS_SIGMA if args.progress_sigma is None else args.progress_sigma)
     frame = fc.to_frame()
     if args.format == "json":

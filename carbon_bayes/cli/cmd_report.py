@@ -6,6 +6,7 @@ ORDER = 14
 
 
 def register(sub) -> None:
+    """Add the ``report`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
     from carbon_bayes.report import FORMATS
 
@@ -25,13 +26,14 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes report`` with the parsed ``args``; return the exit status."""
     import sys
 
     from carbon_bayes.cli.common import runs_from_args
     from carbon_bayes.report import report
 
-    text = report(runs_from_args(args), format=args.format, ci=args.ci, model=args.model, seed=args.seed,
-                  n_draws=args.n_draws, training_type=args.training_type)
+    text = report(runs_from_args(args), format=args.format, ci_level=args.ci_level, posterior=args.model,
+                  seed=args.seed, n_draws=args.n_draws, training_type=args.training_type)
     if args.output:
         from carbon_bayes.posterior import atomic_write
 

@@ -12,8 +12,8 @@ _FACT_FLAGS = ("hardware", "n_devices", "device_hours", "training_days", "parame
 
 
 def register(sub) -> None:
+    """Add the ``update`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_sampler_flags
-
     from carbon_bayes.measurements import FORMATS
     from carbon_bayes.schema import COLUMNS
 
@@ -46,6 +46,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes update`` with the parsed ``args``; return the exit status."""
     import sys
 
     from carbon_bayes.errors import InputError

@@ -6,6 +6,7 @@ ORDER = 40
 
 
 def register(sub) -> None:
+    """Add the ``validate`` subcommand to ``sub`` (the subparsers of the main parser)."""
     p = sub.add_parser("validate", help="grouped cross-validation by information tier against the baselines",
                        description="Refit the model on each training fold (all figures of a run group leave "
                                    "together), predict held-out published figures at tiers T1/T2/T3, score them "
@@ -37,16 +38,21 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``carbon-bayes validate`` with the parsed ``args``; return the exit status."""
     import shlex
     import sys
 
     from carbon_bayes.constants import SEED
     from carbon_bayes.dataset import load_training_runs
     from carbon_bayes.errors import InputError
-
     from carbon_bayes.provenance import posterior_sha256
-    from carbon_bayes.validation_report import (load_result, save_result, saved_posterior_sha256, target_check,
-                                                write_report)
+    from carbon_bayes.validation_report import (
+        load_result,
+        save_result,
+        saved_posterior_sha256,
+        target_check,
+        write_report,
+    )
 
     if args.report_only:
         result, command, date = load_result(args.out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+
 import pandas as pd
 
 from carbon_bayes.constants import CI_LEVEL, N_DRAWS_BY_TIER
@@ -25,13 +26,14 @@ def add_run_flags(parser: argparse.ArgumentParser, *, input_help: str = "CSV of 
 
 
 def read_table(path: str, field: str = "input") -> pd.DataFrame:
-    """A CSV of runs as strings (empty cells -> None), rejecting ragged or empty files."""
+    """Read a CSV of runs as strings (empty cells -> None), rejecting ragged or empty files."""
     from carbon_bayes.csvio import read_csv_strict
 
     return read_csv_strict(path, field).replace({"": None})
 
 
 def runs_from_args(args) -> pd.DataFrame:
+    """Return the runs the flags describe: the ``--input`` CSV or one run from the column flags."""
     flags = {c.name: getattr(args, f"run_{c.name}") for c in COLUMNS if getattr(args, f"run_{c.name}") is not None}
     if args.input and flags:
         raise InputError("--input", args.input, "give either --input FILE or run flags, not both")
@@ -58,11 +60,27 @@ def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> Non
             print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
 
 
+class _DeprecatedAlias(argparse.Action):
+    """Store the value; when given under a deprecated spelling (``--ci``), say the new one on stderr."""
+
+    def __init__(self, option_strings, dest, *, deprecated: tuple[str, ...] = (), **kwargs):
+        self.deprecated = deprecated
+        super().__init__(option_strings, dest, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string in self.deprecated:
+            print(f"warning: {option_string} is deprecated, use {self.option_strings[0]} (same meaning)",
+                  file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
 def add_prediction_flags(parser: argparse.ArgumentParser, *, n_draws: bool = True,
                          model_help: str = "posterior file (default: the shipped posterior)") -> None:
-    """--ci, --model, [--n-draws,] --seed: the options of every command that predicts from a posterior."""
-    parser.add_argument("--ci", type=float, default=CI_LEVEL,
-                        help=f"credible-interval level (default {CI_LEVEL:g}, equal-tailed)")
+    """Add --ci-level, --model, [--n-draws,] --seed: the options of every command that predicts from a posterior."""
+    parser.add_argument("--ci-level", "--ci", dest="ci_level", type=float, default=CI_LEVEL, metavar="LEVEL",
+                        action=_DeprecatedAlias, deprecated=("--ci",),
+                        help=f"credible-interval level (default {CI_LEVEL:g}, equal-tailed); --ci is a deprecated "
+                             "alias")
     parser.add_argument("--model", metavar="NC", help=model_help)
     if n_draws:
         parser.add_argument("--n-draws", type=int, default=None,
@@ -72,8 +90,11 @@ def add_prediction_flags(parser: argparse.ArgumentParser, *, n_draws: bool = Tru
 
 
 def add_sampler_flags(parser: argparse.ArgumentParser, *, per: str = "") -> None:
-    """--draws --tune --chains --seed --sampler --target-accept --no-progress --allow-unconverged,
-    with the defaults of :data:`carbon_bayes.constants.DEFAULT_SAMPLER_CONFIG`."""
+    """Add the sampler options of ``fit``, ``update`` and ``validate``.
+
+    --draws --tune --chains --seed --sampler --target-accept --no-progress --allow-unconverged,
+    with the defaults of :data:`carbon_bayes.constants.DEFAULT_SAMPLER_CONFIG`.
+    """
     from carbon_bayes.constants import DEFAULT_SAMPLER_CONFIG as D
 
     parser.add_argument("--draws", type=int, help=f"draws per chain{per} (default {D['draws']})")

@@ -52,11 +52,16 @@ import pandas as pd
 
 from carbon_bayes import schema
 from carbon_bayes.errors import DataError, InputError
-from carbon_bayes.measurements._common import _apply_facts, _read_csv_text, _read_text, normalise_facts, split_device_count
+from carbon_bayes.measurements._common import (
+    _apply_facts,
+    _read_csv_text,
+    _read_text,
+    normalise_facts,
+    split_device_count,
+)
 from carbon_bayes.measurements.codecarbon import CODECARBON_REQUIRED, CODECARBON_SIGNATURE, _codecarbon_rows
 from carbon_bayes.measurements.modelcard import _model_card_rows, front_matter, parse_co2_metadata
 from carbon_bayes.measurements.usercsv import CSV_LABELS, _user_csv_rows
-
 
 FORMATS = ("codecarbon", "model-card", "csv")
 _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -79,7 +84,7 @@ def user_data_dir() -> Path:
 
 
 def check_cluster(cluster) -> str:
-    """A cluster name usable in a file name (letters, digits, ``.``, ``_``, ``-``; up to 64)."""
+    """Check a cluster name is usable in a file name (letters, digits, ``.``, ``_``, ``-``; up to 64)."""
     name = "" if cluster is None else str(cluster).strip()
     if not _CLUSTER_RE.match(name):
         raise InputError("cluster", cluster, "name your cluster with letters, digits, '.', '_' or '-' "
@@ -254,7 +259,7 @@ class UpdateResult:
     def usage(self) -> str:
         """How to use the new posterior, one line per interface."""
         return (f"use it with:  carbon-bayes estimate --model {self.path} ...\n"
-                f"          or:  carbon_bayes.estimate(runs, model={str(self.path)!r})\n"
+                f"          or:  carbon_bayes.estimate(runs, posterior={str(self.path)!r})\n"
                 f"          or:  carbon-bayes forecast --model {self.path} ...")
 
 

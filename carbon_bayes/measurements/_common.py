@@ -1,5 +1,7 @@
-"""Helpers shared by the measurement readers: file reading, numbers, hardware and region
-names, and facts the user states for every run of a file."""
+"""Helpers shared by the measurement readers.
+
+File reading, numbers, hardware and region names, and facts the user states for every run of a file.
+"""
 
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ def _read_text(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError("measurements", str(path), "not UTF-8 text; save the file as UTF-8 (CSV or README.md)") from None
+        raise InputError("measurements", str(path),
+                         "not UTF-8 text; save the file as UTF-8 (CSV or README.md)") from None
     if not text.strip():
         raise InputError("measurements", str(path), "the file is empty; give a CodeCarbon emissions.csv, a model card "
                          "README.md, or a CSV with a header row and one row per run")

@@ -10,8 +10,14 @@ import pandas as pd
 from carbon_bayes import reference
 from carbon_bayes.errors import InputError
 from carbon_bayes.formula import SECONDS_PER_HOUR
-from carbon_bayes.measurements._common import _canonical_region, _number, _parse_gpu_model, _provider_of, _where, split_device_count
-
+from carbon_bayes.measurements._common import (
+    _canonical_region,
+    _number,
+    _parse_gpu_model,
+    _provider_of,
+    _where,
+    split_device_count,
+)
 
 #: Columns that identify a CodeCarbon emissions.csv (any version).
 CODECARBON_SIGNATURE = frozenset({

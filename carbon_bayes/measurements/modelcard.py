@@ -41,7 +41,7 @@ def _strip_comment(value: str) -> str:
 
 
 def _scalar(value: str):
-    """A YAML scalar of the small subset model cards use: quoted or plain strings, numbers, null."""
+    """Parse a YAML scalar of the small subset model cards use: quoted or plain strings, numbers, null."""
     v = _strip_comment(value).strip()
     if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
         inner = v[1:-1]
@@ -68,7 +68,7 @@ def _flow_mapping(text: str, path) -> dict:
 
 
 def parse_co2_metadata(lines: list[str], path: Path | str = "<text>"):
-    """The ``co2_eq_emissions`` value of front-matter lines: a number, a dict, or None if absent.
+    """Parse the ``co2_eq_emissions`` value of front-matter lines: a number, a dict, or None if absent.
 
     Handles the YAML subset model cards use: ``co2_eq_emissions: 12.3``, a block mapping of
     indented ``key: value`` lines (plain or quoted scalars, ``#`` comments, ``>``/``|``

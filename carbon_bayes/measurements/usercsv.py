@@ -12,7 +12,6 @@ from carbon_bayes import schema
 from carbon_bayes.errors import InputError
 from carbon_bayes.measurements._common import _FALSE, _TRUE, _number, _where
 
-
 #: Label columns of a user CSV (unit conversions to the dataset's MWh and t).
 CSV_LABELS = {"energy_mwh": ("energy_mwh", 1.0, "MWh"), "energy_kwh": ("energy_mwh", 1e-3, "kWh"),
               "co2_t": ("co2_t", 1.0, "t CO2e"), "co2_kg": ("co2_t", 1e-3, "kg CO2e")}

@@ -1,5 +1,7 @@
-"""Reference tables shipped in ``priors/``: accelerators, countries, grid and cloud-region
-carbon intensity, PUE priors, hardware use by year and compute priors.
+"""Reference tables shipped in ``priors/``.
+
+Accelerators, countries, grid and cloud-region carbon intensity, PUE priors, hardware use by
+year and compute priors.
 
 Every loader reads its file once (``functools.lru_cache``) through
 :func:`carbon_bayes.resources.priors_path`; nothing here reads the reference-data folder the
@@ -17,8 +19,15 @@ PUE dimensionless.
 """
 
 from .compute import compute_prior, compute_prior_coefficients, params_prior
-from .grid import AGGREGATES, CONTINENTS, continent_of, country_name, grid_intensity, grid_intensity_many, \
-    resolve_country
+from .grid import (
+    AGGREGATES,
+    CONTINENTS,
+    continent_of,
+    country_name,
+    grid_intensity,
+    grid_intensity_many,
+    resolve_country,
+)
 from .hardware import PRECISIONS, accelerators, hardware_mix, peak_flops, resolve_hardware
 from .pue import pue_prior
 from .regions import PROVIDERS, CloudRegion, provider_of_region, region_intensity, resolve_region

@@ -1,5 +1,6 @@
-"""Compute and size priors by task and year: regressions fitted to Epoch AI's notable models
-(``priors/compute_prior.csv``).
+"""Compute and size priors by task and year.
+
+Regressions fitted to Epoch AI's notable models (``priors/compute_prior.csv``).
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
-"""Countries and grid carbon intensity by country (or aggregate) and year, from Our World in Data
-(``priors/countries.csv``, ``priors/grid_intensity_country.csv``). Carbon intensity in kg CO2e/kWh.
+"""Countries and grid carbon intensity by country (or aggregate) and year, from Our World in Data.
+
+Files ``priors/countries.csv`` and ``priors/grid_intensity_country.csv``. Carbon intensity in kg CO2e/kWh.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

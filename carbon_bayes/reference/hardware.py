@@ -1,5 +1,7 @@
-"""Accelerators (``priors/accelerators.csv``): name resolution through aliases, TDP and dense peaks,
-and which hardware published runs of a year used (``priors/hardware_usage_by_year.csv``).
+"""Accelerators (``priors/accelerators.csv``) and the hardware published runs of a year used.
+
+Name resolution through aliases, TDP and dense peaks; hardware use by year in
+``priors/hardware_usage_by_year.csv``.
 
 Units: TDP in W, peaks in FLOP/s (the CSV stores TFLOP/s).
 """
@@ -179,7 +181,7 @@ def _usage_table() -> pd.DataFrame:
 
 
 def hardware_mix(year: int, smoothing_years: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """What hardware the notable training runs of a year used (Epoch AI data).
+    """Tell what hardware the notable training runs of a year used (Epoch AI data).
 
     Parameters
     ----------

@@ -1,5 +1,7 @@
-"""Cloud regions (``priors/cloud_regions.csv``): name resolution and the carbon intensity of a
-region in a year (Google's own values for GCP, the grid of its country otherwise), in kg CO2e/kWh.
+"""Cloud regions (``priors/cloud_regions.csv``): name resolution and carbon intensity.
+
+The carbon intensity of a region in a year is Google's own value for GCP and the grid of its
+country otherwise, in kg CO2e/kWh.
 """
 
 from __future__ import annotations
@@ -65,7 +67,7 @@ def _region_table() -> pd.DataFrame:
 
 @functools.lru_cache(maxsize=1)
 def _region_index() -> dict[str, dict[str, int]]:
-    """provider -> normalised spelling -> row position."""
+    """Index the regions: provider -> normalised spelling -> row position."""
     out: dict[str, dict[str, int]] = {p: {} for p in PROVIDERS}
     for i, row in _region_table().iterrows():
         idx = out[row["provider"]]
