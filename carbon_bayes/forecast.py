@@ -49,7 +49,7 @@ import pandas as pd
 
 from carbon_bayes import schema
 from carbon_bayes._compat import deprecated_attribute, renamed_kwargs
-from carbon_bayes.constants import CI_LEVEL, SEED
+from carbon_bayes.constants import CI_LEVEL
 from carbon_bayes.errors import InputError
 
 #: Default log-sd ``tau`` of the rate of the remaining part of a run relative to the rate so far.
@@ -185,6 +185,66 @@ class Forecast:
         return pd.DataFrame([row])
 
 
+def _checked_progress(fraction_done, energy_so_far_mwh, hours_so_far, budget_t, progress_sigma, min_ess):
+    """Check the progress inputs of :func:`forecast`; return (fraction, energy, hours, budget, tau)."""
+    if fraction_done is None:
+        raise InputError("fraction_done", None, "give the fraction of the training steps done, e.g. 0.3")
+    f = _number("fraction_done", fraction_done, "give the fraction of steps done as a number in (0, 1], e.g. 0.3 "
+                "(not a percentage)")
+    if f > 1:
+        raise InputError("fraction_done", fraction_done, "give a fraction in (0, 1], e.g. 0.3 for 30% "
+                         "(it looks like a percentage)" if f <= 100 else "give a fraction in (0, 1]")
+    e_so_far = _number("energy_so_far_mwh", energy_so_far_mwh, "give the energy used so far in MWh, > 0 "
+                       "(kWh / 1000)")
+    h_so_far = _number("hours_so_far", hours_so_far, "give the device-hours so far (devices x wall-clock hours), > 0")
+    if e_so_far is None and h_so_far is None:
+        raise InputError("energy_so_far_mwh", None, "give the energy used so far (--energy-so-far-mwh) and/or the "
+                         "device-hours so far (--hours-so-far)")
+    budget = _number("budget_t", budget_t, "give the CO2e budget in t, >= 0", positive=False)
+    tau = _number("progress_sigma", progress_sigma, "give the log-sd of the rate of the rest of the run, e.g. 0.3",
+                  positive=False)
+    if not min_ess or min_ess < 1:
+        raise InputError("min_ess", min_ess, "give an effective sample size of at least 1, e.g. 200")
+    return f, e_so_far, h_so_far, budget, tau
+
+
+def _condition(energy: np.ndarray, prior_w: np.ndarray, e_so_far: float | None, f: float, s: float,
+               min_ess: float, noise, notes: list[str]) -> tuple[np.ndarray, np.ndarray, float | None, str]:
+    """Condition the predictive draws of the total energy on the energy so far.
+
+    Importance weights when their effective sample size is at least ``min_ess``, else the analytic
+    log-normal update; returns (energy draws, weights, ESS, method).
+    """
+    w = prior_w
+    ess, method = None, "projection"
+    if e_so_far is not None:
+        log_e = np.log(energy)
+        y = np.log(e_so_far) - np.log(f)
+        logw = -0.5 * ((y - log_e) / s) ** 2
+        w = np.exp(logw - logw.max())
+        ess = float(w.sum() ** 2 / np.sum(w ** 2))
+        if ess >= min_ess:
+            method = "importance"
+            w = w / w.sum()
+        else:
+            method = "analytic"
+            q16, m0, q84 = np.quantile(log_e, [0.16, 0.5, 0.84])
+            s0 = max((q84 - q16) / 2, 1e-6)
+            prec = 1 / s0 ** 2 + 1 / s ** 2
+            m1 = (m0 / s0 ** 2 + y / s ** 2) / prec
+            z = noise.normal("forecast_analytic", [0])[:, 0].astype(np.float64)
+            energy = np.exp(m1 + z / np.sqrt(prec))
+            w = prior_w
+            notes.append(f"effective sample size {ess:.0f} < {min_ess:g}: analytic log-normal update used")
+            z_conflict = abs(y - m0) / np.hypot(s0, s)
+            if z_conflict > 3:
+                notes.append(f"the energy so far is {z_conflict:.1f} sd from what the run's description implies "
+                             "(the planned device_hours, hardware, size): check the inputs and the unit (MWh); the "
+                             "forecast is a compromise between them; if the run is off plan, give hours_so_far")
+        energy = np.maximum(energy, e_so_far)
+    return energy, w, ess, method
+
+
 @renamed_kwargs(ci="ci_level", model="posterior")
 def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | None = None,
              fraction_done: float | None = None, budget_t: float | None = None, ci_level: float = CI_LEVEL,
@@ -233,25 +293,8 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
     from carbon_bayes.predict import get_predictor
 
     level = check_ci_level(ci_level)
-    if fraction_done is None:
-        raise InputError("fraction_done", None, "give the fraction of the training steps done, e.g. 0.3")
-    f = _number("fraction_done", fraction_done, "give the fraction of steps done as a number in (0, 1], e.g. 0.3 "
-                "(not a percentage)")
-    if f > 1:
-        raise InputError("fraction_done", fraction_done, "give a fraction in (0, 1], e.g. 0.3 for 30% "
-                         "(it looks like a percentage)" if f <= 100 else "give a fraction in (0, 1]")
-    e_so_far = _number("energy_so_far_mwh", energy_so_far_mwh, "give the energy used so far in MWh, > 0 "
-                       "(kWh / 1000)")
-    h_so_far = _number("hours_so_far", hours_so_far, "give the device-hours so far (devices x wall-clock hours), > 0")
-    if e_so_far is None and h_so_far is None:
-        raise InputError("energy_so_far_mwh", None, "give the energy used so far (--energy-so-far-mwh) and/or the "
-                         "device-hours so far (--hours-so-far)")
-    budget = _number("budget_t", budget_t, "give the CO2e budget in t, >= 0", positive=False)
-    tau = _number("progress_sigma", progress_sigma, "give the log-sd of the rate of the rest of the run, e.g. 0.3",
-                  positive=False)
-    if not min_ess or min_ess < 1:
-        raise InputError("min_ess", min_ess, "give an effective sample size of at least 1, e.g. 200")
-
+    f, e_so_far, h_so_far, budget, tau = _checked_progress(fraction_done, energy_so_far_mwh, hours_so_far, budget_t,
+                                                           progress_sigma, min_ess)
     inputs = schema.normalise_runs(run)
     if len(inputs) != 1:
         raise InputError("run", f"{len(inputs)} runs", "forecast one run at a time (give one row)")
@@ -269,46 +312,19 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
 
     pred = get_predictor(posterior)
     noise = noise_for(inputs, n_draws, seed)
-    rng = np.random.default_rng(np.random.SeedSequence([int(noise.keys[0] >> np.uint64(32)), SEED if seed is None
-                                                        else int(seed)]))
     sim = pred.simulate(inputs, noise)
     notes += sim.notes[0]
     energy = sim.energy_mwh[:, 0].astype(np.float64)
     co2 = sim.co2_t[:, 0].astype(np.float64)
     intensity = co2 / energy
     if h_so_far is not None:  # the projection of hours is as uncertain as the remaining rate
-        energy = energy * np.exp(s * rng.standard_normal(len(energy)))
+        energy = energy * np.exp(s * noise.normal("forecast_projection", [0])[:, 0].astype(np.float64))
     S = len(energy)
     prior_w = np.full(S, 1.0 / S)
     prior_e = _summary(energy, prior_w, level)
     prior_c = _summary(energy * intensity, prior_w, level)
 
-    w = prior_w
-    ess, method = None, "projection"
-    if e_so_far is not None:
-        log_e = np.log(energy)
-        y = np.log(e_so_far) - np.log(f)
-        logw = -0.5 * ((y - log_e) / s) ** 2
-        w = np.exp(logw - logw.max())
-        ess = float(w.sum() ** 2 / np.sum(w ** 2))
-        if ess >= min_ess:
-            method = "importance"
-            w = w / w.sum()
-        else:
-            method = "analytic"
-            q16, m0, q84 = np.quantile(log_e, [0.16, 0.5, 0.84])
-            s0 = max((q84 - q16) / 2, 1e-6)
-            prec = 1 / s0 ** 2 + 1 / s ** 2
-            m1 = (m0 / s0 ** 2 + y / s ** 2) / prec
-            energy = np.exp(m1 + rng.standard_normal(S) / np.sqrt(prec))
-            w = prior_w
-            notes.append(f"effective sample size {ess:.0f} < {min_ess:g}: analytic log-normal update used")
-            z_conflict = abs(y - m0) / np.hypot(s0, s)
-            if z_conflict > 3:
-                notes.append(f"the energy so far is {z_conflict:.1f} sd from what the run's description implies "
-                             "(the planned device_hours, hardware, size): check the inputs and the unit (MWh); the "
-                             "forecast is a compromise between them; if the run is off plan, give hours_so_far")
-        energy = np.maximum(energy, e_so_far)
+    energy, w, ess, method = _condition(energy, prior_w, e_so_far, f, s, min_ess, noise, notes)
     total_co2 = energy * intensity
     e_sum, c_sum = _summary(energy, w, level), _summary(total_co2, w, level)
     p = None if budget is None else float(np.sum(w[total_co2 > budget]))

@@ -10,138 +10,31 @@ the fix; nothing is silently guessed.
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
-import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from carbon_bayes import reference
-from carbon_bayes.errors import CarbonBayesWarning, InputError
-
-MAX_YEAR = _dt.date.today().year + 5
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of the input contract."""
-
-    name: str
-    kind: str  # "text", "number", "category"
-    unit: str
-    description: str
-    lower: float | None = None  # numbers: smallest accepted value (inclusive)
-    upper: float | None = None  # numbers: largest accepted value (inclusive)
-    positive: bool = False  # numbers: must be > 0
-    too_small_fix: str = ""  # numbers: fix shown when value < lower
-    too_large_fix: str = ""  # numbers: fix shown when value > upper
-
-
-_B = "give the plain count (e.g. 7e9 for a 7B model, not 7)"
-COLUMNS: tuple[Column, ...] = (
-    Column("run_id", "text", "-", "any string, passed through to the output"),
-    Column("model_name", "text", "-", "free text"),
-    Column("year", "number", "year", "training year", 2010, MAX_YEAR,
-           too_small_fix="give the training year, 2010 or later", too_large_fix=f"give a year up to {MAX_YEAR}"),
-    Column("task", "category", "-", "language, vision, image_generation, speech, multimodal, other"),
-    Column("architecture", "category", "-", "dense_transformer, moe_transformer, cnn, diffusion_unet, rnn, other"),
-    Column("parameters", "number", "count", "total parameters", 1e5, 1e14, True,
-           too_small_fix=f"this looks like billions or millions; {_B}"),
-    Column("active_parameters", "number", "count", "parameters active per token (mixture-of-experts)", 1e5, 1e14, True,
-           too_small_fix=f"this looks like billions or millions; {_B}"),
-    Column("training_tokens", "number", "count", "training tokens", 1e5, 1e15, True,
-           too_small_fix="this looks like billions or trillions; give the plain count (e.g. 2e12 for 2T tokens)"),
-    Column("training_flops", "number", "FLOP", "total training compute", 1e12, 1e29, True,
-           too_small_fix="this looks like it is in PFLOP, EFLOP or ZFLOP; give total FLOP (e.g. 8.4e22)",
-           too_large_fix="no training run has used more than 1e29 FLOP; check the unit"),
-    Column("hardware", "text", "-", "accelerator name; common spellings resolve"),
-    Column("n_devices", "number", "count", "number of accelerators", 1, 1e7, True,
-           too_small_fix="give the number of accelerators, at least 1"),
-    Column("device_hours", "number", "accelerator-hours", "n_devices x wall-clock hours", None, 1e10, True),
-    Column("training_days", "number", "days", "wall-clock days", None, 2000, True,
-           too_large_fix="give wall-clock days of training (less than 2,000)"),
-    Column("power_per_device_w", "number", "W", "measured average power per device", None, 5000, True,
-           too_large_fix="give watts per device (no accelerator draws more than 5 kW)"),
-    Column("pue", "number", "-", "facility power usage effectiveness", 1.0, 3.0,
-           too_small_fix="PUE is total facility power / IT power, so it is at least 1.0 (e.g. 1.1)",
-           too_large_fix="PUE above 3 is not a datacentre value; give e.g. 1.1-1.6"),
-    Column("carbon_intensity", "number", "kg CO2e/kWh", "grid or contract carbon intensity", 0.0, 1.5,
-           too_small_fix="carbon intensity cannot be negative; give kg CO2e per kWh (e.g. 0.385)",
-           too_large_fix="this looks like g/kWh; give kg CO2e per kWh (divide by 1000)"),
-    Column("region", "text", "-", 'cloud region, e.g. "aws:us-east-1", "gcp:us-central1", "azure:westeurope"'),
-    Column("country", "text", "-", 'ISO 3166 code or name, e.g. "US", "USA", "FR"'),
-    Column("accounting", "category", "-", "location_based (default) or market_based"),
-    Column("energy_basis", "category", "-", "measured (default) or tdp (device-hours x TDP x PUE; also 'nominal', "
-           "'assumed')"),
-    # Extensions beyond the core input contract, all optional:
-    Column("precision", "category", "-", "training precision: fp32, tf32, bf16, fp16, fp8 (default: the chip's usual)"),
-    Column("provider", "category", "-", "operator, for the PUE prior: google, aws, azure, meta, oracle, hpc, colo, "
-           "on_premise, unknown (implied by region)"),
-    Column("power_scope", "category", "-", "system (default: devices + host share) or gpu (accelerators only)"),
+from carbon_bayes.contract import (  # noqa: F401  (re-exported: schema.COLUMNS, schema.CATEGORIES, ...)
+    _BY_NAME,
+    _SUFFIX,
+    _SUFFIX_RE,
+    CATEGORIES,
+    CATEGORY_ALIASES,
+    COLUMN_ALIASES,
+    COLUMN_NAMES,
+    COLUMNS,
+    FLOPS_TOLERANCE,
+    HOURS_CONTRADICTION,
+    HOURS_WARNING,
+    MAX_YEAR,
+    PASSTHROUGH,
+    Column,
 )
-COLUMN_NAMES = tuple(c.name for c in COLUMNS)
-_BY_NAME = {c.name: c for c in COLUMNS}
-
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "task": ("language", "vision", "image_generation", "speech", "multimodal", "other"),
-    "architecture": ("dense_transformer", "moe_transformer", "cnn", "diffusion_unet", "rnn", "other"),
-    "accounting": ("location_based", "market_based"),
-    "energy_basis": ("measured", "tdp"),
-    "precision": ("fp32", "tf32", "bf16", "fp16", "fp8"),
-    "provider": ("google", "aws", "azure", "meta", "oracle", "hpc", "colo", "on_premise", "unknown"),
-    "power_scope": ("system", "gpu"),
-}
-CATEGORY_ALIASES: dict[str, dict[str, str]] = {
-    "task": {"nlp": "language", "text": "language", "llm": "language", "diffusion": "image_generation",
-             "recsys": "other", "recommendation": "other",
-             "image generation": "image_generation", "audio": "speech", "cv": "vision"},
-    "architecture": {"transformer": "dense_transformer", "dense": "dense_transformer", "moe": "moe_transformer",
-                     "mixture_of_experts": "moe_transformer", "unet": "diffusion_unet", "diffusion": "diffusion_unet",
-                     "lstm": "rnn", "convnet": "cnn"},
-    "accounting": {"location": "location_based", "market": "market_based", "unknown": "location_based"},
-    # "assumed": a figure computed from an assumed power per device (data/README.md), nominal like tdp
-    "energy_basis": {"nominal": "tdp", "assumed": "tdp", "physical": "measured"},
-    "precision": {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"},
-    "provider": {"gcp": "google", "google_cloud": "google", "microsoft": "azure", "amazon": "aws"},
-    "power_scope": {},
-}
-
-#: Columns of the published-runs table (``published_training_runs.csv``, the source of
-#: ``data/training_runs.csv``) read as the input contract's, so that such a file can be estimated
-#: as it is (with a warning saying so). What a source *used* (PUE, intensity, power) is what its
-#: figure counts, so it is the input that predicts that figure.
-COLUMN_ALIASES = {
-    "model_id": "run_id",
-    "task_family": "task",
-    "reported_power_per_device_w": "power_per_device_w",
-    "pue_used_by_source": "pue",
-    "carbon_intensity_kg_per_kwh_used_by_source": "carbon_intensity",
-}
-
-#: Columns of ``data/training_runs.csv`` and of the published-runs table (labels, provenance)
-#: that estimate() ignores silently.
-PASSTHROUGH = frozenset({
-    "reported_energy_mwh", "reported_co2_t",
-    "run_group", "organization", "hardware_as_published", "location_or_region", "scope", "energy_mwh", "co2_t",
-    "pue_included", "source_power_w", "source_pue", "source_carbon_intensity",
-    "source_ci_country", "derived_from", "in_fit", "validate", "decision_note", "feature_sources", "source",
-    "source_quote", "confidence", "tier", "warnings", "cluster",
-})
-
-_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-_SUFFIX_RE = re.compile(r"^\s*([-+]?\d*\.?\d+(?:e[-+]?\d+)?)\s*([kmbgt])\s*$", re.IGNORECASE)
-
-#: device_hours more than this factor away from n_devices x training_days x 24 is a contradiction
-#: (an error); published figures round days and device counts, and some runs did not use every
-#: device all the time, so a smaller mismatch is only a warning (device_hours is used).
-HOURS_CONTRADICTION = 2.0
-HOURS_WARNING = 1.25
-#: training_flops and 6 N D further apart than this factor give a warning.
-FLOPS_TOLERANCE = 3.0
+from carbon_bayes.errors import CarbonBayesWarning, InputError
 
 
 def _suggest(value: str, choices) -> str:
@@ -343,9 +236,25 @@ def normalise_runs(runs) -> pd.DataFrame:
     """
     df = _apply_aliases(_to_frame(runs))
     _check_columns(df)
+    out = _parse_columns(df)
+    notes: list[list[str]] = [[] for _ in range(len(df))]
+    _check_ids_and_year(out, df)
+    _resolve_location(out, df)
+    _check_parameters(out, df, notes)
+    _reconcile_hours(out, df, notes)
+    _check_compute_and_power(out, df, notes)
+    _check_accounting(out, df)
+    out["tier"] = information_tier(out)
+    out["warnings"] = np.array(["; ".join(x) for x in notes], dtype=object)
+    return pd.DataFrame(out, columns=[*COLUMN_NAMES, "tier", "warnings"])
+
+
+
+
+def _parse_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Parse and bound-check every contract column of ``df`` (absent columns are all unknown)."""
     n = len(df)
     out: dict[str, np.ndarray] = {}
-    notes: list[list[str]] = [[] for _ in range(n)]
     for col in COLUMNS:
         if col.kind == "number" and col.name in df.columns and df[col.name].dtype.kind in "fiu":
             raw = df[col.name].to_numpy(dtype=float)  # already numeric: no per-cell parsing
@@ -359,12 +268,16 @@ def normalise_runs(runs) -> pd.DataFrame:
             out[col.name] = _category(col.name, raw, df)
         else:
             out[col.name] = _text(raw)
+    return out
 
+
+def _check_ids_and_year(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
+    """Fill absent run_ids (``run-<row>``), refuse duplicate ones and fractional years."""
     # run_id: strings, unique, filled when absent.
     rid = out["run_id"]
     empty = rid == ""
     rid[empty] = [f"run-{i}" for i in np.flatnonzero(empty)]
-    if len(set(rid)) < n:
+    if len(set(rid)) < len(rid):
         i = int(np.flatnonzero(pd.Series(rid).duplicated().to_numpy())[0])
         raise InputError("run_id", rid[i], "run_id must be unique; rename or drop the duplicate row", row=i)
 
@@ -374,6 +287,9 @@ def normalise_runs(runs) -> pd.DataFrame:
         i = int(np.flatnonzero(frac)[0])
         raise InputError("year", yr[i], "give a whole year, e.g. 2024", row=_row_label(df, i))
 
+
+def _resolve_location(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
+    """Resolve hardware, region, country and provider; refuse a region that contradicts them."""
     # Hardware.
     hw_map = _resolve_unique(out["hardware"], reference.resolve_hardware, df, "hardware")
     out["hardware"] = np.array([hw_map[v] or "" for v in out["hardware"]], dtype=object)
@@ -406,6 +322,9 @@ def normalise_runs(runs) -> pd.DataFrame:
                          "drop provider or make it agree", row=_row_label(df, i))
     out["provider"] = np.where(out["provider"] == "", rp, out["provider"])
 
+
+def _check_parameters(out: dict[str, np.ndarray], df: pd.DataFrame, notes: list[list[str]]) -> None:
+    """Refuse active parameters above the total; note an MoE without active parameters."""
     # Parameters: active <= total.
     p, pa = out["parameters"], out["active_parameters"]
     bad = ~np.isnan(p) & ~np.isnan(pa) & (pa > p * 1.0001)
@@ -417,6 +336,9 @@ def normalise_runs(runs) -> pd.DataFrame:
     for i in np.flatnonzero(moe_no_active):
         notes[i].append("mixture-of-experts without active_parameters: FLOPs from total parameters overstate compute")
 
+
+def _reconcile_hours(out: dict[str, np.ndarray], df: pd.DataFrame, notes: list[list[str]]) -> None:
+    """Reconcile device-hours with n_devices x training_days x 24 (fill, note or refuse)."""
     # Device-hours vs n_devices x training_days.
     h, nd, days = out["device_hours"], out["n_devices"], out["training_days"]
     implied = nd * days * 24.0
@@ -438,7 +360,11 @@ def normalise_runs(runs) -> pd.DataFrame:
     for i in np.flatnonzero(only_days):
         notes[i].append("training_days without n_devices does not give device-hours; it is not used")
 
+
+def _check_compute_and_power(out: dict[str, np.ndarray], df: pd.DataFrame, notes: list[list[str]]) -> None:
+    """Note FLOPs far from 6 N D; refuse a power per device implausible for its hardware."""
     # FLOPs vs 6 N D.
+    p, pa = out["parameters"], out["active_parameters"]
     n_eff = np.where(np.isnan(pa), p, pa)
     six_nd = 6.0 * n_eff * out["training_tokens"]
     both = ~np.isnan(six_nd) & ~np.isnan(out["training_flops"])
@@ -459,6 +385,9 @@ def normalise_runs(runs) -> pd.DataFrame:
             raise InputError("power_per_device_w", pw[i], f"is {r[i]:.2g}x the {out['hardware'][i]} TDP of {t[i]:g} W; "
                              "give the average watts drawn per device (typically 0.3-1.5x TDP)", row=_row_label(df, i))
 
+
+def _check_accounting(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
+    """Refuse market-based accounting without an intensity, fill defaults, check precisions."""
     # Accounting.
     mb = (out["accounting"] == "market_based") & np.isnan(out["carbon_intensity"])
     if mb.any():
@@ -476,10 +405,6 @@ def normalise_runs(runs) -> pd.DataFrame:
             reference.peak_flops(out["hardware"][i], out["precision"][i])
         except InputError as e:
             raise InputError(e.field, e.value, e.fix, row=_row_label(df, i)) from None
-
-    out["tier"] = information_tier(out)
-    out["warnings"] = np.array(["; ".join(x) for x in notes], dtype=object)
-    return pd.DataFrame(out, columns=[*COLUMN_NAMES, "tier", "warnings"])
 
 
 def information_tier(runs) -> np.ndarray:

@@ -61,7 +61,7 @@ def scored_labels(dataset: pd.DataFrame) -> pd.DataFrame:
 
 
 def tier_inputs(rows: pd.DataFrame, tier: str) -> pd.DataFrame:
-    """Inputs (the input contract) for predicting ``rows`` at ``tier``.
+    """Return the inputs (the input contract) for predicting ``rows`` at ``tier``.
 
     Label conventions (basis, GPU-only scope, PUE excluded, the nominal watts of a TDP or
     assumed-power figure) are given at every tier; stated PUE and intensity only at T1.
@@ -177,8 +177,10 @@ def ml_features(inputs: pd.DataFrame, quantity: np.ndarray) -> np.ndarray:
 
 
 def ml_quantiles(X_train, y_train, X_test, seed: int) -> dict[str, np.ndarray]:
-    """log10 quantiles on QGRID: a random forest with out-of-bag conformal intervals, and
-    gradient boosting with quantile loss (one model per quantile).
+    """Predict log10 quantiles on QGRID with the machine-learning baselines.
+
+    A random forest with out-of-bag conformal intervals, and gradient boosting with quantile loss
+    (one model per quantile).
     """
     from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
 
@@ -210,6 +212,7 @@ class ValidationResult:
     convergence: list[dict] = field(default_factory=list)
 
     def metrics(self, by: tuple[str, ...] = ("tier", "method")) -> pd.DataFrame:
+        """Summarise the predictions by ``by`` (see :func:`metrics`)."""
         return metrics(self.predictions, by)
 
 
@@ -238,10 +241,55 @@ def default_jobs(chains: int) -> int:
     return max(1, cores // max(1, chains))
 
 
+def score_fold(test: pd.DataFrame, train: pd.DataFrame, post, fold: int, *, tiers=TIERS, seed: int = SEED,
+               n_draws: int = 1000, baselines: bool = True, ml: bool = True) -> list[pd.DataFrame]:
+    """Score one fold's held-out figures ``test`` at each tier.
+
+    The model is scored with the fold's posterior ``post``, next to the formulas and the
+    machine-learning baselines trained on ``train``.
+    """
+    from carbon_bayes.estimator import estimate
+
+    out = []
+    y = test["value"].to_numpy()
+    qty = test["quantity"].to_numpy()
+    for tier in tiers:
+        inp = tier_inputs(test, tier)
+        est = estimate(inp, posterior=post, n_draws=n_draws, seed=seed + fold, keep_draws=True)
+        draws = np.where(qty[:, None] == "energy_mwh", est.draws["energy_mwh"].values, est.draws["co2_t"].values)
+        base = test[["run_id", "run_group", "quantity", "value", "basis", "architecture", "hardware", "year"]].assign(
+            effective_tier=est.summary["tier"].to_numpy())
+        out.append(base.assign(tier=tier, method="carbon_bayes", fold=fold, **score_draws(draws, y)))
+        if baselines:
+            for name, p in formula_predictions(inp, qty).items():
+                q = np.repeat(np.log10(p)[:, None], len(QGRID), axis=1)
+                sc = score_quantiles(q, y)
+                for kk in sc:  # a formula that cannot answer a row is not scored on it
+                    sc[kk] = np.where(np.isnan(p), False if kk.startswith("cover") else np.nan, sc[kk])
+                out.append(base.assign(tier=tier, method=name, fold=fold, **sc))
+        if ml and len(train) >= 5:
+            Xtr = ml_features(tier_inputs(train, tier), train["quantity"].to_numpy())
+            for name, q in ml_quantiles(Xtr, np.log10(train["value"].to_numpy()), ml_features(inp, qty),
+                                        seed + fold).items():
+                out.append(base.assign(tier=tier, method=name, fold=fold, **score_quantiles(q, y)))
+    return out
+
+
+def _with_groups(pred: pd.DataFrame) -> pd.DataFrame:
+    """Add the hardware family and the era of each figure (for the per-group tables)."""
+    from carbon_bayes import reference
+
+    fam = reference.accelerators()["family"].to_dict()
+    pred["family"] = [fam.get(h, "unknown") if h else "unknown" for h in pred["hardware"]]
+    pred["era"] = pd.cut(pred["year"], [0, 2018, 2020, 2022, 2024, 3000],
+                         labels=["<=2018", "2019-2020", "2021-2022", "2023-2024", ">=2025"]).astype(str)
+    return pred
+
+
 def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 10, tiers=TIERS, seed: int = SEED,
                    sampler_config: dict | None = None, baselines: bool = True, ml: bool = True,
                    n_draws: int = 1000, progress: bool = True, jobs: int | None = None) -> ValidationResult:
-    """Grouped K-fold (``folds=None``: leave-one-run-out) cross-validation of the model and baselines.
+    """Cross-validate the model and the baselines, grouped K-fold (``folds=None``: leave-one-run-out).
 
     The model is compiled once; ``jobs`` folds are sampled at once in threads (default
     :func:`default_jobs`: one fold per ``chains`` cores, so one at a time on 2 cores). Each fold has
@@ -252,7 +300,6 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
 
     from carbon_bayes.dataset import load_training_runs
     from carbon_bayes.errors import InputError
-    from carbon_bayes.estimator import estimate
     from carbon_bayes.fitting import (
         CarbonModel,
         compile_model,
@@ -303,29 +350,7 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
         post = posterior_from_tree(build_posterior_tree(tree, **prov))
         test = labels[labels["run_group"].isin(held)]
         train = train_rows[~train_rows["run_group"].isin(held)]
-        out = []
-        for tier in tiers:
-            inp = tier_inputs(test, tier)
-            est = estimate(inp, model=post, n_draws=n_draws, seed=seed + k, keep_draws=True)
-            y = test["value"].to_numpy()
-            qty = test["quantity"].to_numpy()
-            draws = np.where(qty[:, None] == "energy_mwh", est.draws["energy_mwh"].values, est.draws["co2_t"].values)
-            base = test[["run_id", "run_group", "quantity", "value", "basis", "architecture", "hardware", "year"]].assign(
-                effective_tier=est.summary["tier"].to_numpy())
-            out.append(base.assign(tier=tier, method="carbon_bayes", fold=k, **score_draws(draws, y)))
-            if baselines:
-                for name, p in formula_predictions(inp, qty).items():
-                    q = np.repeat(np.log10(p)[:, None], len(QGRID), axis=1)
-                    sc = score_quantiles(q, y)
-                    for kk in sc:  # a formula that cannot answer a row is not scored on it
-                        sc[kk] = np.where(np.isnan(p), False if kk.startswith("cover") else np.nan, sc[kk])
-                    out.append(base.assign(tier=tier, method=name, fold=k, **sc))
-            if ml and len(train) >= 5:
-                tr_inp = tier_inputs(train, tier)
-                Xtr = ml_features(tr_inp, train["quantity"].to_numpy())
-                Xte = ml_features(inp, qty)
-                for name, q in ml_quantiles(Xtr, np.log10(train["value"].to_numpy()), Xte, seed + k).items():
-                    out.append(base.assign(tier=tier, method=name, fold=k, **score_quantiles(q, y)))
+        out = score_fold(test, train, post, k, tiers=tiers, seed=seed, n_draws=n_draws, baselines=baselines, ml=ml)
         if progress:
             with lock:
                 done.append(k)
@@ -341,13 +366,7 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
         print(file=sys.stderr)
     parts = [df for out, _ in results for df in out]
     conv = [c for _, c in results]
-    pred = pd.concat(parts, ignore_index=True)
-    from carbon_bayes import reference
-
-    fam = reference.accelerators()["family"].to_dict()
-    pred["family"] = [fam.get(h, "unknown") if h else "unknown" for h in pred["hardware"]]
-    pred["era"] = pd.cut(pred["year"], [0, 2018, 2020, 2022, 2024, 3000],
-                         labels=["<=2018", "2019-2020", "2021-2022", "2023-2024", ">=2025"]).astype(str)
+    pred = _with_groups(pd.concat(parts, ignore_index=True))
     settings = {"folds": "leave-one-run-out" if folds is None else n_folds, "tiers": list(tiers), "seed": seed,
                 "sampler": {k: v for k, v in cm.sampler_config.items() if k != "progressbar"},
                 "n_labels": int(len(labels)), "n_groups": int(labels["run_group"].nunique()),

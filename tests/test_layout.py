@@ -99,3 +99,51 @@ def test_data_flow_direction():
     for lower in ("carbon_bayes.formula", "carbon_bayes.schema", "carbon_bayes.predict",
                   "carbon_bayes.estimator", "carbon_bayes.risk"):
         assert not reach(lower) & upper, lower
+
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80
+
+
+def _code_lines(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    """Lines of a function after its docstring (a long docstring is documentation, not complexity)."""
+    body = fn.body
+    doc = isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(
+        body[0].value.value, str)
+    start = body[0].end_lineno + 1 if doc and len(body) > 1 else body[0].lineno
+    return fn.end_lineno - start + 1
+
+
+def test_every_module_and_function_can_be_read_in_one_sitting():
+    too_long = {}
+    for path in ROOT.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        n = len(path.read_text().splitlines())
+        if n > MAX_MODULE_LINES:
+            too_long[str(path.relative_to(ROOT))] = n
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _code_lines(node) > MAX_FUNCTION_LINES:
+                too_long[f"{path.relative_to(ROOT)}:{node.name}"] = _code_lines(node)
+    assert too_long == {}
+
+
+def test_the_size_check_counts_code_not_docstrings():
+    src = 'def f():\n    """doc\n\n    more\n    """\n    a = 1\n    return a\n'
+    fn = ast.parse(src).body[0]
+    assert _code_lines(fn) == 2
+
+
+def test_the_model_core_layers_stay_apart():
+    """The registry and the blocks import neither PyMC nor the layers that use them; the graph does not
+    reach the fitting, and the numpy predictor reaches neither (it must not import PyMC)."""
+    graph = module_graph()
+    for light in ("carbon_bayes.effects", "carbon_bayes.blocks", "carbon_bayes.streams", "carbon_bayes.formula"):
+        tree = ast.parse((ROOT / f"{light.rsplit('.', 1)[-1]}.py").read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+                     and not n.module.startswith("pytensor.tensor.variable")}  # formula's type-checking import
+        assert not imported & {"pymc", "pytensor"}, (light, imported)
+        assert graph[light] <= {"carbon_bayes.effects", "carbon_bayes.formula"}, (light, graph[light])
+    assert "carbon_bayes.fitting" not in graph["carbon_bayes.model"]
+    for numpy_only in ("carbon_bayes.predict", "carbon_bayes.posterior", "carbon_bayes.estimator"):
+        assert not graph[numpy_only] & {"carbon_bayes.model", "carbon_bayes.fitting"}, numpy_only

@@ -39,10 +39,47 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    """Run ``carbon-bayes budget`` with the parsed ``args``; return the exit status."""
+def _grid_of(args) -> dict:
+    """Collect the flags given several values (a grid of alternatives); keep the first value as the run's."""
+    grid = {}
+    for name in MULTI:
+        values = getattr(args, f"run_{name}")
+        if values is None:
+            continue
+        if len(values) > 1:
+            grid[name] = list(dict.fromkeys(values))
+        setattr(args, f"run_{name}", values[0])
+    return grid
+
+
+def _single_runs(runs, b: float, risk: float, common: dict, plot):
+    """Tabulate each run's risk against the budget (no alternatives, no sum); return (table, figure)."""
     import pandas as pd
 
+    from carbon_bayes.estimator import estimate
+
+    est = estimate(runs, **common)
+    f = est.to_frame()
+    out = pd.DataFrame({"run_id": f["run_id"]})
+    for c in ("co2_t_mean", "co2_t_median", "co2_t_lower", "co2_t_upper", "energy_mwh_median"):
+        out[c] = f[c]
+    out["budget_t"] = b
+    out["prob_exceeds"] = est.prob_exceeds(co2_t=b).to_numpy()
+    out["max_risk"] = risk
+    out["meets_risk"] = out["prob_exceeds"] <= risk
+    out["carbon_at_risk_t"] = est.carbon_at_risk(1 - risk).to_numpy()
+    out["expected_shortfall_t"] = est.expected_shortfall(b).to_numpy()
+    out["tier"] = f["tier"]
+    fig = None
+    if plot:
+        from carbon_bayes.plots import plot_predictive
+
+        fig = plot_predictive(est, budget_t=b)
+    return out, fig
+
+
+def run(args) -> int:
+    """Run ``carbon-bayes budget`` with the parsed ``args``; return the exit status."""
     from carbon_bayes import budget
     from carbon_bayes.cli.common import read_table, runs_from_args, write_table
     from carbon_bayes.errors import InputError
@@ -55,14 +92,7 @@ def run(args) -> int:
             trials = budget.check_trials(args.trials)
         except InputError as e:
             raise InputError("--trials", args.trials, e.fix) from None
-    grid = {}
-    for name in MULTI:
-        values = getattr(args, f"run_{name}")
-        if values is None:
-            continue
-        if len(values) > 1:
-            grid[name] = list(dict.fromkeys(values))
-        setattr(args, f"run_{name}", values[0])
+    grid = _grid_of(args)
     runs = runs_from_args(args)
     alternatives = None
     if args.alternatives:
@@ -99,24 +129,7 @@ def run(args) -> int:
 
             fig = plot_predictive(res, budget_t=b)
     else:
-        from carbon_bayes.estimator import estimate
-
-        est = estimate(runs, **common)
-        f = est.to_frame()
-        out = pd.DataFrame({"run_id": f["run_id"]})
-        for c in ("co2_t_mean", "co2_t_median", "co2_t_lower", "co2_t_upper", "energy_mwh_median"):
-            out[c] = f[c]
-        out["budget_t"] = b
-        out["prob_exceeds"] = est.prob_exceeds(co2_t=b).to_numpy()
-        out["max_risk"] = risk
-        out["meets_risk"] = out["prob_exceeds"] <= risk
-        out["carbon_at_risk_t"] = est.carbon_at_risk(1 - risk).to_numpy()
-        out["expected_shortfall_t"] = est.expected_shortfall(b).to_numpy()
-        out["tier"] = f["tier"]
-        if args.plot:
-            from carbon_bayes.plots import plot_predictive
-
-            fig = plot_predictive(est, budget_t=b)
+        out, fig = _single_runs(runs, b, risk, common, args.plot)
     write_table(out, None, args.format)
     if fig is not None:
         from carbon_bayes.posterior import atomic_write

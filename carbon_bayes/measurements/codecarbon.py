@@ -64,20 +64,8 @@ def _codecarbon_rows(df: pd.DataFrame, path: Path, facts: dict) -> list[dict]:
     return rows
 
 
-def _codecarbon_row(df: pd.DataFrame, i: int, path: Path, facts: dict, dropped: list[int], used_ids: set) -> dict:
-    line = i + 2
-    where = _where(path, line)
-    cell = {c: df[c].iloc[i] for c in df.columns}
-    notes: list[str] = []
-    duration = _number(path, df, i, "duration", "seconds", lower=0.0, strict_lower=True, required=True,
-                       what="the duration")
-    kwh = _number(path, df, i, "energy_consumed", "kWh", lower=0.0, strict_lower=True, required=True,
-                  what="the energy consumed")
-    kg = _number(path, df, i, "emissions", "kg CO2e", lower=0.0, what="the emissions")
-    pue = _number(path, df, i, "pue", "(dimensionless, >= 1)", lower=1.0, what="PUE") if "pue" in df.columns else 1.0
-    pue = 1.0 if np.isnan(pue) else pue
-
-    # Hardware and device count.
+def _codecarbon_hardware(df: pd.DataFrame, i: int, path: Path, facts: dict, cell: dict, where: str):
+    """Return the accelerator, the device count and the gpu_model cell of row ``i``."""
     gpu_model = cell.get("gpu_model", "")
     model_count, hw = None, ""
     if "hardware" in facts:
@@ -104,7 +92,11 @@ def _codecarbon_row(df: pd.DataFrame, i: int, path: Path, facts: dict, dropped: 
         raise InputError("gpu_count", cell.get("gpu_count", ""), "the number of GPUs is not recorded; give it "
                          "with n_devices=... (--n-devices)", row=where)
 
-    # Location.
+    return hw, n_dev, gpu_model
+
+
+def _codecarbon_location(cell: dict, notes: list[str]) -> tuple[str, str, str, str]:
+    """Return country, cloud region, provider and the free-text location of a row."""
     country = ""
     iso = cell.get("country_iso_code", "")
     if iso:
@@ -124,7 +116,11 @@ def _codecarbon_row(df: pd.DataFrame, i: int, path: Path, facts: dict, dropped: 
                      "region left empty")
     location = ", ".join(x for x in (cell.get("region", ""), cell.get("country_name", "")) if x)
 
-    # Year from the timestamp.
+    return country, region, provider, location
+
+
+def _codecarbon_year(cell: dict, where: str) -> float:
+    """Return the training year from the row's timestamp (NaN when there is none)."""
     year = np.nan
     ts = cell.get("timestamp", "")
     if ts:
@@ -134,6 +130,25 @@ def _codecarbon_row(df: pd.DataFrame, i: int, path: Path, facts: dict, dropped: 
                              "cell, or give the year with year=... (--year)", row=where)
         year = float(t.year)
 
+    return year
+
+
+def _codecarbon_row(df: pd.DataFrame, i: int, path: Path, facts: dict, dropped: list[int], used_ids: set) -> dict:
+    line = i + 2
+    where = _where(path, line)
+    cell = {c: df[c].iloc[i] for c in df.columns}
+    notes: list[str] = []
+    duration = _number(path, df, i, "duration", "seconds", lower=0.0, strict_lower=True, required=True,
+                       what="the duration")
+    kwh = _number(path, df, i, "energy_consumed", "kWh", lower=0.0, strict_lower=True, required=True,
+                  what="the energy consumed")
+    kg = _number(path, df, i, "emissions", "kg CO2e", lower=0.0, what="the emissions")
+    pue = _number(path, df, i, "pue", "(dimensionless, >= 1)", lower=1.0, what="PUE") if "pue" in df.columns else 1.0
+    pue = 1.0 if np.isnan(pue) else pue
+
+    hw, n_dev, gpu_model = _codecarbon_hardware(df, i, path, facts, cell, where)
+    country, region, provider, location = _codecarbon_location(cell, notes)
+    year = _codecarbon_year(cell, where)
     if cell.get("tracking_mode", "") == "process":
         notes.append("tracking_mode process: CPU and RAM energy are this process's share, GPU energy is the GPUs'")
     if dropped:
