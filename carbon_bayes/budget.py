@@ -36,7 +36,7 @@ from carbon_bayes.alternatives import (  # noqa: F401  (part of this module's AP
 )
 from carbon_bayes.constants import CHUNK_ELEMENTS, CI_LEVEL, SEED
 from carbon_bayes.errors import InputError
-from carbon_bayes.estimator import common_draws, noise_for
+from carbon_bayes.estimator import UNITS, common_draws, noise_for
 
 # the risk measures are part of this module's API too (budget.prob_exceeds(draws, B), ...)
 from carbon_bayes.risk import carbon_at_risk, check_budget, check_risk, expected_shortfall, prob_exceeds  # noqa: F401
@@ -403,12 +403,14 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
         if keep:
             kept_c.append(co2)
             kept_e.append(energy)
-    draws = xr.Dataset({"co2_t": ("draw", total_c), "energy_mwh": ("draw", total_e)},
+    draws = xr.Dataset({q: xr.DataArray(v, dims="draw", attrs={"units": UNITS[q]})
+                        for q, v in (("co2_t", total_c), ("energy_mwh", total_e))},
                        coords={"draw": np.arange(S)}, attrs={"n_runs": n, "same_site": int(same_site)})
     run_draws = None
     if keep:
-        run_draws = xr.Dataset({"co2_t": (("run", "draw"), np.concatenate(kept_c, axis=1).T),
-                                "energy_mwh": (("run", "draw"), np.concatenate(kept_e, axis=1).T)},
+        run_draws = xr.Dataset({q: xr.DataArray(np.concatenate(k, axis=1).T, dims=("run", "draw"),
+                                                attrs={"units": UNITS[q]})
+                                for q, k in (("co2_t", kept_c), ("energy_mwh", kept_e))},
                                coords={"run": base["run_id"].to_numpy(), "draw": np.arange(S)})
     return SweepResult(draws=draws, run_draws=run_draws, budget_t=budget, ci_level=level, n_runs=n, same_site=same_site,
                        inputs=base)

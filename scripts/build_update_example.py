@@ -41,7 +41,7 @@ def cli(args):
 
 
 def fc_json(*extra, updated=True):
-    args = ["forecast", *RUN, *(["--model", f"{HOME}/posterior-my-lab.nc"] if updated else []), *extra,
+    args = ["forecast", *RUN, *(["--posterior", f"{HOME}/posterior-my-lab.nc"] if updated else []), *extra,
             "--format", "json"]
     return json.loads(cli(args))
 
@@ -78,14 +78,14 @@ u = np.quantile(post["u_cluster"].values, [0.05, 0.5, 0.95])
 run = {"run_id": "next-7b", "hardware": "H100", "device_hours": 20000, "parameters": 7e9,
        "architecture": "dense_transformer", "task": "language", "year": 2024, "region": "gcp:us-central1", "pue": 1.0}
 est_shipped = cli(["estimate", *RUN])
-est_updated = cli(["estimate", *RUN, "--model", model])
+est_updated = cli(["estimate", *RUN, "--posterior", model])
 s = estimate(run).to_frame().iloc[0]
 m = estimate(run, posterior=model).to_frame().iloc[0]
 covers = m.energy_mwh_lower <= TRUTH_MWH <= m.energy_mwh_upper
 shipped_covers = s.energy_mwh_lower <= TRUTH_MWH <= s.energy_mwh_upper
 
 f30_args = ["--energy-so-far-mwh", "2.2", "--fraction-done", "0.3", "--budget-t", "2.5"]
-f30_table = cli(["forecast", *RUN, "--model", model, *f30_args])
+f30_table = cli(["forecast", *RUN, "--posterior", model, *f30_args])
 f30 = fc_json(*f30_args)
 f30_ci = fc_json(*f30_args, "--carbon-intensity", "0.38")
 f80 = fc_json("--energy-so-far-mwh", "5.6", "--fraction-done", "0.8", "--budget-t", "2.5")
@@ -141,7 +141,7 @@ like the CodeCarbon readings). The simulated truth is 20,000 x 700 W x 0.45 = **
 $ RUN="{run_flags}"
 $ carbon-bayes estimate $RUN
 {est_shipped}
-$ carbon-bayes estimate $RUN --model $CARBON_BAYES_HOME/posterior-my-lab.nc
+$ carbon-bayes estimate $RUN --posterior $CARBON_BAYES_HOME/posterior-my-lab.nc
 {est_updated}
 ```
 
@@ -158,7 +158,7 @@ Thirty per cent into the run, the node meters show 2.2 MWh (a rate that projects
 and the budget is 2.5 t CO2e:
 
 ```console
-$ carbon-bayes forecast $RUN --model $CARBON_BAYES_HOME/posterior-my-lab.nc \\
+$ carbon-bayes forecast $RUN --posterior $CARBON_BAYES_HOME/posterior-my-lab.nc \\
     --energy-so-far-mwh 2.2 --fraction-done 0.3 --budget-t 2.5
 {f30_table}
 ```

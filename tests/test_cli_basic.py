@@ -119,6 +119,16 @@ def test_ci_is_a_deprecated_spelling_of_ci_level(capsys):
     assert wide["co2_t_lower"] < narrow["co2_t_lower"] < narrow["co2_t_upper"] < wide["co2_t_upper"]
 
 
+def test_model_is_a_deprecated_spelling_of_posterior(capsys, tiny_fit):
+    path = str(tiny_fit["path"])
+    code, default, _ = _run(capsys, "estimate", *FLAGS, "--format", "csv")
+    code, new, err_new = _run(capsys, "estimate", *FLAGS, "--posterior", path, "--format", "csv")
+    assert code == 0 and "deprecated" not in err_new
+    code, old, err_old = _run(capsys, "estimate", *FLAGS, "--model", path, "--format", "csv")
+    assert code == 0 and old == new != default
+    assert "warning: --model is deprecated, use --posterior (same meaning)" in err_old
+
+
 @pytest.mark.parametrize(("content", "needle"), [
     (b'run_id,parameters\n"unterminated,7e9\n', "not a readable CSV"),
     (b"\xff\xfe\x00\x01garbage", "not a readable CSV"),

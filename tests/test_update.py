@@ -72,7 +72,7 @@ def test_the_posterior_file_keeps_the_measurements_with_their_source(updated):
     assert all(s.startswith("user measurement: user_runs.csv row") for s in mine["source"])
     assert len(fit) > len(mine)  # the published runs are still there
     assert len(updated.rows) == 4 and updated.cluster == "lab"
-    assert "carbon-bayes estimate --model" in updated.usage()
+    assert "carbon-bayes estimate --posterior" in updated.usage()
 
 
 def test_the_shipped_posterior_is_unchanged(updated, shipped_sha):
@@ -101,7 +101,7 @@ def test_update_cli_writes_to_the_user_directory_and_is_reproducible(updated, tm
     assert code == 0, err
     path = home / "posterior-lab.nc"
     assert path.is_file() and f"wrote {path}" in out
-    assert f"carbon-bayes estimate --model {path}" in out and f"carbon_bayes.estimate(runs, posterior='{path}')" in out
+    assert f"carbon-bayes estimate --posterior {path}" in out and f"carbon_bayes.estimate(runs, posterior='{path}')" in out
     assert "read 4 run(s)" in err and "(csv)" in err
     a, b = load_posterior(path), load_posterior(updated.path)
     assert set(a.draws) == set(b.draws)

@@ -102,7 +102,7 @@ def run(args) -> int:
         alternatives = read_table(args.alternatives, field="--alternatives")
     elif grid:
         alternatives = grid
-    common = {"posterior": args.model, "seed": args.seed, "ci_level": args.ci_level, "n_draws": args.n_draws}
+    common = {"posterior": args.posterior, "seed": args.seed, "ci_level": args.ci_level, "n_draws": args.n_draws}
     same_site = not args.independent_sites
     fig = None
     if alternatives is not None:

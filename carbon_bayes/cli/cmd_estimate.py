@@ -34,12 +34,12 @@ def run(args) -> int:
         if len(runs) > MAX_VOI_RUNS:
             raise InputError("--voi", f"{len(runs)} runs", f"value of information re-estimates every run many times; "
                              f"give at most {MAX_VOI_RUNS} runs (split the file) or drop --voi")
-    est = estimate(runs, ci_level=args.ci_level, posterior=args.model, n_draws=args.n_draws, seed=args.seed)
+    est = estimate(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed)
     out = est.to_frame()
     if args.voi:
         from carbon_bayes.voi import voi_columns
 
-        v = voi_columns(runs, ci_level=args.ci_level, posterior=args.model, n_draws=args.n_draws, seed=args.seed)
+        v = voi_columns(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed)
         out["voi_top_input"] = v["voi_top_input"].to_numpy()
         out["voi_narrowing"] = v["voi_narrowing"].to_numpy()
     write_table(out, args.output, args.format)

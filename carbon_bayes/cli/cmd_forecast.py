@@ -44,7 +44,7 @@ def run(args) -> int:
 
     fc = forecast(runs_from_args(args), energy_so_far_mwh=args.energy_so_far_mwh, hours_so_far=args.hours_so_far,
                   fraction_done=args.fraction_done, budget_t=args.budget_t, ci_level=args.ci_level,
-                  posterior=args.model, seed=args.seed,
+                  posterior=args.posterior, seed=args.seed,
                   progress_sigma=PROGRESS_SIGMA if args.progress_sigma is None else args.progress_sigma)
     frame = fc.to_frame()
     if args.format == "json":

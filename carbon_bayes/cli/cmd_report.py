@@ -32,7 +32,7 @@ def run(args) -> int:
     from carbon_bayes.cli.common import runs_from_args
     from carbon_bayes.report import report
 
-    text = report(runs_from_args(args), format=args.format, ci_level=args.ci_level, posterior=args.model,
+    text = report(runs_from_args(args), format=args.format, ci_level=args.ci_level, posterior=args.posterior,
                   seed=args.seed, n_draws=args.n_draws, training_type=args.training_type)
     if args.output:
         from carbon_bayes.posterior import atomic_write

@@ -24,7 +24,7 @@ def register(sub) -> None:
                     "your own cluster (one utilisation and one power-fraction effect shared by your runs), and "
                     "write the new posterior. The shipped posterior is never modified.",
         epilog="Example: carbon-bayes update --measurements emissions.csv --cluster my-lab "
-               "--architecture dense_transformer --task language; then carbon-bayes estimate --model PATH ...")
+               "--architecture dense_transformer --task language; then carbon-bayes estimate --posterior PATH ...")
     p.add_argument("--measurements", metavar="FILE", required=True,
                    help="CodeCarbon emissions.csv, model card README.md, or CSV of runs with energy_mwh/co2_t")
     p.add_argument("--format", choices=FORMATS, help="format of FILE (default: recognised from its columns)")

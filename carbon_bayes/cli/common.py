@@ -76,12 +76,13 @@ class _DeprecatedAlias(argparse.Action):
 
 def add_prediction_flags(parser: argparse.ArgumentParser, *, n_draws: bool = True,
                          model_help: str = "posterior file (default: the shipped posterior)") -> None:
-    """Add --ci-level, --model, [--n-draws,] --seed: the options of every command that predicts from a posterior."""
+    """Add --ci-level, --posterior, [--n-draws,] --seed: the options of every command that predicts."""
     parser.add_argument("--ci-level", "--ci", dest="ci_level", type=float, default=CI_LEVEL, metavar="LEVEL",
                         action=_DeprecatedAlias, deprecated=("--ci",),
                         help=f"credible-interval level (default {CI_LEVEL:g}, equal-tailed); --ci is a deprecated "
                              "alias")
-    parser.add_argument("--model", metavar="NC", help=model_help)
+    parser.add_argument("--posterior", "--model", dest="posterior", metavar="NC", action=_DeprecatedAlias,
+                        deprecated=("--model",), help=f"{model_help}; --model is a deprecated alias")
     if n_draws:
         parser.add_argument("--n-draws", type=int, default=None,
                             help="predictive draws per run (default by tier: "

@@ -258,9 +258,9 @@ class UpdateResult:
 
     def usage(self) -> str:
         """How to use the new posterior, one line per interface."""
-        return (f"use it with:  carbon-bayes estimate --model {self.path} ...\n"
+        return (f"use it with:  carbon-bayes estimate --posterior {self.path} ...\n"
                 f"          or:  carbon_bayes.estimate(runs, posterior={str(self.path)!r})\n"
-                f"          or:  carbon-bayes forecast --model {self.path} ...")
+                f"          or:  carbon-bayes forecast --posterior {self.path} ...")
 
 
 def update_from_measurements(measurements, *, format: str | None = None, facts: dict | None = None, out=None,
