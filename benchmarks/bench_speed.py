@@ -333,8 +333,9 @@ def demote(markdown: str) -> str:
 
 
 def write_doc_section(doc: str, name: str, text: str, sha: str) -> None:
-    """Replace section ``name`` of ``doc`` (between its begin/end lines) by ``text``, headings
-    demoted, under the marker of posterior ``sha`` (carbon_bayes.provenance).
+    """Replace section ``name`` of ``doc`` (between its begin/end lines) by ``text``, headings demoted.
+
+    The section goes under the marker of posterior ``sha`` (carbon_bayes.provenance).
     """
     from carbon_bayes.provenance import replace_section_in_file
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from carbon_bayes import reference
@@ -33,6 +35,7 @@ class Levels:
     task: tuple[str, ...]
 
     def as_dict(self) -> dict[str, list[str]]:
+        """Return the levels of each dim as lists (the posterior's coords)."""
         return {k: list(getattr(self, k)) for k in ("generation", "family", "architecture", "era", "provider", "task")}
 
 
@@ -49,17 +52,17 @@ def model_levels(structure: dict) -> Levels:
     )
 
 
-def era_index(year, structure: dict) -> np.ndarray:
+def era_index(year: npt.ArrayLike, structure: dict) -> np.ndarray:
     """Index of the era bin of each year."""
     return np.searchsorted(np.asarray(structure["era_edges"], dtype=float), np.asarray(year, dtype=float), side="right")
 
 
-def scale(log10_params, structure: dict):
+def scale(log10_params: Any, structure: dict) -> Any:
     """Standardised size: (log10 parameters - centre) / width (works on arrays and tensors)."""
     return (log10_params - structure["scale_log10_centre"]) / structure["scale_log10_width"]
 
 
-def power_scale(scale_, structure: dict):
+def power_scale(scale_: Any, structure: dict) -> Any:
     """Size term of the power fraction: the scale below the knee, 0 above it (power saturates).
 
     Written with ``(x - |x|) / 2 = min(x, 0)`` so it works on numpy arrays and PyTensor tensors.
@@ -104,16 +107,17 @@ class RunFeatures:
 
     @property
     def hw_known(self) -> np.ndarray:
+        """Mask of the runs whose hardware is given."""
         return self.hardware != ""
 
 
-def groups(**columns) -> dict[tuple, np.ndarray]:
+def groups(**columns: np.ndarray) -> dict[tuple, np.ndarray]:
     """Row positions of each distinct combination of the given equal-length arrays."""
     arrays = list(columns.values())
     n = len(arrays[0]) if arrays else 0
     if n <= 256:  # small batches: a dict is faster than a pandas groupby
         found: dict[tuple, list[int]] = {}
-        for i, key in enumerate(zip(*arrays)):
+        for i, key in enumerate(zip(*arrays, strict=True)):
             found.setdefault(key, []).append(i)
         return {k: np.asarray(v) for k, v in found.items()}
     out = pd.DataFrame(columns).groupby(list(columns), sort=False, dropna=False).indices
@@ -127,8 +131,10 @@ def _index(values: np.ndarray, levels: tuple[str, ...]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class HardwareTable:
-    """The accelerator table as arrays by position (``pos[hardware_id]``): TDP (W), its log-sd,
-    dense peak at the default precision (FLOP/s), and generation / family level indices.
+    """The accelerator table as arrays by position (``pos[hardware_id]``).
+
+    TDP (W), its log-sd, dense peak at the default precision (FLOP/s), and generation / family
+    level indices.
     """
 
     ids: np.ndarray
@@ -142,7 +148,7 @@ class HardwareTable:
 
 @functools.lru_cache(maxsize=8)
 def hardware_table(levels: Levels) -> HardwareTable:
-    """The accelerator table as arrays (cached: it is read on every estimate)."""
+    """Return the accelerator table as arrays (cached: it is read on every estimate)."""
     acc = reference.accelerators()
     g = {v: i for i, v in enumerate(levels.generation)}
     f = {v: i for i, v in enumerate(levels.family)}
@@ -154,9 +160,11 @@ def hardware_table(levels: Levels) -> HardwareTable:
         gen_idx=np.array([g[v] for v in acc["generation"]]), fam_idx=np.array([f[v] for v in acc["family"]]))
 
 
-def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels):
-    """TDP, TDP log-sd, dense peak (FLOP/s, at ``precision`` when given), generation and family
-    index per run (NaN / -1 where the hardware is unknown).
+def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Look up each run's TDP, TDP log-sd, dense peak, and generation and family index.
+
+    The peak (FLOP/s) is at ``precision`` when given; NaN / -1 where the hardware is unknown.
     """
     table = hardware_table(levels)
     known = hardware != ""
@@ -172,7 +180,7 @@ def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels)
     return tdp, tdp_sd, peak, gen.astype(np.int64), fam.astype(np.int64)
 
 
-def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float):
+def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log of the grid intensity at the run's region / country / world mix, and the extra sd."""
     n = len(df)
     centre = np.full(n, np.nan)
@@ -189,9 +197,9 @@ def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float):
         extrapolated[rows] = ex
     rest = ~has_region
     codes = np.where(country == "", WORLD, country)
-    v, ex = reference.grid_intensity_many(codes[rest], year[rest].astype(int))
-    centre[rest] = v
-    extrapolated[rest] = ex
+    grid_v, grid_ex = reference.grid_intensity_many(codes[rest], year[rest].astype(int))
+    centre[rest] = grid_v
+    extrapolated[rest] = grid_ex
     extra[rest & (country == "")] = unknown_sd
     # A zero intensity (e.g. an all-hydro region) cannot be a log-scale centre; floor at 1 g/kWh.
     return np.log(np.maximum(centre, 1e-3)), extra, extrapolated
@@ -242,8 +250,10 @@ def run_features(df: pd.DataFrame, levels: Levels, structure: dict, unknown_loca
 
 
 def epoch_compute_coefficients(task: np.ndarray, year: np.ndarray) -> np.ndarray:
-    """Per run (intercept, slope on log10 params - 9, year coefficient) of the Epoch AI regression
-    of log10 FLOP on size and year for the run's task; mean = a + b (log10 N - 9) + c (year - 2020).
+    """Per run (intercept, slope on log10 params - 9, year coefficient) of the Epoch AI regression.
+
+    The regression is of log10 FLOP on size and year for the run's task; mean = a + b (log10 N - 9)
+    + c (year - 2020).
     """
     out = np.empty((len(task), 3))
     for (t,), idx in groups(t=task).items():
@@ -252,6 +262,6 @@ def epoch_compute_coefficients(task: np.ndarray, year: np.ndarray) -> np.ndarray
     return out
 
 
-def pue_log_sd_approx(pue_centre, pue_log_sd):
+def pue_log_sd_approx(pue_centre: np.ndarray, pue_log_sd: np.ndarray) -> np.ndarray:
     """Sd of log(PUE) when log(PUE - 1) ~ Normal(log(c - 1), s): delta method, (c - 1) / c * s."""
     return (pue_centre - 1.0) / pue_centre * pue_log_sd

@@ -154,13 +154,14 @@ LEGACY_NAMES = {"ci_offset": "intensity_offset", "ci_sigma": "intensity_sigma", 
 
 
 def hyperparameters() -> dict[str, str]:
-    """Every learnable hyperparameter, prior key -> variable: the base ones and each effect's scale
-    and mean.
+    """Every learnable hyperparameter, prior key -> variable.
+
+    The base ones, and each effect's scale and mean.
     """
     out = dict(BASE_HYPERPARAMETERS)
     for e in EFFECTS:
         out[e.sigma] = e.sigma_var
-        if e.mean:
+        if e.mean and e.mean_var is not None:  # mean_var is set exactly when mean is
             out[e.mean] = e.mean_var
     return out
 
@@ -176,7 +177,7 @@ def prior_keys() -> dict[str, tuple[str, ...]]:
 
 
 def of_block(block: str) -> tuple[Effect, ...]:
-    """The effects entering ``block``'s linear predictor."""
+    """Return the effects entering ``block``'s linear predictor."""
     return tuple(e for e in EFFECTS if e.block == block)
 
 

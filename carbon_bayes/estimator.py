@@ -188,8 +188,9 @@ def draws_per_run(inputs: pd.DataFrame, n_draws: int | None = None) -> np.ndarra
 
 @renamed_kwargs(model="posterior")
 def common_draws(inputs: pd.DataFrame, n_draws: int | None = None, posterior=None, seed: int | None = None) -> int:
-    """One draw count for runs that are summed or compared draw by draw: the most any of them needs
-    (:func:`draws_needed`; distinct rows only).
+    """One draw count for runs that are summed or compared draw by draw.
+
+    It is the most any of them needs (:func:`draws_needed`; distinct rows only).
     """
     keys = noise_for(inputs, 1, seed).keys
     _, first = np.unique(keys, return_index=True)
@@ -197,6 +198,7 @@ def common_draws(inputs: pd.DataFrame, n_draws: int | None = None, posterior=Non
 
 
 def check_n_draws(n_draws) -> int:
+    """Return ``n_draws`` as an int; raise :class:`InputError` unless it is a whole number >= 100."""
     if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
         raise InputError("n_draws", n_draws, "give a whole number of draws >= 100 (default: by tier, "
                          f"{', '.join(f'{k} {v:,}' for k, v in N_DRAWS_BY_TIER.items())})")
@@ -204,8 +206,10 @@ def check_n_draws(n_draws) -> int:
 
 
 def noise_for(inputs: pd.DataFrame, n_draws: int, seed: int | None = None, replicate=None) -> Streams:
-    """The random numbers of ``inputs`` (normalised runs): keyed by each run's inputs and the seed,
-    and by ``replicate`` (one number per run, e.g. a trial) where replicates must not share noise.
+    """Return the random numbers of ``inputs`` (normalised runs).
+
+    They are keyed by each run's inputs and the seed, and by ``replicate`` (one number per run,
+    e.g. a trial) where replicates must not share noise.
     """
     keys = streams.row_keys(inputs, KEY_COLUMNS)
     if replicate is not None:
@@ -214,8 +218,9 @@ def noise_for(inputs: pd.DataFrame, n_draws: int, seed: int | None = None, repli
 
 
 def plan(inputs: pd.DataFrame, n_draws=None, chunk_size: int | None = None, only: np.ndarray | None = None):
-    """Batches of (row positions, draws): rows of equal draw count, at most ``chunk_size`` rows
-    (default about :data:`CHUNK_ELEMENTS` / draws) each. Numbers do not depend on the plan.
+    """Batches of (row positions, draws): rows of equal draw count, at most ``chunk_size`` rows each.
+
+    ``chunk_size`` defaults to about :data:`CHUNK_ELEMENTS` / draws. Numbers do not depend on the plan.
 
     ``n_draws`` is None (by tier), one count, or one count per row; ``only`` restricts the rows.
     """
@@ -233,9 +238,10 @@ def plan(inputs: pd.DataFrame, n_draws=None, chunk_size: int | None = None, only
 
 
 def median_mcse(draws: np.ndarray) -> np.ndarray:
-    """Relative Monte Carlo standard error of the median of draws (axis 0), from the order
-    statistics one binomial sd either side of it: (Q(1/2 + d) - Q(1/2 - d)) / (2 median),
-    d = sqrt(1/(4n)).
+    """Relative Monte Carlo standard error of the median of draws (axis 0).
+
+    From the order statistics one binomial sd either side of it: (Q(1/2 + d) - Q(1/2 - d)) /
+    (2 median), d = sqrt(1/(4n)).
     """
     d = 0.5 / np.sqrt(draws.shape[0])
     lo, med, hi = quantiles(draws, [0.5 - d, 0.5, 0.5 + d])
@@ -316,9 +322,10 @@ def _more_draws_after(results, per_run: np.ndarray, inputs: pd.DataFrame) -> np.
 @renamed_kwargs(model="posterior")
 def draws_needed(inputs: pd.DataFrame, posterior=None, *, n_draws: int | None = None,
                  seed: int | None = None) -> np.ndarray:
-    """The predictive draws :func:`estimate` gives each of the normalised ``inputs`` (its tier's
-    count, doubled until the median is steady); callers that sum or pair runs draw by draw use the
-    most of these, so that a run alone gets exactly its estimate's draws.
+    """Return the predictive draws :func:`estimate` gives each of the normalised ``inputs``.
+
+    That is its tier's count, doubled until the median is steady; callers that sum or pair runs
+    draw by draw use the most of these, so that a run alone gets exactly its estimate's draws.
     """
     per_run = draws_per_run(inputs, n_draws)
     if n_draws is not None or not len(inputs):
@@ -337,9 +344,10 @@ class _Kept:
 
 
 def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.ndarray:
-    """Draws that bring each run's median to its tier's Monte Carlo target: its draws doubled until
-    ``mcse * sqrt(draws / new)`` is under the target (mcse falls as 1/sqrt(draws)), at most
-    :data:`N_DRAWS_MAX`.
+    """Draws that bring each run's median to its tier's Monte Carlo target.
+
+    Its draws doubled until ``mcse * sqrt(draws / new)`` is under the target (mcse falls as
+    1/sqrt(draws)), at most :data:`N_DRAWS_MAX`.
     """
     target = np.array([MCSE_TARGET.get(t, max(MCSE_TARGET.values())) for t in tiers])
     need = per_run * (mcse / target) ** 2
@@ -349,8 +357,10 @@ def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.n
 
 def _simulate(pred: Predictor, inputs: pd.DataFrame, keys: np.ndarray, per_run: np.ndarray, seed, ci: float,
               chunk_size, keep: bool, only: np.ndarray | None = None) -> list:
-    """[(row positions, summary, simulation or None, the rows of the simulation's columns)] for the
-    rows ``only`` (default all).
+    """Simulate the rows ``only`` (default all), batch by batch.
+
+    Returns [(row positions, summary, simulation or None, the rows of the simulation's columns)],
+    one per batch.
     """
     batches = plan(inputs, per_run, chunk_size, only)
 
@@ -373,13 +383,14 @@ def _simulate(pred: Predictor, inputs: pd.DataFrame, keys: np.ndarray, per_run: 
 
 
 def _drop(result, rows: np.ndarray):
-    """A batch result without the given row positions (they are simulated again with more draws)."""
+    """Return a batch result without the given row positions (they are simulated again with more draws)."""
     pos, part, sim, sim_rows = result
     keep = ~np.isin(pos, rows)
     return pos[keep], part[keep].reset_index(drop=True), sim, sim_rows
 
 
 def noise_seed(seed: int | None) -> int:
+    """Return the seed of the random numbers: ``seed``, or :data:`SEED` when None."""
     return SEED if seed is None else int(seed)
 
 
@@ -388,7 +399,7 @@ MCSE_COLUMNS = ("n_draws", "energy_mwh_median_mcse", "co2_t_median_mcse")
 
 @renamed_kwargs(ci="ci_level")
 def summarise_batch(chunk: pd.DataFrame, sim: Simulation, ci_level: float) -> pd.DataFrame:
-    """The output contract's columns (and the medians' Monte Carlo errors) for one batch."""
+    """Compute the output contract's columns (and the medians' Monte Carlo errors) for one batch."""
     stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci_level).items()}
     mcse = {f"{q}_median_mcse": median_mcse(getattr(sim, q)) for q in QUANTITIES}
     # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.

@@ -80,8 +80,9 @@ class FitData:
         return np.array([lookup.get(c, -1) for c in self.runs["cluster"]], dtype=np.int64)
 
     def informed_providers(self, min_figures: int = 1) -> np.ndarray:
-        """Indices of the operators with at least ``min_figures`` figures informing their
-        intensity: labels with a latent intensity, or stated intensities used as evidence.
+        """Return the indices of the operators with at least ``min_figures`` figures informing their intensity.
+
+        Those figures are labels with a latent intensity, or stated intensities used as evidence.
         """
         lat = self.labels["ci_mode"].to_numpy() == "latent"
         runs = np.concatenate([self.labels["run_idx"].to_numpy()[lat], self.ci_evidence["run_idx"].to_numpy()])
@@ -90,10 +91,12 @@ class FitData:
 
     @property
     def n_runs(self) -> int:
+        """Number of runs."""
         return len(self.runs)
 
     @property
     def n_labels(self) -> int:
+        """Number of labels (published figures)."""
         return len(self.labels)
 
 
@@ -183,10 +186,12 @@ def build_fit_data(dataset: pd.DataFrame, levels: design.Levels, structure: dict
     needs_pue = np.zeros(n, dtype=bool)
     needs_pue[labels.loc[labels["pue_mode"] == "latent", "run_idx"].to_numpy()] = True
     params_missing = (needs_u | needs_rho) & np.isnan(feats.log10_params)
-    params_prior = np.array([reference.params_prior(t or None, int(y)) for t, y in zip(feats.task, feats.year)])
+    params_prior = np.array([reference.params_prior(t or None, int(y))
+                             for t, y in zip(feats.task, feats.year, strict=True)])
     hours = runs["device_hours"].to_numpy(dtype=float)
     hours_round = np.array([rounding_sd(h) for h in hours])
     return FitData(runs=runs, feats=feats, labels=labels, ci_evidence=ci_evidence, needs_u=needs_u,
-                   compute_observed=compute_observed, hours_observed=hours_observed, needs_rho=needs_rho, needs_pue=needs_pue,
+                   compute_observed=compute_observed, hours_observed=hours_observed, needs_rho=needs_rho,
+                   needs_pue=needs_pue,
                    params_missing=params_missing, hours_round_sd=hours_round, params_prior=params_prior,
                    epoch_coef=design.epoch_compute_coefficients(feats.task, feats.year))

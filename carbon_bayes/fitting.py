@@ -33,6 +33,7 @@ GATE = {"r_hat_max": 1.01, "ess_bulk_min": 400, "divergences_max": 0}
 
 
 def free_variable_names(model: pm.Model) -> list[str]:
+    """Return the names of the model's free random variables."""
     return [v.name for v in model.free_RVs]
 
 
@@ -59,6 +60,7 @@ def convergence_report(tree, var_names: list[str]) -> dict:
 
 
 def format_report(report: dict) -> str:
+    """Format a convergence report as one line: passed or failed, and each figure against its gate."""
     ok = "PASSED" if report["passed"] else "FAILED"
     return (f"convergence gate {ok}: max r_hat {report['r_hat_max']:.4f} ({report['r_hat_worst']}; gate <= "
             f"{GATE['r_hat_max']}), min bulk ESS {report['ess_bulk_min']:.0f} ({report['ess_bulk_worst']}; gate >= "
@@ -66,7 +68,7 @@ def format_report(report: dict) -> str:
 
 
 def resolve_sampler(name: str) -> str:
-    """The sampler a configuration asks for: ``nutpie`` or ``pymc`` (``auto``: nutpie when installed).
+    """Return the sampler a configuration asks for: ``nutpie`` or ``pymc`` (``auto``: nutpie when installed).
 
     Raises
     ------
@@ -179,6 +181,7 @@ class CarbonModel:
         }
 
     def model_config(self) -> dict:
+        """Return the model configuration a posterior file records (structure, levels, priors, ...)."""
         return {
             "structure": self.priors.structure, "levels": self.levels.as_dict(), "observed": self.observed(),
             "fixed": {k: s.params["value"] for k, s in self.priors.specs.items() if s.fixed},
@@ -261,12 +264,13 @@ class CarbonModel:
         if self.idata is None:
             raise RuntimeError("nothing to save: call fit() first")
         return dict(fit_rows=self.dataset, model_config=self.model_config(),
-                    sampler_config={**self.sampler_config, "sampler_used": resolve_sampler(self.sampler_config["sampler"])},
+                    sampler_config={**self.sampler_config,
+                                    "sampler_used": resolve_sampler(self.sampler_config["sampler"])},
                     convergence=self.convergence, data_sha256=dataset_sha256(self.dataset),
                     priors_sha256=priors_sha256(prior_file=self.priors.path), thin=thin)
 
     def posterior(self):
-        """The fitted posterior as a :class:`~carbon_bayes.posterior.Posterior` (in memory, for estimate())."""
+        """Return the fitted posterior as a :class:`~carbon_bayes.posterior.Posterior` (in memory, for estimate())."""
         from carbon_bayes.posterior import build_posterior_tree, posterior_from_tree
 
         return posterior_from_tree(build_posterior_tree(self.idata, **self.provenance()))

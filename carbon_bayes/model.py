@@ -58,12 +58,13 @@ def _student_t_logp(x, nu, mu, sigma):
 
 
 def _scatter(n: int, idx: np.ndarray, values, fill=0.0):
-    """A length-n vector equal to ``fill`` except ``values`` at ``idx``."""
+    """Return a length-n vector equal to ``fill`` except ``values`` at ``idx``."""
     base = pt.as_tensor(np.full(n, fill, dtype=float))
     return pt.set_subtensor(base[idx], values) if len(idx) else base
 
 
 def coords_of(fd: FitData, levels: design.Levels) -> dict[str, list]:
+    """Return the model's coords: group levels, runs (all, and those of each latent), labels, evidence, clusters."""
     lab = fd.labels
     runs = fd.runs["run_group"]
     return {
@@ -97,8 +98,10 @@ def _hyperparameters(priors: ModelPriors) -> dict:
 
 
 def _group_effects(m: pm.Model, fd: FitData, hp: dict) -> dict:
-    """Every registered group effect, non-centred (``mean + sigma z``), except the levels of a
-    ``centred_when_informed`` effect that enough figures inform (``mean + effect`` sampled directly).
+    """Every registered group effect, non-centred (``mean + sigma z``).
+
+    The exception: the levels of a ``centred_when_informed`` effect that enough figures inform
+    (``mean + effect`` sampled directly).
     """
     out = {}
     for e in effects.EFFECTS:
@@ -138,8 +141,9 @@ def _cluster_effects(fd: FitData, priors: ModelPriors) -> dict:
 
 
 def _size_and_compute(fd: FitData, priors: ModelPriors, hp: dict, effect_at, run_w, nodes: dict):
-    """log10 parameters (observed or latent), the compute regression and its likelihood, log FLOP; and
-    the multipliers of per-level slopes (``scale``, ``power_scale``).
+    """log10 parameters (observed or latent), the compute regression and its likelihood, log FLOP.
+
+    Also the multipliers of per-level slopes (``scale``, ``power_scale``).
     """
     f = fd.feats
     st = priors.structure
@@ -202,8 +206,9 @@ def _hours(fd: FitData, priors: ModelPriors, hp: dict, effect_at, mult, cluster,
 
 
 def _power_and_pue(fd: FitData, hp: dict, effect_at, mult, cluster, nodes: dict):
-    """Per-run log power fraction (non-centred: per-run data are often weak) and the PUE where a
-    label includes an unstated one.
+    """Per-run log power fraction (non-centred: per-run data are often weak) and PUE.
+
+    The PUE is latent where a label includes an unstated one.
     """
     f = fd.feats
     n = fd.n_runs
@@ -223,7 +228,7 @@ def _power_and_pue(fd: FitData, hp: dict, effect_at, mult, cluster, nodes: dict)
 
 def _labels(fd: FitData, priors: ModelPriors, hp: dict, effect_at, mult, spread, log_h, log_rho, pue_run, label_w,
             nodes: dict) -> None:
-    """The likelihood of every published figure, on its own basis.
+    """Add the likelihood of every published figure, on its own basis.
 
     Intensity: stated by the source, or latent around the grid average of the run's location (+ the
     operator's effect). A latent intensity appears in one label only, so it is integrated out:
@@ -262,7 +267,7 @@ def _labels(fd: FitData, priors: ModelPriors, hp: dict, effect_at, mult, spread,
 
 
 def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels, nodes: dict | None = None) -> pm.Model:
-    """The PyMC model of ``fd`` under ``priors`` (see the module docstring and docs/model.md).
+    """Build the PyMC model of ``fd`` under ``priors`` (see the module docstring and docs/model.md).
 
     ``nodes``, if given, is filled with the graph's intermediate tensors by name (``run_*`` and the
     linear predictors per run, ``label_*`` per published figure), so that tests can compare them with

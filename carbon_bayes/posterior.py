@@ -14,8 +14,10 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +43,7 @@ PRIOR_FILES = ("model_priors.toml", "accelerators.csv", "countries.csv", "grid_i
 
 
 def sha256_file(path: str | Path) -> str:
+    """Return the SHA-256 hex digest of the file at ``path``."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -61,7 +64,7 @@ def dataset_sha256(df: pd.DataFrame) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
-def atomic_write(path: str | Path, write) -> Path:
+def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
     """Call ``write(tmp_path)`` then move the temporary file over ``path`` in one step."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -94,15 +97,17 @@ def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
 
 
 def dataset_from_tree(tree: xr.DataTree) -> pd.DataFrame:
-    """The ``fit_data`` group of a posterior file as a DataFrame."""
+    """Read the ``fit_data`` group of a posterior file as a DataFrame."""
     ds = tree["fit_data"].to_dataset()
     return pd.DataFrame({c: ds[c].values for c in ds.data_vars})
 
 
 def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_config: dict, sampler_config: dict,
                          convergence: dict, data_sha256: str, priors_sha256: str, thin: int = 1) -> xr.DataTree:
-    """The DataTree a posterior file holds: posterior (without raw ``*_z`` draws), sample stats,
-    fit data and provenance attributes.
+    """Build the DataTree a posterior file holds.
+
+    It has the posterior (without raw ``*_z`` draws), sample stats, fit data and provenance
+    attributes.
     """
     post = tree["posterior"].to_dataset()
     post = post[[v for v in post.data_vars if not str(v).endswith("_z")]].isel(draw=slice(None, None, thin))
@@ -124,9 +129,10 @@ def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_con
     return out
 
 
-def save_posterior(tree: xr.DataTree, path: str | Path, **provenance) -> Path:
-    """Write a fitted posterior and its provenance (see :func:`build_posterior_tree`) to one
-    netCDF file, atomically; draws are stored as float32.
+def save_posterior(tree: xr.DataTree, path: str | Path, **provenance: Any) -> Path:
+    """Write a fitted posterior and its provenance to one netCDF file, atomically.
+
+    ``provenance`` is the keywords of :func:`build_posterior_tree`; draws are stored as float32.
     """
     out = build_posterior_tree(tree, **provenance)
     encoding = {"/posterior": {v: {"zlib": True, "complevel": 4, "dtype": "float32"}
@@ -149,9 +155,11 @@ class Posterior:
 
     @property
     def n_draws(self) -> int:
+        """Number of draws (all chains together)."""
         return len(self.draws["u_intercept"])
 
     def fit_data(self) -> pd.DataFrame:
+        """Return the dataset rows the fit used (the file's ``fit_data`` group)."""
         return dataset_from_tree(self.tree)
 
 
@@ -167,7 +175,8 @@ def load_posterior(path: str | Path | None = None) -> Posterior:
     path = Path(path) if path is not None else default_posterior_path()
     if not path.is_file():
         hint = ("the shipped posterior is missing; rebuild it with `python scripts/build_default_posterior.py`"
-                if path == default_posterior_path() else "check the path, or fit one with `carbon-bayes fit --out FILE`")
+                if path == default_posterior_path()
+                else "check the path, or fit one with `carbon-bayes fit --out FILE`")
         raise PosteriorFileError(f"posterior file {str(path)!r} not found: {hint}")
     try:
         with xr.open_datatree(path, engine="h5netcdf") as t:

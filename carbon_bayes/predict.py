@@ -14,6 +14,7 @@ Importing this module does not import PyMC or PyTensor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,14 +23,27 @@ from carbon_bayes import blocks, design, effects, formula, reference, schema
 from carbon_bayes.posterior import Posterior, load_posterior
 from carbon_bayes.streams import Streams
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 _CACHE: dict[tuple, Predictor] = {}
+
+
+def _largest_value(column: str) -> float:
+    """Return the input contract's largest accepted value of ``column`` (its ``upper``)."""
+    upper = next(c.upper for c in schema.COLUMNS if c.name == column)
+    if upper is None:
+        raise RuntimeError(f"the input contract gives no upper bound for {column!r}")
+    return float(upper)
+
+
 #: Drawn carbon intensities are capped at the input contract's largest value (kg CO2e/kWh, the
 #: dirtiest grids): a heavy-tailed draw on a poorly known operator must not reach 1,000 kg/kWh.
-CI_MAX = next(c.upper for c in schema.COLUMNS if c.name == "carbon_intensity")
+CI_MAX = _largest_value("carbon_intensity")
 
 
-def get_predictor(posterior=None) -> Predictor:
-    """A (cached) predictor for a posterior path, a loaded :class:`Posterior`, or the default."""
+def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -> Predictor:
+    """Return a (cached) predictor for a posterior path, a loaded :class:`Posterior`, or the default."""
     if isinstance(posterior, Predictor):
         return posterior
     if isinstance(posterior, Posterior):
@@ -98,11 +112,14 @@ class Predictor:
 
     @property
     def n_posterior_draws(self) -> int:
+        """Number of draws in the posterior."""
         return self.posterior.n_draws
 
     def draws(self, n_draws: int) -> dict[str, np.ndarray]:
-        """Posterior draws for ``n_draws`` predictive draws: evenly thinned when there are more
-        posterior draws, cycled (each with fresh noise) when there are fewer.
+        """Posterior draws for ``n_draws`` predictive draws.
+
+        Evenly thinned when there are more posterior draws, cycled (each with fresh noise) when
+        there are fewer.
         """
         if n_draws not in self._by_draws:
             total = self.n_posterior_draws
@@ -113,9 +130,12 @@ class Predictor:
         return self._by_draws[n_draws]
 
     # ------------------------------------------------------------------ helpers
-    def _lookup(self, p, name: str, dim: str, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior draws of a per-level table at level indices ``idx`` (the package's levels;
-        (k,) or (S, k)), and a mask of levels the posterior does not know (-1 or unfitted).
+    def _lookup(self, p: dict[str, np.ndarray], name: str, dim: str,
+                idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior draws of a per-level table at level indices ``idx``, and the unknown levels.
+
+        ``idx`` indexes the package's levels, (k,) or (S, k); the mask marks levels the posterior
+        does not know (-1 or unfitted).
         """
         post_idx = np.where(idx >= 0, self._level_map[dim][np.maximum(idx, 0)], -1)
         safe = np.maximum(post_idx, 0)
@@ -123,11 +143,13 @@ class Predictor:
         out = table[:, safe] if safe.ndim == 1 else np.take_along_axis(table, safe, axis=1)
         return out, post_idx < 0
 
-    def _effect_at(self, p, noise: Streams, cols: np.ndarray, index: dict):
-        """``effect(e)`` for :mod:`carbon_bayes.blocks`: effect ``e`` per (draw, run) at the runs'
-        levels; a new-group draw (mean + sigma z) where the posterior does not know the level.
+    def _effect_at(self, p: dict[str, np.ndarray], noise: Streams, cols: np.ndarray,
+                   index: dict[str, np.ndarray]) -> blocks.EffectAt:
+        """``effect(e)`` for :mod:`carbon_bayes.blocks`: effect ``e`` per (draw, run) at the runs' levels.
+
+        A new-group draw (mean + sigma z) where the posterior does not know the level.
         """
-        def at(e: effects.Effect):
+        def at(e: effects.Effect) -> np.ndarray:
             out, new = self._lookup(p, e.name, e.dim, index[e.dim])
             if np.any(new):
                 mean = p[e.mean_var][:, None] if e.mean_var else 0.0
@@ -141,7 +163,7 @@ class Predictor:
                 "architecture": f.arch_idx[cols], "era": f.era_idx[cols], "provider": f.provider_idx[cols],
                 "task": f.task_idx[cols]}
 
-    def _sample_hardware(self, f: design.RunFeatures, noise: Streams, notes) -> np.ndarray:
+    def _sample_hardware(self, f: design.RunFeatures, noise: Streams, notes: list[list[str]]) -> np.ndarray:
         hw = np.empty((noise.S, f.n), dtype=np.int64)
         known = f.hardware != ""
         hw[:, known] = [self.hw_pos[h] for h in f.hardware[known]]
@@ -200,9 +222,10 @@ class Predictor:
         return Simulation(energy_mwh=energy, co2_t=co2, device_hours=hours, power_w=power, pue=pue,
                           carbon_intensity=ci, training_flops=flops, hardware_idx=hw, notes=notes)
 
-    def _size(self, f: design.RunFeatures, noise: Streams, notes) -> np.ndarray:
-        """log10 parameters: given, or drawn from the size prior of the task and year (clipped to the
-        contract's range).
+    def _size(self, f: design.RunFeatures, noise: Streams, notes: list[list[str]]) -> np.ndarray:
+        """log10 parameters: given, or drawn from the size prior of the task and year.
+
+        Drawn values are clipped to the contract's range.
         """
         log10p = np.broadcast_to(f.log10_params.astype(np.float32), (noise.S, f.n)).copy()
         miss = np.flatnonzero(np.isnan(f.log10_params))
@@ -212,7 +235,8 @@ class Predictor:
             log10p[:, cols] = np.clip(mu + sd * noise.normal("log10_params", cols), 5.0, 14.0)
         return log10p
 
-    def _hours(self, f, p, noise: Streams, hw, log10p, sc, notes):
+    def _hours(self, f: design.RunFeatures, p: dict[str, np.ndarray], noise: Streams, hw: np.ndarray,
+               log10p: np.ndarray, sc: np.ndarray, notes: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Device-hours: reported, or compute / (peak x utilisation), compute given, 6ND, or drawn."""
         S, f32 = noise.S, np.float32
         hours = np.empty((S, f.n), dtype=f32)  # float32 throughout: 7 significant digits, half the memory
@@ -245,10 +269,11 @@ class Predictor:
         hours[:, uc] = formula.device_hours(flops[:, uc], peak, u)
         return hours, flops
 
-    def _cluster(self, p, name: str):
+    def _cluster(self, p: dict[str, np.ndarray], name: str) -> np.ndarray | np.float32:
         return p[name][:, None] if name in p else np.float32(0.0)
 
-    def _power(self, f, p, noise: Streams, hw, tdp, sc) -> np.ndarray:
+    def _power(self, f: design.RunFeatures, p: dict[str, np.ndarray], noise: Streams, hw: np.ndarray,
+               tdp: np.ndarray, sc: np.ndarray) -> np.ndarray:
         """Power per device: TDP x power fraction (measured basis), TDP (nominal), or as given."""
         power = tdp.copy()
         given_w = ~np.isnan(f.power_w_given)
@@ -264,7 +289,8 @@ class Predictor:
         power[:, given_w] = f.power_w_given[given_w]
         return power
 
-    def _intensity(self, f, p, noise: Streams, hw, sc, pue) -> np.ndarray:
+    def _intensity(self, f: design.RunFeatures, p: dict[str, np.ndarray], noise: Streams, hw: np.ndarray,
+                   sc: np.ndarray, pue: np.ndarray) -> np.ndarray:
         """Carbon intensity: given, or around the grid average of the location + the operator's effect.
 
         The operator's figure-to-figure spread is heavy-tailed (Student-t, as in the model's
@@ -296,7 +322,7 @@ class Predictor:
         ci[:, cc] = np.minimum(np.exp(log_ci), CI_MAX)
         return ci
 
-    def _extrapolation_notes(self, f: design.RunFeatures, notes) -> None:
+    def _extrapolation_notes(self, f: design.RunFeatures, notes: list[list[str]]) -> None:
         """Warn where a run is outside what the fit saw (size, year, hardware it draws effects for)."""
         obs = self.observed
         if not obs:

@@ -46,6 +46,7 @@ class PriorSpec:
 
     @property
     def fixed(self) -> bool:
+        """Whether the prior file fixes this hyperparameter (``dist = "Fixed"``)."""
         return self.dist == "Fixed"
 
     def mean(self) -> float:
@@ -73,7 +74,7 @@ class ModelPriors:
         return self.specs[name]
 
     def value(self, name: str) -> float:
-        """The value of a ``Fixed`` hyperparameter."""
+        """Return the value of a ``Fixed`` hyperparameter."""
         spec = self.specs[name]
         if not spec.fixed:
             raise KeyError(f"{name} is not fixed (it is {spec.dist})")

@@ -45,7 +45,7 @@ def posterior_sha256(path: str | Path | None = None) -> str:
 
 
 def marker(sha: str | None = None) -> str:
-    """The marker line for posterior ``sha`` (default: the shipped posterior's)."""
+    """Return the marker line for posterior ``sha`` (default: the shipped posterior's)."""
     sha = posterior_sha256() if sha is None else sha
     if not re.fullmatch(r"[0-9a-f]{64}", sha):
         raise ValueError(f"not a SHA-256 hex digest: {sha!r}")
@@ -58,8 +58,9 @@ def recorded(text: str) -> list[str]:
 
 
 def stamp(text: str, sha: str | None = None) -> str:
-    """``text`` (a whole generated document) with the marker as its first line; an old marker
-    line at the top is replaced.
+    """Return ``text`` (a whole generated document) with the marker as its first line.
+
+    An old marker line at the top is replaced.
     """
     lines = text.split("\n")
     if lines and MARKER_RE.fullmatch(lines[0]):
@@ -77,14 +78,15 @@ def _bounds(text: str, name: str) -> tuple[int, int]:
 
 
 def section(text: str, name: str) -> str:
-    """What lies between the begin and end lines of section ``name`` (marker line included)."""
+    """Return what lies between the begin and end lines of section ``name`` (marker line included)."""
     a, b = _bounds(text, name)
     return text[a:b]
 
 
 def replace_section(text: str, name: str, body: str, sha: str | None = None) -> str:
-    """``text`` with section ``name`` replaced by the marker line and ``body``; nothing outside
-    the begin and end lines changes.
+    """Return ``text`` with section ``name`` replaced by the marker line and ``body``.
+
+    Nothing outside the begin and end lines changes.
     """
     a, b = _bounds(text, name)
     return text[:a] + marker(sha) + "\n" + body.strip("\n") + "\n" + text[b:]

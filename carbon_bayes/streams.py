@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -33,10 +35,12 @@ _U24 = np.float32(2.0 ** -24)
 #: Student-t draws are truncated at +-T_CLIP scale units: the exponential of an untruncated t has no
 #: mean, and P(|t_4| > 5) is 0.7%.
 T_CLIP = 5.0
+#: Column positions of runs in a :class:`Streams` (an integer array or list).
+Cols = np.ndarray | Sequence[int]
 
 
 def mix(x: np.ndarray) -> np.ndarray:
-    """The splitmix64 finaliser on a uint64 array (a bijection that scrambles every bit)."""
+    """Apply the splitmix64 finaliser to a uint64 array (a bijection that scrambles every bit)."""
     x = np.asarray(x, dtype=np.uint64)
     x = (x ^ (x >> _S30)) * _M1
     x = (x ^ (x >> _S27)) * _M2
@@ -48,7 +52,7 @@ def _text_key(text: str) -> np.uint64:
     return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
 
 
-def row_keys(runs: pd.DataFrame, columns) -> np.ndarray:
+def row_keys(runs: pd.DataFrame, columns: Iterable[str]) -> np.ndarray:
     """One uint64 key per row from the values of ``columns`` (NaN and "" for unknowns).
 
     Numbers are hashed by value as float64 and text by content, so a row's key does not depend on
@@ -65,9 +69,11 @@ def row_keys(runs: pd.DataFrame, columns) -> np.ndarray:
     return key
 
 
-def replicate_keys(keys: np.ndarray, replicate) -> np.ndarray:
-    """Keys made distinct per replicate (e.g. a budget sweep's trial number), so that replicates of
-    one run draw independent noise; replicate 0 keeps the key (the run's numbers as estimated alone).
+def replicate_keys(keys: np.ndarray, replicate: npt.ArrayLike) -> np.ndarray:
+    """Keys made distinct per replicate (e.g. a budget sweep's trial number).
+
+    Replicates of one run then draw independent noise; replicate 0 keeps the key (the run's
+    numbers as estimated alone).
     """
     keys = np.asarray(keys, dtype=np.uint64)
     rep = np.broadcast_to(np.asarray(replicate, dtype=np.uint64), keys.shape)
@@ -100,31 +106,34 @@ class Streams:
 
     @property
     def n(self) -> int:
+        """Number of runs (keys)."""
         return len(self.keys)
 
-    def bits(self, node: str, cols) -> np.ndarray:
+    def bits(self, node: str, cols: Cols) -> np.ndarray:
         """(n_draws, len(cols)) uint64 words of ``node`` for runs ``cols``."""
         col_key = mix(self._base[cols] ^ _text_key(node))
         return mix(col_key[None, :] + self._draw)
 
-    def _uniform_pair(self, node: str, cols) -> tuple[np.ndarray, np.ndarray]:
+    def _uniform_pair(self, node: str, cols: Cols) -> tuple[np.ndarray, np.ndarray]:
         b = self.bits(node, cols)
         u1 = ((b >> np.uint64(40)).astype(np.float32) + np.float32(0.5)) * _U24
         u2 = (((b >> np.uint64(16)) & np.uint64(0xFFFFFF)).astype(np.float32) + np.float32(0.5)) * _U24
         return u1, u2
 
-    def uniform(self, node: str, cols) -> np.ndarray:
+    def uniform(self, node: str, cols: Cols) -> np.ndarray:
         """Uniforms on (0, 1), float64 with 53 random bits."""
         return ((self.bits(node, cols) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
 
-    def normal(self, node: str, cols) -> np.ndarray:
-        """Standard normals (float32), by Box-Muller from one word per number."""
+    def normal(self, node: str, cols: Cols) -> np.ndarray:
+        """Draw standard normals (float32) by Box-Muller, from one word per number."""
         u1, u2 = self._uniform_pair(node, cols)
         return np.sqrt(np.float32(-2.0) * np.log(u1)) * np.cos(_TWO_PI * u2)
 
-    def chi2(self, node: str, nu: float, cols) -> np.ndarray:
-        """Chi-square(nu) draws (float32): exact for even ``nu`` (a sum of exponentials), else the
-        Wilson-Hilferty cube of a normal (relative error of quantiles under 1% for nu >= 3).
+    def chi2(self, node: str, nu: float, cols: Cols) -> np.ndarray:
+        """Chi-square(nu) draws (float32).
+
+        Exact for even ``nu`` (a sum of exponentials), else the Wilson-Hilferty cube of a normal
+        (relative error of quantiles under 1% for nu >= 3).
         """
         if float(nu).is_integer() and int(nu) % 2 == 0 and 0 < nu <= 40:
             total = np.zeros((self.S, self._base[cols].shape[0]), dtype=np.float32)
@@ -136,7 +145,7 @@ class Streams:
         c = np.float32(2.0 / (9.0 * nu))
         return np.float32(nu) * np.maximum(np.float32(1.0) - c + z * np.sqrt(c), np.float32(1e-3)) ** 3
 
-    def student_t(self, node: str, nu: float, cols) -> np.ndarray:
+    def student_t(self, node: str, nu: float, cols: Cols) -> np.ndarray:
         """Student-t(nu) draws (float32), truncated at +-:data:`T_CLIP`."""
         t = self.normal(node, cols) * np.sqrt(np.float32(nu) / self.chi2(node, nu, cols))
         return np.clip(t, -T_CLIP, T_CLIP)

@@ -173,8 +173,9 @@ def save_result(result, path: str | Path, command: str, posterior: str | None = 
 
 
 def saved_posterior_sha256(path: str | Path) -> str | None:
-    """The ``posterior_sha256`` recorded by the run saved next to the report at ``path`` (None
-    when there is no saved run, or it was saved before runs recorded it).
+    """Return the ``posterior_sha256`` recorded by the run saved next to the report at ``path``.
+
+    None when there is no saved run, or it was saved before runs recorded it.
     """
     import json
 

@@ -35,7 +35,7 @@ TARGET_KINDS = {"median APE": "median-error", "90% intervals": "90%-coverage", "
 
 
 def pct(v: float) -> str:
-    """A percentage with one decimal, without a trailing .0 (92.5%, 60%)."""
+    """Format a percentage with one decimal, without a trailing .0 (92.5%, 60%)."""
     return f"{v:.1f}".removesuffix(".0") + "%"
 
 
@@ -44,8 +44,10 @@ def fill(text: str, width: int = 100) -> str:
 
 
 def _formulas(p: pd.DataFrame) -> str:
-    """Each formula that answers these figures, with its median error; a formula whose predictions
-    equal an earlier one's (the FLOPs formula given hours) is not listed twice.
+    """Each formula that answers these figures, with its median error.
+
+    A formula whose predictions equal an earlier one's (the FLOPs formula given hours) is not listed
+    twice.
     """
     out, seen = [], []
     for f in FORMULAS:
@@ -85,8 +87,9 @@ def table(pred: pd.DataFrame) -> str:
 
 
 def _crps_gaps(pred: pd.DataFrame) -> list[dict]:
-    """Per tier and baseline: mean CRPS of both on the figures the baseline answers, and the
-    standard error of the paired difference.
+    """Per tier and baseline: mean CRPS of both on the figures the baseline answers.
+
+    With the mean paired difference and its standard error.
     """
     p = at_tier(pred)
     out = []
@@ -158,7 +161,7 @@ def _targets_clause(pred: pd.DataFrame, where: str) -> str:
 
 def headline(validation: str = "docs/validation.md", loo: str | None = "docs/validation_loo.md",
              root: str | Path = ".") -> tuple[str, str]:
-    """The README block (without the marker) and the posterior SHA-256 the 10-fold run recorded.
+    """Return the README block (without the marker) and the posterior SHA-256 the 10-fold run recorded.
 
     ``validation`` and ``loo`` are the reports' paths relative to ``root`` (the README's folder),
     as the block links them.

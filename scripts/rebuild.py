@@ -44,6 +44,8 @@ LOO = ["--loo", "--out", "docs/validation_loo.md", "--discussion", "docs/validat
 
 @dataclass
 class Step:
+    """One rebuild step: its name, command, what it produces and its typical run time."""
+
     name: str
     cmd: list[str]
     what: str
@@ -100,7 +102,7 @@ def _cmd(step: Step, report_only: bool) -> list[str]:
 
 
 def plan(args) -> list[Step]:
-    """The steps to run, in order."""
+    """Return the steps to run, in order."""
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
         for n in names:
@@ -149,7 +151,7 @@ def _last_commit(path: str) -> str:
 
 
 def _introduced(doc: str, body: str) -> str | None:
-    """The commit from which ``body`` has been in ``doc`` without a break up to the working tree."""
+    """Find the commit from which ``body`` has been in ``doc`` without a break up to the working tree."""
     if body not in (ROOT / doc).read_text():
         return None
     found = None
@@ -162,9 +164,10 @@ def _introduced(doc: str, body: str) -> str | None:
 
 
 def produced_from_current_posterior(commit: str | None) -> tuple[bool, str]:
-    """Whether content first committed in ``commit`` was produced from the shipped posterior: the
-    posterior file is as committed, ``commit`` comes after its last change, and nothing the content
-    depends on (code, data, priors) changed in between.
+    """Whether content first committed in ``commit`` was produced from the shipped posterior, and why.
+
+    It was if the posterior file is as committed, ``commit`` comes after its last change, and nothing
+    the content depends on (code, data, priors) changed in between.
     """
     if not commit:
         return False, "not found in git history as it is now"
@@ -181,8 +184,9 @@ def produced_from_current_posterior(commit: str | None) -> tuple[bool, str]:
 
 
 def adopt_saved_run(report: str, sha: str) -> str:
-    """Record ``sha`` in a saved validation run that records no posterior, if git shows it was
-    produced from it; returns what was done.
+    """Record ``sha`` in a saved validation run that records no posterior, if git shows it was produced from it.
+
+    Returns what was done.
     """
     rep = Path(report)
     run = ROOT / rep.with_name(f"{rep.stem}_run.json")

@@ -49,7 +49,8 @@ def test_a_section_is_replaced_between_its_lines_only():
     text = "head\n<!-- begin generated: s -->\nold\n<!-- end generated: s -->\ntail\n"
     new = replace_section(text, "s", "new\n", "ab" * 32)
     assert new == f"head\n<!-- begin generated: s -->\n{marker('ab' * 32)}\nnew\n<!-- end generated: s -->\ntail\n"
-    assert replace_section(new, "s", "newer", SHA).replace(marker(SHA), marker("ab" * 32)).replace("newer", "new") == new
+    assert (replace_section(new, "s", "newer", SHA).replace(marker(SHA), marker("ab" * 32)).replace("newer", "new")
+            == new)
     assert recorded(section(new, "s")) == ["ab" * 32]
     with pytest.raises(ValueError, match="begin generated: other"):
         replace_section(text, "other", "x")

@@ -240,9 +240,10 @@ def test_the_fit_reports_the_convergence_gate(tiny_fit):
 
 
 def test_a_failing_gate_is_an_error_unless_allowed(tiny_fit, dataset, monkeypatch, caplog):
-    """``fit`` raises ConvergenceError when the gate fails, and logs the gate (logger "carbon_bayes"; it
-    prints nothing itself). To avoid a second compilation the sampler is replaced by the tiny fit's
-    (unconverged) draws.
+    """``fit`` raises ConvergenceError when the gate fails (unless allowed), and logs the gate.
+
+    The gate goes to logger "carbon_bayes" (fit prints nothing itself). To avoid a second
+    compilation the sampler is replaced by the tiny fit's (unconverged) draws.
     """
     import logging
 
@@ -293,8 +294,9 @@ def test_save_and_load_round_trip_the_provenance(tiny_fit, dataset):
 
 
 def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypatch):
-    """``sampler="pymc"`` needs no nutpie; ``auto`` falls back to PyMC without it; asking for nutpie
-    without it is an error that names the field and says how to install it.
+    """``sampler="pymc"`` needs no nutpie, and ``auto`` falls back to PyMC without it.
+
+    Asking for nutpie without it is an error that names the field and says how to install it.
     """
     import builtins
 
@@ -319,8 +321,9 @@ def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypat
 
 
 def test_cross_validation_runs_with_the_pymc_sampler(dataset):
-    """Validate uses the same sampling path as fit: with sampler=pymc it needs no nutpie (a tiny run
-    on three folds of one tier, no baselines).
+    """Validate uses the same sampling path as fit: with sampler=pymc it needs no nutpie.
+
+    A tiny run on three folds of one tier, no baselines.
     """
     from carbon_bayes.validate import cross_validate
 

@@ -27,8 +27,9 @@ RTOL = 2e-5
 
 
 class FixedNoise(Streams):
-    """Streams whose draws for some nodes are given (one draw: arrays of shape (1, n_runs)); other
-    nodes draw zeros, i.e. the centre of their distribution.
+    """Streams whose draws for some nodes are given (one draw: arrays of shape (1, n_runs)).
+
+    Other nodes draw zeros, i.e. the centre of their distribution.
     """
 
     def __init__(self, n: int, fixed: dict[str, np.ndarray]):
@@ -51,7 +52,7 @@ class FixedNoise(Streams):
 
 @pytest.fixture(scope="module")
 def graph_at_a_point(dataset):
-    """The graph of the shipped data, its intermediate nodes and every variable at one point."""
+    """Build the graph of the shipped data, its intermediate nodes and every variable at one point."""
     import pytensor
 
     from carbon_bayes import design
@@ -103,7 +104,7 @@ def _label_inputs(fd) -> pd.DataFrame:
 
 
 def _fixed_draws(fd, vals) -> dict[str, np.ndarray]:
-    """The predictor's standard draws that reproduce the graph's per-run latents, per figure."""
+    """Compute the predictor's standard draws that reproduce the graph's per-run latents, per figure."""
     f, lab = fd.feats, fd.labels
     ri = lab["run_idx"].to_numpy()
     n_runs = fd.n_runs
@@ -185,9 +186,11 @@ def test_the_agreement_test_fails_when_the_predictor_drifts(graph_at_a_point, sh
 
 
 def test_a_new_effect_is_one_registry_entry(monkeypatch, dataset, shipped_posterior, tmp_path):
-    """Adding an Effect to the registry (here a task effect on utilisation) and its scale's prior to the
-    prior file gives the graph its variables, makes the prior file and the posterior check require
-    them, makes the predictor apply it and puts it in the forest plot, with no other change.
+    """A new effect is one Effect entry in the registry plus its scale's prior in the prior file.
+
+    Adding them (here a task effect on utilisation) gives the graph its variables, makes the prior
+    file and the posterior check require them, makes the predictor apply it and puts it in the
+    forest plot, with no other change.
     """
     from carbon_bayes import plots
     from carbon_bayes.errors import DataError

@@ -1,5 +1,6 @@
-"""A run's numbers depend on its inputs, the posterior and the seed alone (counter-based streams),
-and the Monte Carlo error of a quoted median is small or reported.
+"""A run's numbers depend on its inputs, the posterior and the seed alone (counter-based streams).
+
+The Monte Carlo error of a quoted median is also small or reported.
 """
 
 from __future__ import annotations
@@ -61,10 +62,11 @@ def test_another_seed_gives_other_numbers_within_the_monte_carlo_error(alone):
 
 
 def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior):
-    """Trials of one run are replicates: the first is the run's own estimate, and the others have noise
-    of their own. They share each posterior draw (the parameters are one), so the noise is checked on a
-    one-draw posterior: there the trials' log draws are uncorrelated (sd of a correlation of n draws
-    is 1/sqrt(n) = 0.01 at 10,000 draws).
+    """Trials of one run are replicates: the first is the run's own estimate, the others have noise of their own.
+
+    They share each posterior draw (the parameters are one), so the noise is checked on a one-draw
+    posterior: there the trials' log draws are uncorrelated (sd of a correlation of n draws is
+    1/sqrt(n) = 0.01 at 10,000 draws).
     """
     import dataclasses
 
