@@ -59,7 +59,8 @@ def _draws_of(estimate, run, quantity: str) -> tuple[np.ndarray, str]:
             pos = int(run)
             if not -len(ids) <= pos < len(ids):
                 raise InputError("run", run, f"the estimate has {len(ids)} runs (positions 0-{len(ids) - 1})")
-        return np.asarray(da.values[pos], dtype=float), ids[pos]
+        d = np.asarray(da.values[pos], dtype=float)
+        return d[~np.isnan(d)], ids[pos]  # NaN pads a run with fewer draws than the batch's most
     if isinstance(estimate, SweepResult):
         return np.asarray(estimate.draws[quantity].values, dtype=float), f"total of {estimate.n_runs} runs"
     arr = np.asarray(estimate, dtype=float).ravel()

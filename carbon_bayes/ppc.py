@@ -49,7 +49,7 @@ def predictive_check(posterior, dataset: pd.DataFrame, tiers=TIERS, seed: int = 
         qty = labels["quantity"].to_numpy()
         d = np.where(qty[:, None] == "energy_mwh", est.draws["energy_mwh"].values, est.draws["co2_t"].values)
         y = labels["value"].to_numpy()
-        q = np.quantile(d, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)
+        q = np.nanquantile(d, [0.05, 0.25, 0.5, 0.75, 0.95], axis=1)  # NaN pads runs with fewer draws
         out.append(pd.DataFrame({
             "run_id": labels["run_id"], "tier": tier, "effective_tier": est.summary["tier"].to_numpy(),
             "basis": labels["basis"], "value": y, "median": q[2], "lower90": q[0], "upper90": q[4],

@@ -104,25 +104,28 @@ def crps_from_quantiles(q: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def log_score(log_draws: np.ndarray, log_y: np.ndarray) -> np.ndarray:
-    """Log predictive density of log10(y) by a Gaussian kernel estimate (Silverman bandwidth)."""
-    n = log_draws.shape[1]
-    sd = log_draws.std(axis=1)
-    iqr = np.subtract(*np.quantile(log_draws, [0.75, 0.25], axis=1))
+    """Log predictive density of log10(y) by a Gaussian kernel estimate (Silverman bandwidth).
+
+    NaN draws (padding of a run with fewer draws than its batch's most) are left out.
+    """
+    n = np.sum(~np.isnan(log_draws), axis=1)
+    sd = np.nanstd(log_draws, axis=1)
+    iqr = np.subtract(*np.nanquantile(log_draws, [0.75, 0.25], axis=1))
     bw = 0.9 * np.minimum(sd, iqr / 1.34) * n ** -0.2
     bw = np.maximum(bw, 1e-3)
     z = (log_y[:, None] - log_draws) / bw[:, None]
-    dens = np.exp(-0.5 * z ** 2).mean(axis=1) / (bw * np.sqrt(2 * np.pi))
+    dens = np.nanmean(np.exp(-0.5 * z ** 2), axis=1) / (bw * np.sqrt(2 * np.pi))
     return np.log(np.maximum(dens, 1e-300))
 
 
 def score_draws(draws: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """Scores of predictive draws (rows x draws, natural units) against labels y."""
+    """Score predictive draws (rows x draws, natural units; NaN pads fewer draws) against labels y."""
     ld = np.log10(np.maximum(draws, 1e-30))
     ly = np.log10(y)
-    q = np.quantile(ld, QGRID, axis=1).T
-    out = {"median": 10 ** np.median(ld, axis=1), "crps": crps_from_quantiles(q, ly), "log_score": log_score(ld, ly)}
+    q = np.nanquantile(ld, QGRID, axis=1).T
+    out = {"median": 10 ** np.nanmedian(ld, axis=1), "crps": crps_from_quantiles(q, ly), "log_score": log_score(ld, ly)}
     for lev in LEVELS:
-        lo, hi = np.quantile(draws, [(1 - lev) / 2, (1 + lev) / 2], axis=1)
+        lo, hi = np.nanquantile(draws, [(1 - lev) / 2, (1 + lev) / 2], axis=1)
         out[f"lower{int(lev * 100)}"] = lo
         out[f"upper{int(lev * 100)}"] = hi
         out[f"cover{int(lev * 100)}"] = (y >= lo) & (y <= hi)

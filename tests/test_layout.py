@@ -134,8 +134,11 @@ def test_the_size_check_counts_code_not_docstrings():
 
 
 def test_the_model_core_layers_stay_apart():
-    """The registry and the blocks import neither PyMC nor the layers that use them; the graph does not
-    reach the fitting, and the numpy predictor reaches neither (it must not import PyMC)."""
+    """Keep the registry and the blocks free of PyMC and of the layers that use them.
+
+    The graph does not reach the fitting, and the numpy predictor reaches neither (it must not import
+    PyMC).
+    """
     graph = module_graph()
     for light in ("carbon_bayes.effects", "carbon_bayes.blocks", "carbon_bayes.streams", "carbon_bayes.formula"):
         tree = ast.parse((ROOT / f"{light.rsplit('.', 1)[-1]}.py").read_text())

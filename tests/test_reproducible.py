@@ -154,4 +154,7 @@ def test_large_batches_do_not_keep_draws_unless_asked():
     est = cb.estimate(runs)
     with pytest.raises(RuntimeError, match="keep_draws"):
         est.draws  # noqa: B018
-    assert cb.estimate(runs.head(3)).draws["co2_t"].attrs["units"] == "t CO2e"
+    kept = cb.estimate(runs.head(3)).draws
+    assert kept["co2_t"].attrs["units"] == "t CO2e" and kept["energy_mwh"].attrs["units"] == "MWh"
+    sweep = budget.sweep(runs.head(2))
+    assert sweep.draws["co2_t"].attrs["units"] == "t CO2e" and sweep.run_draws["energy_mwh"].attrs["units"] == "MWh"

@@ -260,3 +260,16 @@ def test_folds_run_one_per_chains_cores_and_a_bad_jobs_value_is_refused(dataset,
     assert default_jobs(4) == 1
     with pytest.raises(InputError, match="jobs"):
         cross_validate(dataset, folds=2, jobs=0)
+
+
+def test_scores_leave_out_the_nan_padding_of_runs_with_fewer_draws(rng):
+    """A run with fewer draws than its batch's most is NaN-padded in Estimate.draws: its scores are those
+    of its own draws."""
+    from carbon_bayes.validate import score_draws
+
+    d = np.exp(rng.normal(0, 0.5, size=(1, 400)))
+    padded = np.concatenate([d, np.full((1, 600), np.nan)], axis=1)
+    y = np.array([1.2])
+    a, b = score_draws(d, y), score_draws(padded, y)
+    for k in a:
+        np.testing.assert_allclose(np.asarray(a[k], dtype=float), np.asarray(b[k], dtype=float), err_msg=k)
