@@ -111,7 +111,8 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, poster
     same_site
         With ``n_trials > 1``: trials share the draw's carbon intensity and PUE.
     n_draws
-        Posterior draws (default 1,000).
+        Predictive draws (default: the most the reference and the alternatives need, as
+        :func:`carbon_bayes.estimate` chooses them).
 
     Returns
     -------
@@ -204,8 +205,9 @@ def _paired_totals(pred, inputs: pd.DataFrame, n_trials: int, seed, same_site: b
     ref = noise_for(inputs.iloc[[0]], n_draws, seed).keys[0]
     co2_tot = energy_tot = intensity_ref = pue_ref = None
     for t in range(n_trials):
-        keys = streams.replicate_keys(np.full(len(inputs), ref, dtype=np.uint64), t)
-        sim = pred.simulate(inputs, Streams(keys, n_draws, SEED if seed is None else seed))
+        same = np.full(len(inputs), ref, dtype=np.uint64)
+        keys = streams.replicate_keys(same, t)
+        sim = pred.simulate(inputs, Streams(keys, n_draws, SEED if seed is None else seed, spec_keys=same))
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if t == 0:
             intensity_ref, pue_ref = sim.carbon_intensity.astype(float), sim.pue.astype(float)
@@ -374,7 +376,9 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
     n = len(base)
     keep = n * S <= KEEP_DRAWS_LIMIT
     # A run's first occurrence draws what estimate() draws for it; repeats (trials, identical rows of
-    # a catalogue) are replicates with noise of their own, so that a total sums independent runs.
+    # a catalogue) are replicates with noise of their own, so that a total sums independent runs, but
+    # they share what the inputs leave unknown about the run itself (a drawn size, hardware, compute,
+    # new-group effects: Streams spec_keys): the trials of one search are one model on one machine.
     noise = noise_for(base, S, seed)
     keys = streams.replicate_keys(noise.keys, streams.occurrence(noise.keys))
     sites = _site_keys(base)
@@ -384,7 +388,8 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
     kept_c, kept_e = [], []
     size = max(64, CHUNK_ELEMENTS // S)
     for sl in (slice(k, min(n, k + size)) for k in range(0, n, size)):
-        sim = pred.simulate(base.iloc[sl], Streams(keys[sl], S, SEED if seed is None else seed))
+        sim = pred.simulate(base.iloc[sl], Streams(keys[sl], S, SEED if seed is None else seed,
+                                                   spec_keys=noise.keys[sl]))
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if same_site:
             intensity_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)

@@ -194,7 +194,8 @@ def common_draws(inputs: pd.DataFrame, n_draws: int | None = None, posterior=Non
     """
     keys = noise_for(inputs, 1, seed).keys
     _, first = np.unique(keys, return_index=True)
-    return int(draws_needed(inputs.iloc[np.sort(first)], posterior, n_draws=n_draws, seed=seed).max(initial=N_DRAWS))
+    return int(draws_needed(inputs.iloc[np.sort(first)], posterior, n_draws=n_draws, seed=seed).max(
+        initial=N_DRAWS if n_draws is None else check_n_draws(n_draws)))
 
 
 def check_n_draws(n_draws) -> int:
@@ -214,7 +215,7 @@ def noise_for(inputs: pd.DataFrame, n_draws: int, seed: int | None = None, repli
     keys = streams.row_keys(inputs, KEY_COLUMNS)
     if replicate is not None:
         keys = streams.replicate_keys(keys, replicate)
-    return Streams(keys, n_draws, SEED if seed is None else int(seed))
+    return Streams(keys, n_draws, noise_seed(seed))
 
 
 def plan(inputs: pd.DataFrame, n_draws=None, chunk_size: int | None = None, only: np.ndarray | None = None):
@@ -287,21 +288,29 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     >>> est.to_frame()[["co2_t_median", "co2_t_lower", "co2_t_upper"]]  # doctest: +SKIP
     """
     ci = check_ci_level(ci_level)
+    noise_seed(seed)  # a bad seed fails before any work
     inputs = schema.normalise_runs(runs)
     n = len(inputs)
     pred: Predictor = get_predictor(posterior)
     keys = noise_for(inputs, 1, seed).keys
     per_run = draws_per_run(inputs, n_draws)
-    if keep_draws is None:  # decided before simulating, so memory stays bounded by a chunk otherwise
+    default_keep = keep_draws is None
+    if default_keep:  # decided before simulating, so memory stays bounded by a chunk otherwise
         keep_draws = n * int(per_run.max(initial=1)) <= KEEP_DRAWS_LIMIT
     results = _simulate(pred, inputs, keys, per_run, seed, ci, chunk_size, keep_draws)
-    if n_draws is None:  # more draws for the runs whose median is not yet steady (their own inputs decide)
+    # More draws for the runs whose median is not yet steady, until it is or they reach N_DRAWS_MAX
+    # (each run's own inputs decide, so this does not couple runs).
+    while n_draws is None:
         more = _more_draws_after(results, per_run, inputs)
         redo = np.flatnonzero(more > per_run)
-        if len(redo):
-            results = [_drop(r, redo) for r in results]
-            results += _simulate(pred, inputs, keys, more, seed, ci, chunk_size, keep_draws, redo)
-            per_run = more
+        if not len(redo):
+            break
+        results = [_drop(r, redo) for r in results]
+        per_run = more
+        if default_keep and keep_draws and n * int(per_run.max(initial=1)) > KEEP_DRAWS_LIMIT:
+            keep_draws = False  # more draws than can be kept by default
+            results = [(pos, part, None, sim_rows) for pos, part, _, sim_rows in results]
+        results += _simulate(pred, inputs, keys, more, seed, ci, chunk_size, keep_draws, redo)
     max_s = int(per_run.max(initial=1))
     order = np.argsort(np.concatenate([r[0] for r in results])) if results else np.array([], dtype=int)
     summary = (pd.concat([r[1] for r in results], ignore_index=True).iloc[order].reset_index(drop=True) if results
@@ -313,6 +322,7 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
 
 
 def _more_draws_after(results, per_run: np.ndarray, inputs: pd.DataFrame) -> np.ndarray:
+    """Return each run's draws for the next pass (its current ones where its median is steady)."""
     mcse = np.zeros(len(per_run))
     for rows, part, _, _ in results:
         mcse[rows] = np.maximum(part["energy_mwh_median_mcse"], part["co2_t_median_mcse"])
@@ -351,13 +361,14 @@ class _Kept:
 def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.ndarray:
     """Draws that bring each run's median to its tier's Monte Carlo target.
 
-    Its draws doubled until ``mcse * sqrt(draws / new)`` is under the target (mcse falls as
-    1/sqrt(draws)), at most :data:`N_DRAWS_MAX`.
+    A run over its target has its draws doubled (at least once) until ``mcse * sqrt(draws / new)``,
+    with a margin, is under it (mcse falls as 1/sqrt(draws)), at most :data:`N_DRAWS_MAX`; a run
+    under its target keeps its draws.
     """
     target = np.array([MCSE_TARGET.get(t, max(MCSE_TARGET.values())) for t in tiers])
     # 1.25x the draws the estimated error asks for: the estimate from the first draws is itself noisy
     need = MCSE_MARGIN * per_run * (mcse / target) ** 2
-    factor = 2.0 ** np.ceil(np.log2(np.maximum(need / per_run, 1.0)))
+    factor = np.where(mcse > target, 2.0 ** np.ceil(np.log2(np.maximum(need / per_run, 2.0))), 1.0)
     return np.minimum(per_run * factor, np.maximum(N_DRAWS_MAX, per_run)).astype(int)
 
 
@@ -392,12 +403,27 @@ def _drop(result, rows: np.ndarray):
     """Return a batch result without the given row positions (they are simulated again with more draws)."""
     pos, part, sim, sim_rows = result
     keep = ~np.isin(pos, rows)
+    if sim is not None and not keep.all():  # free the dropped rows' draws
+        cols = np.searchsorted(sim_rows, pos[keep])
+        sim = sim if isinstance(sim, Simulation) and len(pos) == 1 else _Kept(sim.energy_mwh[:, cols],
+                                                                              sim.co2_t[:, cols])
+        sim_rows = pos[keep]
     return pos[keep], part[keep].reset_index(drop=True), sim, sim_rows
 
 
 def noise_seed(seed: int | None) -> int:
-    """Return the seed of the random numbers: ``seed``, or :data:`SEED` when None."""
-    return SEED if seed is None else int(seed)
+    """Return the seed of the random numbers: ``seed``, or :data:`SEED` when None.
+
+    Raises
+    ------
+    InputError
+        Unless ``seed`` is a whole number in [0, 2**63).
+    """
+    if seed is None:
+        return SEED
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2 ** 63:
+        raise InputError("seed", seed, "give a whole number >= 0 (or leave it unset for the fixed default)")
+    return int(seed)
 
 
 MCSE_COLUMNS = ("n_draws", "energy_mwh_median_mcse", "co2_t_median_mcse")

@@ -175,6 +175,8 @@ class CarbonModel:
             "family": sorted({self.levels.family[i] for i in f.fam_idx}),
             "architecture": sorted({self.levels.architecture[i] for i in f.arch_idx}),
             "era": sorted({self.levels.era[i] for i in f.era_idx}),
+            "task": sorted({self.levels.task[i] for i in f.task_idx if i >= 0}),
+            "provider": sorted({self.levels.provider[i] for i in f.provider_idx if i >= 0}),
             "log10_params_range": [float(lp.min()), float(lp.max())],
             "year_range": [int(f.year.min()), int(f.year.max())],
             "n_runs": int(self.fit_data.n_runs), "n_labels": int(self.fit_data.n_labels),

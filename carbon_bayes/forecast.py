@@ -289,7 +289,7 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
     ...               energy_so_far_mwh=40, fraction_done=0.3, budget_t=50)   # doctest: +SKIP
     >>> fc.stop_rule                                                          # doctest: +SKIP
     """
-    from carbon_bayes.estimator import check_ci_level, noise_for
+    from carbon_bayes.estimator import check_ci_level, check_n_draws, noise_for
     from carbon_bayes.predict import get_predictor
 
     level = check_ci_level(ci_level)
@@ -311,7 +311,7 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
         inputs.loc[0, "tier"] = "T1"
 
     pred = get_predictor(posterior)
-    noise = noise_for(inputs, n_draws, seed)
+    noise = noise_for(inputs, check_n_draws(n_draws), seed)
     sim = pred.simulate(inputs, noise)
     notes += sim.notes[0]
     energy = sim.energy_mwh[:, 0].astype(np.float64)

@@ -279,8 +279,9 @@ def plot_effects(posterior=None, *, ax=None, ci_level: float = CI_LEVEL, unobser
         for yi, r in zip(y, sub.itertuples(), strict=True):
             dim = plotted[r.variable][1]
             alpha = 1.0 if r.observed else 0.3
-            a.hlines(yi, r.lower, r.upper, color=palette[dim], lw=2.5, alpha=alpha)
-            a.plot(r.median, yi, "o", color=palette[dim], alpha=alpha, ms=4)
+            colour = palette.get(dim, "#8172B3")  # a registry effect on another dim (task, provider)
+            a.hlines(yi, r.lower, r.upper, color=colour, lw=2.5, alpha=alpha)
+            a.plot(r.median, yi, "o", color=colour, alpha=alpha, ms=4)
         a.set_yticks(y, [f"{plotted[v][1]}: {lvl}" for v, lvl in zip(sub["variable"], sub["level"], strict=True)],
                      fontsize=7)
         for tick, obs in zip(a.get_yticklabels(), sub["observed"], strict=True):

@@ -13,6 +13,7 @@ Importing this module does not import PyMC or PyTensor.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,7 @@ class Predictor:
         self.posterior = posterior
         self._all = {k: v.astype(np.float32) for k, v in posterior.draws.items()}
         self._by_draws: dict[int, dict[str, np.ndarray]] = {}
+        self._lock = threading.Lock()
         cfg = posterior.model_config
         self.structure = cfg["structure"]
         self.fixed = cfg["fixed"]
@@ -118,16 +120,21 @@ class Predictor:
     def draws(self, n_draws: int) -> dict[str, np.ndarray]:
         """Posterior draws for ``n_draws`` predictive draws.
 
-        Evenly thinned when there are more posterior draws, cycled (each with fresh noise) when
-        there are fewer.
+        Evenly thinned when there are more posterior draws; when there are fewer, each posterior
+        draw is used equally often (to within one), each time with fresh noise. The last few counts
+        are cached (thread-safe: batches of one estimate run in threads).
         """
-        if n_draws not in self._by_draws:
-            total = self.n_posterior_draws
-            idx = (np.linspace(0, total - 1, n_draws).round().astype(int) if n_draws <= total
-                   else np.arange(n_draws) % total)
-            self._by_draws = {n_draws: {k: v[idx] for k, v in self._all.items()}} | dict(
-                list(self._by_draws.items())[-3:])
-        return self._by_draws[n_draws]
+        with self._lock:
+            hit = self._by_draws.pop(n_draws, None)
+            if hit is None:
+                total = self.n_posterior_draws
+                idx = (np.linspace(0, total - 1, n_draws).round().astype(int) if n_draws <= total
+                       else (np.arange(n_draws) * total) // n_draws)
+                hit = {k: v[idx] for k, v in self._all.items()}
+            self._by_draws[n_draws] = hit  # most recently used last
+            while len(self._by_draws) > 4:
+                self._by_draws.pop(next(iter(self._by_draws)))
+            return hit
 
     # ------------------------------------------------------------------ helpers
     def _lookup(self, p: dict[str, np.ndarray], name: str, dim: str,
@@ -135,7 +142,7 @@ class Predictor:
         """Posterior draws of a per-level table at level indices ``idx``, and the unknown levels.
 
         ``idx`` indexes the package's levels, (k,) or (S, k); the mask marks levels the posterior
-        does not know (-1 or unfitted).
+        does not know (index -1: a level the fit's levels lack).
         """
         post_idx = np.where(idx >= 0, self._level_map[dim][np.maximum(idx, 0)], -1)
         safe = np.maximum(post_idx, 0)
@@ -153,7 +160,7 @@ class Predictor:
             out, new = self._lookup(p, e.name, e.dim, index[e.dim])
             if np.any(new):
                 mean = p[e.mean_var][:, None] if e.mean_var else 0.0
-                out = np.where(new, mean + p[e.sigma_var][:, None] * noise.normal(e.name, cols), out)
+                out = np.where(new, mean + p[e.sigma_var][:, None] * noise.normal(e.name, cols, spec=True), out)
             return out
         return at
 
@@ -162,6 +169,10 @@ class Predictor:
         return {"generation": self.hw_gen[hw[:, cols]], "family": self.hw_fam[hw[:, cols]],
                 "architecture": f.arch_idx[cols], "era": f.era_idx[cols], "provider": f.provider_idx[cols],
                 "task": f.task_idx[cols]}
+
+    def _mult(self, sc: np.ndarray, cols: np.ndarray) -> dict[str, np.ndarray]:
+        """Multipliers of per-level slopes for runs ``cols``, the same for every block (as in the graph)."""
+        return {"scale": sc[:, cols], "power_scale": design.power_scale(sc[:, cols], self.structure)}
 
     def _sample_hardware(self, f: design.RunFeatures, noise: Streams, notes: list[list[str]]) -> np.ndarray:
         hw = np.empty((noise.S, f.n), dtype=np.int64)
@@ -174,7 +185,7 @@ class Predictor:
                 cols = unknown[years == y]
                 ids, probs = reference.hardware_mix(int(y))
                 pos = np.array([self.hw_pos[i] for i in ids])
-                u = noise.uniform("hardware", cols)
+                u = noise.uniform("hardware", cols, spec=True)
                 hw[:, cols] = pos[np.minimum(np.searchsorted(np.cumsum(probs), u), len(pos) - 1)]
                 for c in cols:
                     notes[c].append(f"hardware not given: drawn from what runs of {int(y)} used")
@@ -198,7 +209,7 @@ class Predictor:
         tdp = self.tdp[hw]
         sd_cols = np.flatnonzero(np.any(self.tdp_sd[hw] > 0, axis=0))
         if len(sd_cols):
-            tdp[:, sd_cols] *= np.exp(self.tdp_sd[hw[:, sd_cols]] * noise.normal("tdp", sd_cols))
+            tdp[:, sd_cols] *= np.exp(self.tdp_sd[hw[:, sd_cols]] * noise.normal("tdp", sd_cols, spec=True))
         log10p = self._size(f, noise, notes)
         sc = design.scale(log10p, self.structure)
         self._extrapolation_notes(f, notes)
@@ -232,7 +243,7 @@ class Predictor:
         for (task, year), idx in design.groups(t=f.task[miss], y=f.year[miss]).items():
             mu, sd = reference.params_prior(task or None, int(year))
             cols = miss[idx]
-            log10p[:, cols] = np.clip(mu + sd * noise.normal("log10_params", cols), 5.0, 14.0)
+            log10p[:, cols] = np.clip(mu + sd * noise.normal("log10_params", cols, spec=True), 5.0, 14.0)
         return log10p
 
     def _hours(self, f: design.RunFeatures, p: dict[str, np.ndarray], noise: Streams, hw: np.ndarray,
@@ -248,19 +259,18 @@ class Predictor:
             return hours, flops
         lin_u = blocks.logit_utilisation_mean(p["u_intercept"][:, None],
                                               self._effect_at(p, noise, uc, self._index(f, hw, uc)),
-                                              {"scale": sc[:, uc], "power_scale": design.power_scale(
-                                                  sc[:, uc], self.structure)}, self._cluster(p, "u_cluster"))
+                                              self._mult(sc, uc), self._cluster(p, "u_cluster"))
         u = blocks.utilisation(lin_u + p["u_run_sigma"][:, None] * noise.normal("logit_u_run", uc))
         cmiss = np.flatnonzero(np.isnan(f.log_flops[uc]))
         if len(cmiss):
             cols = uc[cmiss]
             ep = design.epoch_compute_coefficients(f.task[cols], f.year[cols])
             task_sum = blocks.effects_sum("compute", self._effect_at(p, noise, cols, self._index(f, hw, cols)),
-                                          {"scale": sc[:, cols]})
+                                          self._mult(sc, cols))
             mu_c = blocks.compute_log10_mean(ep.T, log10p[:, cols], f.year[cols], p["compute_slope"][:, None],
                                              p["compute_offset"][:, None], task_sum)
             sd_c = blocks.compute_log10_sd(p["compute_sigma"][:, None], p["compute_sigma_slope"][:, None], sc[:, cols])
-            t = noise.student_t("compute_residual", float(self.fixed["compute.nu"]), cols)
+            t = noise.student_t("compute_residual", float(self.fixed["compute.nu"]), cols, spec=True)
             flops[:, cols] = f32(10.0) ** np.clip(mu_c + sd_c * t, 12.0, 29.0)  # the contract's range of FLOP
             for c in cols:
                 notes[c].append("compute not given: drawn from the compute regression on size, task and year")
@@ -279,10 +289,9 @@ class Predictor:
         given_w = ~np.isnan(f.power_w_given)
         rc = np.flatnonzero((f.energy_basis == "measured") & ~given_w)
         if len(rc):
-            mult = {"scale": sc[:, rc], "power_scale": design.power_scale(sc[:, rc], self.structure)}
             lin_r = blocks.log_power_fraction_mean(p["rho_intercept"][:, None],
-                                                   self._effect_at(p, noise, rc, self._index(f, hw, rc)), mult,
-                                                   self._cluster(p, "rho_cluster"))
+                                                   self._effect_at(p, noise, rc, self._index(f, hw, rc)),
+                                                   self._mult(sc, rc), self._cluster(p, "rho_cluster"))
             share = np.where(f.power_scope[rc] == "gpu", p["gpu_share"][:, None], np.float32(1.0))
             power[:, rc] = blocks.system_power_w(tdp[:, rc], lin_r + p["rho_run_sigma"][:, None]
                                                  * noise.normal("log_rho_run", rc), share)
@@ -308,10 +317,10 @@ class Predictor:
         if np.any(new):
             drawn = blocks.intensity_spread(float(self.fixed["intensity.sigma_floor"]), p["intensity_sigma"][:, None],
                                             p["intensity_provider_spread"][:, None],
-                                            noise.normal("intensity_spread", cc))
+                                            noise.normal("intensity_spread", cc, spec=True))
             spread = np.where(new, drawn, spread)
         effect_sum = blocks.effects_sum("intensity", self._effect_at(p, noise, cc, self._index(f, hw, cc)),
-                                        {"scale": sc[:, cc]})
+                                        self._mult(sc, cc))
         log_ci = (blocks.intensity_log_mean(f.log_ci_centre[cc].astype(np.float32), p["intensity_offset"][:, None],
                                             effect_sum)
                   + spread * noise.student_t("intensity_deviation", float(self.fixed["noise.nu"]), cc)

@@ -42,8 +42,9 @@ Cols = np.ndarray | Sequence[int]
 def mix(x: np.ndarray) -> np.ndarray:
     """Apply the splitmix64 finaliser to a uint64 array (a bijection that scrambles every bit)."""
     x = np.asarray(x, dtype=np.uint64)
-    x = (x ^ (x >> _S30)) * _M1
-    x = (x ^ (x >> _S27)) * _M2
+    with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point (numpy warns on scalars)
+        x = (x ^ (x >> _S30)) * _M1
+        x = (x ^ (x >> _S27)) * _M2
     return x ^ (x >> _S31)
 
 
@@ -96,12 +97,21 @@ class Streams:
         Draws per run; draw ``s`` of a run is the same whatever ``n_draws`` is.
     seed
         The seed: another seed gives other numbers for every run.
+    spec_keys
+        Keys of the nodes that describe *what* the run is rather than how one execution of it
+        went (``spec=True``: a drawn size, compute residual or hardware, a new-group effect). The
+        replicates of a budget sweep share these (the 80 trials of one search are one model on one
+        hardware) and differ in the rest. Default: ``keys``.
     """
 
-    def __init__(self, keys: np.ndarray, n_draws: int, seed: int):
+    def __init__(self, keys: np.ndarray, n_draws: int, seed: int, spec_keys: np.ndarray | None = None):
         self.S = int(n_draws)
         self.keys = np.asarray(keys, dtype=np.uint64)
-        self._base = mix(self.keys ^ mix(np.asarray([seed], dtype=np.uint64))[0])
+        seed_key = mix(np.asarray([seed], dtype=np.uint64))[0]
+        self._base = mix(self.keys ^ seed_key)
+        self._spec_base = self._base if spec_keys is None else mix(np.asarray(spec_keys, dtype=np.uint64) ^ seed_key)
+        if self._spec_base.shape != self._base.shape:
+            raise ValueError(f"spec_keys has {self._spec_base.shape[0]} keys for {self.n} runs")
         self._draw = (np.arange(self.S, dtype=np.uint64) * _GOLDEN)[:, None]
 
     @property
@@ -109,27 +119,27 @@ class Streams:
         """Number of runs (keys)."""
         return len(self.keys)
 
-    def bits(self, node: str, cols: Cols) -> np.ndarray:
-        """(n_draws, len(cols)) uint64 words of ``node`` for runs ``cols``."""
-        col_key = mix(self._base[cols] ^ _text_key(node))
+    def bits(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
+        """(n_draws, len(cols)) uint64 words of ``node`` for runs ``cols`` (``spec``: see the class)."""
+        col_key = mix((self._spec_base if spec else self._base)[cols] ^ _text_key(node))
         return mix(col_key[None, :] + self._draw)
 
-    def _uniform_pair(self, node: str, cols: Cols) -> tuple[np.ndarray, np.ndarray]:
-        b = self.bits(node, cols)
+    def _uniform_pair(self, node: str, cols: Cols, spec: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        b = self.bits(node, cols, spec)
         u1 = ((b >> np.uint64(40)).astype(np.float32) + np.float32(0.5)) * _U24
         u2 = (((b >> np.uint64(16)) & np.uint64(0xFFFFFF)).astype(np.float32) + np.float32(0.5)) * _U24
         return u1, u2
 
-    def uniform(self, node: str, cols: Cols) -> np.ndarray:
+    def uniform(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
         """Uniforms on (0, 1), float64 with 53 random bits."""
-        return ((self.bits(node, cols) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+        return ((self.bits(node, cols, spec) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
 
-    def normal(self, node: str, cols: Cols) -> np.ndarray:
+    def normal(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
         """Draw standard normals (float32) by Box-Muller, from one word per number."""
-        u1, u2 = self._uniform_pair(node, cols)
+        u1, u2 = self._uniform_pair(node, cols, spec)
         return np.sqrt(np.float32(-2.0) * np.log(u1)) * np.cos(_TWO_PI * u2)
 
-    def chi2(self, node: str, nu: float, cols: Cols) -> np.ndarray:
+    def chi2(self, node: str, nu: float, cols: Cols, spec: bool = False) -> np.ndarray:
         """Chi-square(nu) draws (float32).
 
         Exact for even ``nu`` (a sum of exponentials), else the Wilson-Hilferty cube of a normal
@@ -138,14 +148,14 @@ class Streams:
         if float(nu).is_integer() and int(nu) % 2 == 0 and 0 < nu <= 40:
             total = np.zeros((self.S, self._base[cols].shape[0]), dtype=np.float32)
             for j in range((int(nu) // 2 + 1) // 2):
-                u1, u2 = self._uniform_pair(f"{node}/chi2/{j}", cols)
+                u1, u2 = self._uniform_pair(f"{node}/chi2/{j}", cols, spec)
                 total -= np.log(u1) if 2 * j + 1 == int(nu) // 2 else np.log(u1 * u2)
             return np.float32(2.0) * total
-        z = self.normal(f"{node}/chi2", cols)
+        z = self.normal(f"{node}/chi2", cols, spec)
         c = np.float32(2.0 / (9.0 * nu))
         return np.float32(nu) * np.maximum(np.float32(1.0) - c + z * np.sqrt(c), np.float32(1e-3)) ** 3
 
-    def student_t(self, node: str, nu: float, cols: Cols) -> np.ndarray:
+    def student_t(self, node: str, nu: float, cols: Cols, spec: bool = False) -> np.ndarray:
         """Student-t(nu) draws (float32), truncated at +-:data:`T_CLIP`."""
-        t = self.normal(node, cols) * np.sqrt(np.float32(nu) / self.chi2(node, nu, cols))
+        t = self.normal(node, cols, spec) * np.sqrt(np.float32(nu) / self.chi2(node, nu, cols, spec))
         return np.clip(t, -T_CLIP, T_CLIP)

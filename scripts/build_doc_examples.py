@@ -166,7 +166,7 @@ and `prob_better` = {alt['prob_better']:g} says that in {'every' if alt['prob_be
 paired draw{'' if alt['prob_better'] != 1 else ''} the Finnish run emits less.
 
 **Why "paired"**: all alternatives are simulated in one call with common random numbers
-(`Predictor.simulate(..., shared_noise=True)`): every row sees the same random number for
+(every row is keyed as the reference run in `carbon_bayes.streams`): every row sees the same random number for
 each node of the chain (utilisation, power, PUE, intensity, label noise). A difference between
 two rows is therefore caused by their inputs, not by Monte-Carlo noise, and
 `prob_better = mean(co2_alternative < co2_reference)` over the draws is a sharp comparison

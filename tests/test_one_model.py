@@ -40,13 +40,13 @@ class FixedNoise(Streams):
         cols = np.asarray(cols)
         return (self.fixed[node][:, cols] if node in self.fixed else np.zeros((1, len(cols)))).astype(np.float32)
 
-    def normal(self, node, cols):
+    def normal(self, node, cols, spec=False):
         return self._value(node, cols)
 
-    def student_t(self, node, nu, cols):
+    def student_t(self, node, nu, cols, spec=False):
         return self._value(node, cols)
 
-    def uniform(self, node, cols):
+    def uniform(self, node, cols, spec=False):
         return np.full((1, len(np.asarray(cols))), 0.5)
 
 

@@ -65,8 +65,9 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     """Trials of one run are replicates: the first is the run's own estimate, the others have noise of their own.
 
     They share each posterior draw (the parameters are one), so the noise is checked on a one-draw
-    posterior: there the trials' log draws are uncorrelated (sd of a correlation of n draws is
-    1/sqrt(n) = 0.01 at 10,000 draws).
+    posterior: there the trials' log draws are nearly uncorrelated. What is left (about 0.05) is the
+    V100's TDP uncertainty, which the trials share as one machine (a correlation of 10,000 draws has
+    sd 0.01; identical noise would give 1).
     """
     import dataclasses
 
@@ -78,7 +79,7 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     d1 = budget.sweep({**OTHERS[2], "run_id": "r"}, n_trials=3, same_site=False,
                       posterior=one, n_draws=10_000).run_draws["co2_t"].values
     corr = np.corrcoef(np.log(d1))[np.triu_indices(3, 1)]
-    assert np.all(np.abs(corr) < 0.05), corr
+    assert np.all(np.abs(corr) < 0.15), corr
 
 
 def test_streams_do_not_depend_on_which_runs_are_asked_for():
@@ -120,7 +121,9 @@ def test_medians_meet_their_tiers_monte_carlo_targets_or_say_so():
     for run_id, row in f.iterrows():
         worst = max(row["energy_mwh_median_mcse"], row["co2_t_median_mcse"])
         assert row["n_draws"] >= N_DRAWS_BY_TIER[row["tier"]]
-        assert worst <= MCSE_TARGET[row["tier"]] or "Monte Carlo error" in row["warnings"], run_id
+        # these runs reach their targets (the adaptive draws are deterministic for fixed inputs and seed)
+        assert worst <= MCSE_TARGET[row["tier"]] and "Monte Carlo error" not in row["warnings"], (run_id, worst)
+    assert f.loc["t1", "n_draws"] > N_DRAWS_BY_TIER["T1"]  # the README's run needs more than its tier's start
     # the reported error is what repeated seeds show: the medians of 6 seeds scatter by about it
     meds = [cb.estimate(runs[2], seed=s).to_frame()["energy_mwh_median"].iloc[0] for s in range(6)]
     spread = np.std(np.log(meds), ddof=1)
@@ -158,3 +161,44 @@ def test_large_batches_do_not_keep_draws_unless_asked():
     assert kept["co2_t"].attrs["units"] == "t CO2e" and kept["energy_mwh"].attrs["units"] == "MWh"
     sweep = budget.sweep(runs.head(2))
     assert sweep.draws["co2_t"].attrs["units"] == "t CO2e" and sweep.run_draws["energy_mwh"].attrs["units"] == "MWh"
+
+
+def test_the_trials_of_a_sweep_share_what_the_inputs_leave_unknown():
+    """Keep the uncertainty of an unknown size in the total of a sweep's trials.
+
+    Trials of one search are one model: the total of 20 trials keeps about as many decades of width
+    as one trial, instead of averaging it away as 20 independent sizes would (about 1/sqrt(20)).
+    """
+    run = {"run_id": "r", "year": 2024, "task": "language", "architecture": "dense_transformer",
+           "hardware": "A100-80GB", "country": "US"}
+    one = budget.sweep(run, n_trials=1, n_draws=2000).draws["co2_t"].values
+    total = budget.sweep(run, n_trials=20, n_draws=2000).draws["co2_t"].values
+
+    def decades(d):
+        return np.subtract(*np.log10(np.quantile(d, [0.95, 0.05])))
+
+    assert decades(total) > 0.7 * decades(one), (decades(total), decades(one))
+
+
+def test_explicit_draws_below_the_default_are_honoured_by_sums_and_plans():
+    assert budget.sweep(OTHERS[2], n_trials=3, n_draws=200).draws.sizes["draw"] == 200
+    assert budget.plan(OTHERS[2], budget_t=1.0, alternatives={"country": ["FR", "SE"]}, n_draws=200).attrs[
+        "n_draws"] == 200
+
+
+def test_more_draws_than_the_posterior_has_use_each_posterior_draw_equally(shipped_posterior):
+    from carbon_bayes.predict import Predictor
+
+    pred = Predictor(shipped_posterior)
+    total = shipped_posterior.n_draws
+    idx = pred.draws(total + total // 3)["u_intercept"]
+    counts = pd.Series(idx).map({v: i for i, v in enumerate(shipped_posterior.draws["u_intercept"].astype(
+        np.float32))}).value_counts()
+    assert counts.max() - counts.min() <= 1
+
+
+@pytest.mark.parametrize("bad", [-1, 2 ** 64, 1.5, "x", True])
+def test_bad_seeds_name_the_field(bad):
+    with pytest.raises(InputError) as e:
+        cb.estimate(LLAMA, seed=bad)
+    assert e.value.field == "seed"

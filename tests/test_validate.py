@@ -263,8 +263,7 @@ def test_folds_run_one_per_chains_cores_and_a_bad_jobs_value_is_refused(dataset,
 
 
 def test_scores_leave_out_the_nan_padding_of_runs_with_fewer_draws(rng):
-    """A run with fewer draws than its batch's most is NaN-padded in Estimate.draws: its scores are those
-    of its own draws."""
+    """Score a NaN-padded run (fewer draws than its batch's most) on its own draws only."""
     from carbon_bayes.validate import score_draws
 
     d = np.exp(rng.normal(0, 0.5, size=(1, 400)))

@@ -63,12 +63,13 @@ def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> Non
 class _DeprecatedAlias(argparse.Action):
     """Store the value; when given under a deprecated spelling (``--ci``), say the new one on stderr."""
 
-    def __init__(self, option_strings, dest, *, deprecated: tuple[str, ...] = (), **kwargs):
-        self.deprecated = deprecated
+    def __init__(self, option_strings, dest, *, old_names: tuple[str, ...] = (), **kwargs):
         super().__init__(option_strings, dest, **kwargs)
+        # not ``deprecated``: from Python 3.13 argparse.Action has an attribute of that name
+        self.old_names = old_names
 
     def __call__(self, parser, namespace, values, option_string=None):
-        if option_string in self.deprecated:
+        if option_string in self.old_names:
             print(f"warning: {option_string} is deprecated, use {self.option_strings[0]} (same meaning)",
                   file=sys.stderr)
         setattr(namespace, self.dest, values)
@@ -78,11 +79,11 @@ def add_prediction_flags(parser: argparse.ArgumentParser, *, n_draws: bool = Tru
                          model_help: str = "posterior file (default: the shipped posterior)") -> None:
     """Add --ci-level, --posterior, [--n-draws,] --seed: the options of every command that predicts."""
     parser.add_argument("--ci-level", "--ci", dest="ci_level", type=float, default=CI_LEVEL, metavar="LEVEL",
-                        action=_DeprecatedAlias, deprecated=("--ci",),
+                        action=_DeprecatedAlias, old_names=("--ci",),
                         help=f"credible-interval level (default {CI_LEVEL:g}, equal-tailed); --ci is a deprecated "
                              "alias")
     parser.add_argument("--posterior", "--model", dest="posterior", metavar="NC", action=_DeprecatedAlias,
-                        deprecated=("--model",), help=f"{model_help}; --model is a deprecated alias")
+                        old_names=("--model",), help=f"{model_help}; --model is a deprecated alias")
     if n_draws:
         parser.add_argument("--n-draws", type=int, default=None,
                             help="predictive draws per run (default by tier: "
