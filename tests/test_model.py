@@ -320,13 +320,23 @@ def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypat
         CarbonModel(sampler_config={"sampler": "nutpie"}).fit(None)
 
 
-def test_cross_validation_runs_with_the_pymc_sampler(dataset):
+def test_cross_validation_runs_with_the_pymc_sampler(dataset, monkeypatch):
     """Validate uses the same sampling path as fit: with sampler=pymc it needs no nutpie.
 
     A tiny run on three folds of one tier, no baselines.
     """
+    import builtins
+
     from carbon_bayes.validate import cross_validate
 
+    real_import = builtins.__import__
+
+    def no_nutpie(name, *args, **kwargs):
+        if name == "nutpie":
+            raise ImportError("No module named 'nutpie'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_nutpie)
     res = cross_validate(dataset, folds=3, tiers=("T1",), baselines=False, ml=False, progress=False,
                          sampler_config={"sampler": "pymc", "draws": 30, "tune": 30, "chains": 2})
     assert res.settings["sampler"]["sampler"] == "pymc"

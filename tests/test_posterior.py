@@ -396,3 +396,19 @@ def test_the_shipped_draws_themselves_are_converged(shipped_attrs):
     assert max(worst_r.values()) <= 1.01, {k: v for k, v in worst_r.items() if v > 1.01}
     assert min(worst_e.values()) >= 400, {k: v for k, v in worst_e.items() if v < 400}
     assert div == 0
+
+
+def test_files_with_the_old_intensity_names_load_under_the_new_ones(shipped_posterior):
+    """Load a posterior written with the old intensity names (ci_offset, ...) under today's names."""
+    from carbon_bayes import effects
+    from carbon_bayes.posterior import posterior_from_tree
+
+    tree = shipped_posterior.tree.copy()
+    post = tree["posterior"].to_dataset()
+    old = {new: old for old, new in effects.LEGACY_NAMES.items() if new in post}
+    assert "intensity_spread" in old
+    tree["posterior"] = xr.DataTree(post.rename(old))
+    loaded = posterior_from_tree(tree)
+    for new in old:
+        if new in shipped_posterior.draws:
+            np.testing.assert_array_equal(loaded.draws[new], shipped_posterior.draws[new])
