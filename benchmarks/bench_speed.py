@@ -21,8 +21,9 @@ Usage::
     python benchmarks/bench_speed.py --out docs/bench.md   # also write the tables to a file
     python benchmarks/bench_speed.py --doc docs/benchmarks.md   # rewrite that doc's "bench-speed" section
 
-Timings are medians of repeats (batches above 10,000 runs are timed once); the load average is printed before and after, because other
-jobs on the machine slow every number down. Nothing here is asserted: the numbers are reported.
+Timings are medians of repeats (batches above 10,000 runs are timed once); the load average is
+printed before and after, because other jobs on the machine slow every number down. Nothing here
+is asserted: the numbers are reported.
 """
 
 from __future__ import annotations
