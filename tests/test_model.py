@@ -293,15 +293,10 @@ def test_save_and_load_round_trip_the_provenance(tiny_fit, dataset):
     assert list(back["run_id"]) == list(dataset["run_id"])
 
 
-def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypatch):
-    """``sampler="pymc"`` needs no nutpie, and ``auto`` falls back to PyMC without it.
-
-    Asking for nutpie without it is an error that names the field and says how to install it.
-    """
+@pytest.fixture
+def without_nutpie(monkeypatch):
+    """Make ``import nutpie`` fail, as on an install without the ``fast`` extra."""
     import builtins
-
-    from carbon_bayes.errors import InputError
-    from carbon_bayes.fitting import resolve_sampler
 
     real_import = builtins.__import__
 
@@ -311,6 +306,16 @@ def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypat
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_nutpie)
+
+
+def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(without_nutpie):
+    """``sampler="pymc"`` needs no nutpie, and ``auto`` falls back to PyMC without it.
+
+    Asking for nutpie without it is an error that names the field and says how to install it.
+    """
+    from carbon_bayes.errors import InputError
+    from carbon_bayes.fitting import resolve_sampler
+
     assert resolve_sampler("pymc") == "pymc"
     assert resolve_sampler("auto") == "pymc"
     with pytest.raises(InputError) as e:
@@ -320,23 +325,13 @@ def test_the_pymc_sampler_is_used_when_asked_or_when_nutpie_is_missing(monkeypat
         CarbonModel(sampler_config={"sampler": "nutpie"}).fit(None)
 
 
-def test_cross_validation_runs_with_the_pymc_sampler(dataset, monkeypatch):
+def test_cross_validation_runs_with_the_pymc_sampler(dataset, without_nutpie):
     """Validate uses the same sampling path as fit: with sampler=pymc it needs no nutpie.
 
     A tiny run on three folds of one tier, no baselines.
     """
-    import builtins
-
     from carbon_bayes.validate import cross_validate
 
-    real_import = builtins.__import__
-
-    def no_nutpie(name, *args, **kwargs):
-        if name == "nutpie":
-            raise ImportError("No module named 'nutpie'")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_nutpie)
     res = cross_validate(dataset, folds=3, tiers=("T1",), baselines=False, ml=False, progress=False,
                          sampler_config={"sampler": "pymc", "draws": 30, "tune": 30, "chains": 2})
     assert res.settings["sampler"]["sampler"] == "pymc"
