@@ -27,10 +27,6 @@ def plotted_effects() -> dict[str, tuple[str, str]]:
     return {e.name: (e.panel, e.dim) for e in effects.EFFECTS if e.panel}
 
 
-#: The plotted effects of the registry as it is at import (:func:`plotted_effects` reads it anew).
-EFFECTS = plotted_effects()
-
-
 def _new_axes(ax, figsize):
     from matplotlib.figure import Figure
 

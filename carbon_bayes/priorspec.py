@@ -28,8 +28,6 @@ DISTRIBUTIONS: dict[str, dict[str, str]] = {
     "Fixed": {"value": "real"},
 }
 
-#: Every hyperparameter of the model, by section (from the registry, :func:`carbon_bayes.effects.prior_keys`).
-HYPERPARAMETERS = effects.prior_keys()
 _META = ("units", "evidence", "rationale")
 
 

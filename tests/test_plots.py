@@ -80,7 +80,7 @@ def test_effects_forest_plot_marks_unobserved_levels():
     post = cb.load_posterior()
     tab = plots.effects_table(post)
     observed = post.model_config["observed"]
-    for var, (_, dim) in plots.EFFECTS.items():
+    for var, (_, dim) in plots.plotted_effects().items():
         sub = tab[tab["variable"] == var]
         assert list(sub["level"]) == list(post.levels[dim])
         assert set(sub.loc[sub["observed"], "level"]) == set(observed[dim])
