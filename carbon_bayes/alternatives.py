@@ -190,3 +190,33 @@ def _label(overrides: dict, normalised: pd.Series) -> str:
             v = overrides[k]
         parts.append(f"{k}={v:g}" if isinstance(v, (float, int, np.floating, np.integer)) else f"{k}={v}")
     return ", ".join(parts)
+
+
+def alternative_runs(ref: pd.DataFrame, alternatives) -> tuple[pd.DataFrame, list[list[str]], list[dict]]:
+    """Normalise the reference run (row 0) and its distinct alternatives.
+
+    Returns the inputs, each row's notes about inputs the overrides changed, and each row's
+    overrides. Alternatives identical to the reference or to an earlier alternative are dropped;
+    if none is left, an :class:`~carbon_bayes.errors.InputError` says so.
+    """
+    alts = expand_alternatives(alternatives)
+    ref_row = {c: ref.iloc[0][c] for c in schema.COLUMN_NAMES}
+    ref_row["run_id"] = REFERENCE
+    rows, notes, overrides = [ref_row], [[]], [{}]
+    for i, a in enumerate(alts):
+        r, n = apply_overrides(ref_row, a)
+        r["run_id"] = f"alternative {i + 1}"
+        rows.append(r)
+        notes.append(n)
+        overrides.append(a)
+    inputs = schema.normalise_runs(pd.DataFrame(rows, columns=list(schema.COLUMN_NAMES)))
+    comparable = [tuple(map(str, r)) for r in inputs[list(schema.COLUMN_NAMES[1:])].itertuples(index=False)]
+    keep, seen = [], set()
+    for i, key in enumerate(comparable):
+        if key not in seen:
+            seen.add(key)
+            keep.append(i)
+    if len(keep) == 1:
+        raise InputError("alternatives", alts, "every alternative equals the reference run; override a column "
+                         "with a different value")
+    return inputs.iloc[keep].reset_index(drop=True), [notes[i] for i in keep], [overrides[i] for i in keep]

@@ -31,6 +31,7 @@ from carbon_bayes.alternatives import (  # noqa: F401  (part of this module's AP
     REFERENCE,
     _label,
     _one_run,
+    alternative_runs,
     apply_overrides,
     expand_alternatives,
 )
@@ -145,36 +146,18 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, poster
     risk = check_risk(max_risk)
     level = check_ci_level(ci_level)
     n_trials = check_trials(n_trials, allow_none=False)
-    ref = _one_run(run)
-    alts = expand_alternatives(alternatives)
-    ref_row = {c: ref.iloc[0][c] for c in schema.COLUMN_NAMES}
-    ref_row["run_id"] = REFERENCE
-    rows, notes, overrides = [ref_row], [[]], [{}]
-    for i, a in enumerate(alts):
-        r, n = apply_overrides(ref_row, a)
-        r["run_id"] = f"alternative {i + 1}"
-        rows.append(r)
-        notes.append(n)
-        overrides.append(a)
-    inputs = schema.normalise_runs(pd.DataFrame(rows, columns=list(schema.COLUMN_NAMES)))
-    # Drop alternatives identical to the reference or to an earlier alternative.
-    comparable = [tuple(map(str, r)) for r in inputs[list(schema.COLUMN_NAMES[1:])].itertuples(index=False)]
-    keep, seen = [], set()
-    for i, key in enumerate(comparable):
-        if key in seen:
-            continue
-        seen.add(key)
-        keep.append(i)
-    if len(keep) == 1:
-        raise InputError("alternatives", alts, "every alternative equals the reference run; override a column "
-                         "with a different value")
-    inputs = inputs.iloc[keep].reset_index(drop=True)
-    notes = [notes[i] for i in keep]
-    overrides = [overrides[i] for i in keep]
-
+    inputs, notes, overrides = alternative_runs(_one_run(run), alternatives)
     pred = get_predictor(posterior)
     S = common_draws(inputs, n_draws, pred, seed)
     co2, energy = _paired_totals(pred, inputs, n_trials, seed, same_site, S)  # (rows, S)
+    out = _ranking(inputs, overrides, notes, co2, energy, budget, risk, level)
+    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": level, "n_trials": n_trials, "n_draws": S})
+    return out
+
+
+def _ranking(inputs: pd.DataFrame, overrides: list[dict], notes: list[list[str]], co2: np.ndarray,
+             energy: np.ndarray, budget: float, risk: float, level: float) -> pd.DataFrame:
+    """Tabulate and rank the paired draws (rows x draws) of the reference (row 0) and its alternatives."""
     ref_co2 = co2[0]
     over_cols = list(dict.fromkeys(k for o in overrides for k in o))
     labels = [REFERENCE] + [_label(o, inputs.iloc[j + 1]) for j, o in enumerate(overrides[1:])]
@@ -192,7 +175,6 @@ def plan(run, budget_t: float, max_risk: float = 0.05, alternatives=None, poster
     out["notes"] = ["; ".join(n) for n in notes]
     out = out.sort_values(["prob_exceeds", "co2_t_mean"], kind="stable").reset_index(drop=True)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
-    out.attrs.update({"budget_t": budget, "max_risk": risk, "ci": level, "n_trials": n_trials, "n_draws": S})
     return out
 
 
@@ -314,6 +296,46 @@ class SweepResult:
         return pd.DataFrame([row])
 
 
+def _repeated(base: pd.DataFrame, n_trials: int) -> pd.DataFrame:
+    """Repeat each run ``n_trials`` times (run_ids ``<id>#1``, ``<id>#2``, ...); as it is for one trial."""
+    if n_trials <= 1:
+        return base
+    rep = base.loc[base.index.repeat(n_trials)].reset_index(drop=True)
+    trial = np.tile(np.arange(1, n_trials + 1), len(base))
+    rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial, strict=True)]
+    return rep
+
+
+def _at_shared_sites(sim, co2: np.ndarray, energy: np.ndarray, sites: np.ndarray,
+                     site_ref: dict[int, tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Give every run of a site the intensity and PUE draws of its first run (kept across chunks)."""
+    intensity_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)
+    intensity_ref = np.empty_like(intensity_d)
+    pue_ref = np.empty_like(pue_d)
+    for site in np.unique(sites):
+        cols = np.flatnonzero(sites == site)
+        if site not in site_ref:
+            site_ref[site] = (intensity_d[:, cols[0]].copy(), pue_d[:, cols[0]].copy())
+        intensity_ref[:, cols] = site_ref[site][0][:, None]
+        pue_ref[:, cols] = site_ref[site][1][:, None]
+    return _share_site(co2, energy, intensity_d, pue_d, intensity_ref, pue_ref)
+
+
+def _sweep_datasets(total_c, total_e, kept_c, kept_e, base: pd.DataFrame, same_site: bool, keep: bool):
+    """Return the total's draws and (when kept) each run's, as Datasets with units."""
+    S = len(total_c)
+    draws = xr.Dataset({q: xr.DataArray(v, dims="draw", attrs={"units": UNITS[q]})
+                        for q, v in (("co2_t", total_c), ("energy_mwh", total_e))},
+                       coords={"draw": np.arange(S)}, attrs={"n_runs": len(base), "same_site": int(same_site)})
+    run_draws = None
+    if keep:
+        run_draws = xr.Dataset({q: xr.DataArray(np.concatenate(k, axis=1).T, dims=("run", "draw"),
+                                                attrs={"units": UNITS[q]})
+                                for q, k in (("co2_t", kept_c), ("energy_mwh", kept_e))},
+                               coords={"run": base["run_id"].to_numpy(), "draw": np.arange(S)})
+    return draws, run_draws
+
+
 @renamed_kwargs(ci="ci_level", model="posterior")
 def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = None, posterior=None,
           seed: int | None = None, ci_level: float = CI_LEVEL, *, same_site: bool = True,
@@ -365,20 +387,13 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
     level = check_ci_level(ci_level)
     budget = None if budget_t is None else check_budget(budget_t)
     n_trials = check_trials(n_trials) or 1
-    base = schema.normalise_runs(run_or_runs)
-    if n_trials > 1:
-        rep = base.loc[base.index.repeat(n_trials)].reset_index(drop=True)
-        trial = np.tile(np.arange(1, n_trials + 1), len(base))
-        rep["run_id"] = [f"{r}#{t}" for r, t in zip(rep["run_id"], trial, strict=True)]
-        base = rep
+    base = _repeated(schema.normalise_runs(run_or_runs), n_trials)
     pred = get_predictor(posterior)
     S = common_draws(base, n_draws, pred, seed)
     n = len(base)
     keep = n * S <= KEEP_DRAWS_LIMIT
-    # A run's first occurrence draws what estimate() draws for it; repeats (trials, identical rows of
-    # a catalogue) are replicates with noise of their own, so that a total sums independent runs, but
-    # they share what the inputs leave unknown about the run itself (a drawn size, hardware, compute,
-    # new-group effects: Streams spec_keys): the trials of one search are one model on one machine.
+    # First occurrences draw as estimate() does; repeats get noise of their own but share the run's
+    # unknown specification (spec_keys: size, hardware, compute, new-group effects; docs/model.md §5).
     noise = noise_for(base, S, seed)
     keys = streams.replicate_keys(noise.keys, streams.occurrence(noise.keys))
     sites = _site_keys(base)
@@ -392,30 +407,12 @@ def sweep(run_or_runs, n_trials: int | None = None, budget_t: float | None = Non
                                                    spec_keys=noise.keys[sl]))
         co2, energy = sim.co2_t.astype(float), sim.energy_mwh.astype(float)
         if same_site:
-            intensity_d, pue_d = sim.carbon_intensity.astype(float), sim.pue.astype(float)
-            s = sites[sl]
-            intensity_ref = np.empty_like(intensity_d)
-            pue_ref = np.empty_like(pue_d)
-            for site in np.unique(s):
-                cols = np.flatnonzero(s == site)
-                if site not in site_ref:
-                    site_ref[site] = (intensity_d[:, cols[0]].copy(), pue_d[:, cols[0]].copy())
-                intensity_ref[:, cols] = site_ref[site][0][:, None]
-                pue_ref[:, cols] = site_ref[site][1][:, None]
-            co2, energy = _share_site(co2, energy, intensity_d, pue_d, intensity_ref, pue_ref)
+            co2, energy = _at_shared_sites(sim, co2, energy, sites[sl], site_ref)
         total_c += co2.sum(axis=1)
         total_e += energy.sum(axis=1)
         if keep:
             kept_c.append(co2)
             kept_e.append(energy)
-    draws = xr.Dataset({q: xr.DataArray(v, dims="draw", attrs={"units": UNITS[q]})
-                        for q, v in (("co2_t", total_c), ("energy_mwh", total_e))},
-                       coords={"draw": np.arange(S)}, attrs={"n_runs": n, "same_site": int(same_site)})
-    run_draws = None
-    if keep:
-        run_draws = xr.Dataset({q: xr.DataArray(np.concatenate(k, axis=1).T, dims=("run", "draw"),
-                                                attrs={"units": UNITS[q]})
-                                for q, k in (("co2_t", kept_c), ("energy_mwh", kept_e))},
-                               coords={"run": base["run_id"].to_numpy(), "draw": np.arange(S)})
+    draws, run_draws = _sweep_datasets(total_c, total_e, kept_c, kept_e, base, same_site, keep)
     return SweepResult(draws=draws, run_draws=run_draws, budget_t=budget, ci_level=level, n_runs=n, same_site=same_site,
                        inputs=base)

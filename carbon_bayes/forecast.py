@@ -245,6 +245,24 @@ def _condition(energy: np.ndarray, prior_w: np.ndarray, e_so_far: float | None, 
     return energy, w, ess, method
 
 
+def _projected_run(run, h_so_far: float | None, f: float) -> tuple[pd.DataFrame, float | None, list[str]]:
+    """Normalise the one planned run; with hours so far, its device-hours become their projection."""
+    inputs = schema.normalise_runs(run)
+    if len(inputs) != 1:
+        raise InputError("run", f"{len(inputs)} runs", "forecast one run at a time (give one row)")
+    notes = [w for w in inputs["warnings"] if w]
+    projected = None
+    if h_so_far is not None:
+        projected = h_so_far / f
+        planned = float(inputs.at[0, "device_hours"])
+        if np.isfinite(planned) and abs(np.log(projected / planned)) > 0.01:
+            notes.append(f"planned device_hours {planned:.4g} replaced by the projection hours_so_far / fraction_done "
+                         f"= {projected:.4g}")
+        inputs.loc[0, "device_hours"] = projected
+        inputs.loc[0, "tier"] = "T1"
+    return inputs, projected, notes
+
+
 @renamed_kwargs(ci="ci_level", model="posterior")
 def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | None = None,
              fraction_done: float | None = None, budget_t: float | None = None, ci_level: float = CI_LEVEL,
@@ -295,21 +313,8 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
     level = check_ci_level(ci_level)
     f, e_so_far, h_so_far, budget, tau = _checked_progress(fraction_done, energy_so_far_mwh, hours_so_far, budget_t,
                                                            progress_sigma, min_ess)
-    inputs = schema.normalise_runs(run)
-    if len(inputs) != 1:
-        raise InputError("run", f"{len(inputs)} runs", "forecast one run at a time (give one row)")
-    notes = [w for w in inputs["warnings"] if w]
+    inputs, projected, notes = _projected_run(run, h_so_far, f)
     s = progress_sd(f, tau)
-    projected = None
-    if h_so_far is not None:
-        projected = h_so_far / f
-        planned = float(inputs.at[0, "device_hours"])
-        if np.isfinite(planned) and abs(np.log(projected / planned)) > 0.01:
-            notes.append(f"planned device_hours {planned:.4g} replaced by the projection hours_so_far / fraction_done "
-                         f"= {projected:.4g}")
-        inputs.loc[0, "device_hours"] = projected
-        inputs.loc[0, "tier"] = "T1"
-
     pred = get_predictor(posterior)
     noise = noise_for(inputs, check_n_draws(n_draws), seed)
     sim = pred.simulate(inputs, noise)
@@ -331,7 +336,6 @@ def forecast(run, energy_so_far_mwh: float | None = None, hours_so_far: float | 
     rule = None if budget is None else stop_rule(p, budget, c_sum, level, f)
     return Forecast(run_id=str(inputs.at[0, "run_id"]), fraction_done=f, energy_so_far_mwh=e_so_far,
                     hours_so_far=h_so_far, projected_device_hours=projected, ci_level=level, energy_mwh=e_sum,
-                    co2_t=c_sum,
-                    prior_energy_mwh=prior_e, prior_co2_t=prior_c, budget_t=budget, p_exceed=p, method=method,
-                    ess=ess, progress_sigma=tau, stop_rule=rule, notes=notes, _energy=energy, _co2=total_co2,
-                    _weights=w)
+                    co2_t=c_sum, prior_energy_mwh=prior_e, prior_co2_t=prior_c, budget_t=budget, p_exceed=p,
+                    method=method, ess=ess, progress_sigma=tau, stop_rule=rule, notes=notes, _energy=energy,
+                    _co2=total_co2, _weights=w)

@@ -289,6 +289,20 @@ def _with_groups(pred: pd.DataFrame) -> pd.DataFrame:
     return pred
 
 
+def _fold_jobs(jobs: int | None, cfg: dict) -> int:
+    """Check the folds sampled at once (and the sampler, before any work): 1 with PyMC's NUTS."""
+    from carbon_bayes.errors import InputError
+    from carbon_bayes.fitting import resolve_sampler
+
+    jobs = default_jobs(cfg["chains"]) if jobs is None else int(jobs)
+    if jobs < 1:
+        raise InputError("jobs", jobs, f"give at least 1 fold at a time (or leave it unset for one per {cfg['chains']} "
+                         "cores)")
+    if resolve_sampler(cfg["sampler"]) == "pymc":
+        jobs = 1  # PyMC's NUTS takes a fold's weights by setting them on the one shared model
+    return jobs
+
+
 def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 10, tiers=TIERS, seed: int = SEED,
                    sampler_config: dict | None = None, baselines: bool = True, ml: bool = True,
                    n_draws: int = 1000, progress: bool = True, jobs: int | None = None) -> ValidationResult:
@@ -303,14 +317,7 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
 
     from carbon_bayes.dataset import load_training_runs
     from carbon_bayes.errors import InputError
-    from carbon_bayes.fitting import (
-        CarbonModel,
-        compile_model,
-        convergence_report,
-        free_variable_names,
-        resolve_sampler,
-        sample,
-    )
+    from carbon_bayes.fitting import CarbonModel, compile_model, convergence_report, free_variable_names, sample
     from carbon_bayes.posterior import build_posterior_tree, posterior_from_tree
 
     for t in tiers:
@@ -321,13 +328,7 @@ def cross_validate(dataset: pd.DataFrame | None = None, *, folds: int | None = 1
     fold_of = assign_folds(labels["run_group"], folds, seed)
     n_folds = len(set(fold_of.values()))
     cm = CarbonModel(sampler_config={**(sampler_config or {}), "progressbar": False, "seed": seed})
-    jobs = default_jobs(cm.sampler_config["chains"]) if jobs is None else int(jobs)
-    if jobs < 1:
-        raise InputError("jobs", jobs, "give at least 1 fold at a time (or leave it unset for one per "
-                         f"{cm.sampler_config['chains']} cores)")
-    sampler = resolve_sampler(cm.sampler_config["sampler"])  # a missing sampler fails before any work
-    if sampler == "pymc":
-        jobs = 1  # PyMC's NUTS takes a fold's weights by setting them on the one shared model
+    jobs = _fold_jobs(jobs, cm.sampler_config)
     model = cm.build(dataset)
     fd = cm.fit_data
     compiled = compile_model(model, cm.sampler_config)

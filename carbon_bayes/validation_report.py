@@ -203,6 +203,21 @@ def load_result(path: str | Path):
     return ValidationResult(pred, {}, meta["settings"], meta["convergence"]), meta["command"], meta["date"]
 
 
+def _largest_errors(p: pd.DataFrame) -> str:
+    """Return the report's table of the model's largest errors, eight per tier."""
+    worst = p[p["method"] == "carbon_bayes"].assign(ratio=lambda d: d["median"] / d["value"])
+    worst = worst.assign(err=np.abs(np.log10(worst["ratio"]))).sort_values("err", ascending=False)
+    rows = []
+    for tier in TIERS:
+        rows.append(worst[worst["tier"] == tier].head(8))
+    w = pd.concat(rows)[["tier", "run_id", "basis", "value", "median", "lower90", "upper90", "ratio"]]
+    return "## Largest errors (carbon_bayes, by |log10(median / figure)|)\n\n" + _md_table(
+        w.assign(inside=np.where((w["value"] >= w["lower90"]) & (w["value"] <= w["upper90"]), "yes", "no")),
+        [("tier", "tier", 0), ("run_id", "figure", 0), ("basis", "basis", 0), ("value", "published", 4),
+         ("median", "median", 4), ("lower90", "90% lower", 4), ("upper90", "90% upper", 4),
+         ("ratio", "median / published", 2), ("inside", "in 90%", 0)])
+
+
 def write_report(result, path: str | Path, command: str, dataset: pd.DataFrame,
                  discussion: str | Path | None = None, date: str | None = None,
                  posterior: str | None = None) -> Path:
@@ -261,17 +276,7 @@ log score is the log density of log10(figure), higher is better.
         m = metrics(p[p["method"] == "carbon_bayes"], ("tier", by))
         parts.append(f"## carbon_bayes by {by}\n\n" + _md_table(m, [("tier", "tier", 0), (by, by, 0),
                                                                        *GROUP_COLS]))
-    worst = p[p["method"] == "carbon_bayes"].assign(ratio=lambda d: d["median"] / d["value"])
-    worst = worst.assign(err=np.abs(np.log10(worst["ratio"]))).sort_values("err", ascending=False)
-    rows = []
-    for tier in TIERS:
-        rows.append(worst[worst["tier"] == tier].head(8))
-    w = pd.concat(rows)[["tier", "run_id", "basis", "value", "median", "lower90", "upper90", "ratio"]]
-    parts.append("## Largest errors (carbon_bayes, by |log10(median / figure)|)\n\n" + _md_table(
-        w.assign(inside=np.where((w["value"] >= w["lower90"]) & (w["value"] <= w["upper90"]), "yes", "no")),
-        [("tier", "tier", 0), ("run_id", "figure", 0), ("basis", "basis", 0), ("value", "published", 4),
-         ("median", "median", 4), ("lower90", "90% lower", 4), ("upper90", "90% upper", 4),
-         ("ratio", "median / published", 2), ("inside", "in 90%", 0)]))
+    parts.append(_largest_errors(p))
     allm = metrics(pred[pred["method"] == "carbon_bayes"], ("tier",))
     parts.append("## Every figure at every requested tier (carbon_bayes)\n\nFigures whose inputs do not reach the "
                  "tier are predicted with what they have (e.g. a figure without reported hours at T1 uses its "
