@@ -65,8 +65,10 @@ COLUMNS: tuple[Column, ...] = (
     Column("region", "text", "-", 'cloud region, e.g. "aws:us-east-1", "gcp:us-central1", "azure:westeurope"'),
     Column("country", "text", "-", 'ISO 3166 code or name, e.g. "US", "USA", "FR"'),
     Column("accounting", "category", "-", "location_based (default) or market_based"),
-    Column("energy_basis", "category", "-", "measured (default) or tdp (device-hours x TDP x PUE; also 'nominal', "
-           "'assumed')"),
+    Column("energy_basis", "category", "-", "measured (default); tdp (device-hours x TDP, or your "
+           "power_per_device_w, x PUE; also 'assumed'); or nominal (a published nominal figure that does not say "
+           "which watts or whether a PUE is in it: both are drawn from what published figures did, unless you give "
+           "power_per_device_w or pue)"),
     # Extensions beyond the core input contract, all optional:
     Column("precision", "category", "-", "training precision: fp32, tf32, bf16, fp16, fp8 (default: the chip's usual)"),
     Column("provider", "category", "-", "operator, for the PUE prior: google, aws, azure, meta, oracle, hpc, colo, "
@@ -80,7 +82,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "task": ("language", "vision", "image_generation", "speech", "multimodal", "other"),
     "architecture": ("dense_transformer", "moe_transformer", "cnn", "diffusion_unet", "rnn", "other"),
     "accounting": ("location_based", "market_based"),
-    "energy_basis": ("measured", "tdp"),
+    "energy_basis": ("measured", "tdp", "nominal"),
     "precision": ("fp32", "tf32", "bf16", "fp16", "fp8"),
     "provider": ("google", "aws", "azure", "meta", "oracle", "hpc", "colo", "on_premise", "unknown"),
     "power_scope": ("system", "gpu"),
@@ -93,8 +95,8 @@ CATEGORY_ALIASES: dict[str, dict[str, str]] = {
                      "mixture_of_experts": "moe_transformer", "unet": "diffusion_unet", "diffusion": "diffusion_unet",
                      "lstm": "rnn", "convnet": "cnn"},
     "accounting": {"location": "location_based", "market": "market_based", "unknown": "location_based"},
-    # "assumed": a figure computed from an assumed power per device (data/README.md), nominal like tdp
-    "energy_basis": {"nominal": "tdp", "assumed": "tdp", "physical": "measured"},
+    # "assumed": a figure computed from a stated assumed power per device (data/README.md), like tdp
+    "energy_basis": {"assumed": "tdp", "physical": "measured"},
     "precision": {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"},
     "provider": {"gcp": "google", "google_cloud": "google", "microsoft": "azure", "amazon": "aws"},
     "power_scope": {},
@@ -119,7 +121,7 @@ PASSTHROUGH = frozenset({
     "run_group", "organization", "hardware_as_published", "location_or_region", "scope", "energy_mwh", "co2_t",
     "pue_included", "source_power_w", "source_pue", "source_carbon_intensity",
     "source_ci_country", "derived_from", "in_fit", "validate", "decision_note", "feature_sources", "source",
-    "source_quote", "confidence", "tier", "warnings", "cluster",
+    "source_quote", "confidence", "tier", "warnings", "cluster", "operator", "pue_stated",
 })
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}

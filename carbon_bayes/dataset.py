@@ -47,11 +47,15 @@ CATEGORIES = {
     "provider": {"", "google", "aws", "azure", "meta", "oracle", "hpc", "colo", "on_premise", "unknown"},
 }
 OPTIONAL_TEXT = ("cluster",)  # "" for published runs; a user's own cluster name for their measurements
+#: Optional columns with a default: ``operator`` (normalised organisation: the unit of
+#: leave-one-organisation-out validation; default the organization) and ``pue_stated`` (the source
+#: says whether a PUE is inside its figure; default True, e.g. for a user's own measurements).
+OPTIONAL_DEFAULTS = {"operator": "", "pue_stated": "True"}
 TEXT = ("run_id", "run_group", "model_name", "organization", "hardware", "hardware_as_published", "country",
         "region", "location_or_region", "derived_from", "decision_note", "feature_sources", "source",
         "source_quote", "source_ci_country")
-BOOL = ("pue_included", "in_fit", "validate")
-REQUIRED = tuple(NUMERIC) + tuple(CATEGORIES) + TEXT + BOOL
+BOOL = ("pue_included", "in_fit", "validate", "pue_stated")
+REQUIRED = tuple(NUMERIC) + tuple(CATEGORIES) + TEXT + BOOL[:3]
 
 
 def _err(path, i, rid, col, value, fix) -> DataError:
@@ -100,6 +104,11 @@ def load_training_runs(path: str | Path | pd.DataFrame | None = None) -> pd.Data
     for c in OPTIONAL_TEXT:
         if c not in raw.columns:
             raw[c] = ""
+    for c, default in OPTIONAL_DEFAULTS.items():
+        if c not in raw.columns:
+            raw[c] = default
+    if (raw["operator"].str.strip() == "").any():
+        raw["operator"] = np.where(raw["operator"].str.strip() == "", raw["organization"], raw["operator"])
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {missing}; see data/README.md for the data dictionary")
@@ -206,13 +215,13 @@ ROW_DEFAULTS = {"run_group": None, "model_name": "", "organization": "", "task":
                 "scope": "final_pretraining", "energy_basis": "measured", "power_scope": "system",
                 "pue_included": False, "accounting": "location_based", "derived_from": "", "in_fit": True,
                 "validate": False, "decision_note": "", "feature_sources": "", "source_ci_country": "",
-                "confidence": "high", "cluster": ""}
+                "confidence": "high", "cluster": "", "operator": "", "pue_stated": True}
 
 
 def with_defaults(rows: pd.DataFrame) -> pd.DataFrame:
     """Fill the columns a measurement row may omit (numbers NaN; text as :data:`ROW_DEFAULTS`)."""
     out = rows.copy().reset_index(drop=True)
-    for col in REQUIRED + OPTIONAL_TEXT:
+    for col in REQUIRED + OPTIONAL_TEXT + tuple(OPTIONAL_DEFAULTS):
         if col in out.columns:
             continue
         if col == "run_group":

@@ -103,12 +103,19 @@ class RunFeatures:
     precision: np.ndarray
     provider_idx: np.ndarray
     task_idx: np.ndarray
+    #: Runs with neither region nor country: their grid is the location mixture.
+    location_unknown: np.ndarray
     notes: list[list[str]] = field(default_factory=list)
 
     @property
     def hw_known(self) -> np.ndarray:
         """Mask of the runs whose hardware is given."""
         return self.hardware != ""
+
+    @property
+    def nominal(self) -> np.ndarray:
+        """Mask of the runs on the ``nominal`` basis (watts and PUE convention latent unless given)."""
+        return self.energy_basis == "nominal"
 
 
 def groups(**columns: np.ndarray) -> dict[tuple, np.ndarray]:
@@ -181,7 +188,11 @@ def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels
 
 
 def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Log of the grid intensity at the run's region / country / world mix, and the extra sd."""
+    """Log of the grid intensity at the run's region / country / world mix, and the extra sd.
+
+    Runs with neither region nor country have the world mix here, but the graph and the
+    predictor replace it by the location mixture (:func:`carbon_bayes.reference.location_mixture`).
+    """
     n = len(df)
     centre = np.full(n, np.nan)
     extra = np.zeros(n)
@@ -245,6 +256,7 @@ def run_features(df: pd.DataFrame, levels: Levels, structure: dict, unknown_loca
         energy_basis=df["energy_basis"].to_numpy(dtype=object), power_scope=df["power_scope"].to_numpy(dtype=object),
         precision=precision, provider_idx=_index(np.where(provider == "", "unknown", provider), levels.provider),
         task_idx=_index(df["task"].to_numpy(dtype=object), levels.task),
+        location_unknown=(df["region"].to_numpy() == "") & (df["country"].to_numpy() == ""),
         notes=notes,
     )
 

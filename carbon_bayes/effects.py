@@ -24,6 +24,7 @@ BASE_PRIOR_KEYS: dict[str, tuple[str, ...]] = {
     "noise": ("measured_sigma", "nominal_sigma", "hours_sigma", "nu"),
     "cluster": ("utilisation_sigma", "power_sigma"),
     "compute": ("offset", "slope", "sigma", "sigma_slope", "nu"),
+    "conventions": ("pue_in_nominal", "nominal_w_offset", "nominal_w_sigma"),
 }
 
 #: Learnable hyperparameters that are not an effect's scale or mean (prior key -> variable in the
@@ -45,6 +46,9 @@ BASE_HYPERPARAMETERS: dict[str, str] = {
     "compute.sigma": "compute_sigma",
     "compute.sigma_slope": "compute_sigma_slope",
     "noise.nominal_sigma": "nominal_sigma",
+    "conventions.pue_in_nominal": "pue_in_nominal",
+    "conventions.nominal_w_offset": "nominal_w_offset",
+    "conventions.nominal_w_sigma": "nominal_w_sigma",
 }
 
 #: Fixed hyperparameters the predictor reads from a posterior's ``model_config``.

@@ -9,6 +9,9 @@ or CO2 figure) observe one node each, on their own basis (see ``docs/model.md``)
 - a CO2 label (when its row has no energy figure) observes that energy x the intensity
   behind the figure: the source's stated value, or a latent one; when neither PUE nor
   intensity is stated, only their product is identified, so it is one latent;
+- a nominal figure that does not state its watts or whether a PUE is inside has those
+  conventions as latents (learned spread of the watts around the TDP; a mixture with and
+  without PUE);
 - a CO2 figure in a row that also gives energy re-derives it and is not used again;
 - stated intensities of location-based figures are evidence about how the intensity behind
   published figures relates to the grid average of their country and year.
@@ -30,11 +33,10 @@ RUN_COLUMNS = ("year", "task", "architecture", "parameters", "active_parameters"
 COMPUTE_COLUMNS = ("parameters", "active_parameters", "training_tokens", "training_flops")
 
 
-def rounding_sd(value: float) -> float:
-    """Log-scale sd of rounding a figure to the digits it is printed with.
+def rounding_half_unit(value: float) -> float:
+    """Half the unit of the last digit a figure is printed with ("0.02" -> 0.005; 0 if not positive).
 
-    "0.02" is +-0.005, i.e. uniform on +-25%: sd = 0.25 / sqrt(3). Trailing zeros of whole
-    numbers are taken as not significant ("1300000" = 1.3M, +-50,000).
+    Trailing zeros of whole numbers are taken as not significant ("1300000" = 1.3M, +-50,000).
     """
     if not np.isfinite(value) or value <= 0:
         return 0.0
@@ -42,12 +44,19 @@ def rounding_sd(value: float) -> float:
     digits = text.replace(".", "").lstrip("0")
     if "." not in text:
         digits = digits.rstrip("0")
-        n_sig = max(len(digits), 1)
-    else:
-        n_sig = max(len(digits), 1)
+    n_sig = max(len(digits), 1)
     exponent = np.floor(np.log10(value))
-    half_unit = 0.5 * 10 ** (exponent - n_sig + 1)
-    return float(half_unit / value / np.sqrt(3))
+    return float(0.5 * 10 ** (exponent - n_sig + 1))
+
+
+def rounding_sd(value: float) -> float:
+    """Log-scale sd of rounding a figure to the digits it is printed with.
+
+    "0.02" is +-0.005, i.e. uniform on +-25%: sd = 0.25 / sqrt(3) (:func:`rounding_half_unit`).
+    """
+    if not np.isfinite(value) or value <= 0:
+        return 0.0
+    return float(rounding_half_unit(value) / value / np.sqrt(3))
 
 
 @dataclass
@@ -139,15 +148,18 @@ def build_fit_data(dataset: pd.DataFrame, levels: design.Levels, structure: dict
     for r in rows.itertuples(index=False):
         ri = run_index[r.run_group]
         measured = r.energy_basis == "measured"
-        nominal_w = r.source_power_w if not np.isnan(r.source_power_w) else feats.tdp_w[ri]
-        if not r.pue_included:
+        w_latent = not measured and np.isnan(r.source_power_w)
+        nominal_w = feats.tdp_w[ri] if w_latent or measured else r.source_power_w
+        if not measured and not getattr(r, "pue_stated", True):
+            pue_mode, pue_val = "mixture", np.nan  # the source does not say: a latent convention
+        elif not r.pue_included:
             pue_mode, pue_val = "none", 1.0
         elif not np.isnan(r.source_pue):
             pue_mode, pue_val = "given", r.source_pue
         else:
             pue_mode, pue_val = "latent", np.nan
         base = dict(run_idx=ri, run_group=r.run_group, row_id=r.run_id, measured=measured,
-                    gpu=measured and r.power_scope == "gpu", log_nominal_w=np.log(nominal_w),
+                    gpu=measured and r.power_scope == "gpu", log_nominal_w=np.log(nominal_w), w_latent=w_latent,
                     pue_mode=pue_mode, pue_value=pue_val)
         if not np.isnan(r.energy_mwh):
             labels.append(dict(base, kind="energy", log_value=np.log(r.energy_mwh), round_sd=rounding_sd(r.energy_mwh),
@@ -184,7 +196,8 @@ def build_fit_data(dataset: pd.DataFrame, levels: design.Levels, structure: dict
     needs_rho = np.zeros(n, dtype=bool)
     needs_rho[labels.loc[labels["measured"], "run_idx"].to_numpy()] = True
     needs_pue = np.zeros(n, dtype=bool)
-    needs_pue[labels.loc[labels["pue_mode"] == "latent", "run_idx"].to_numpy()] = True
+    uses_pue = (labels["pue_mode"] == "latent") | ((labels["pue_mode"] == "mixture") & (labels["ci_mode"] != "latent"))
+    needs_pue[labels.loc[uses_pue, "run_idx"].to_numpy()] = True
     params_missing = (needs_u | needs_rho) & np.isnan(feats.log10_params)
     params_prior = np.array([reference.params_prior(t or None, int(y))
                              for t, y in zip(feats.task, feats.year, strict=True)])

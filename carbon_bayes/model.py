@@ -27,7 +27,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from carbon_bayes import blocks, design, effects, formula
+from carbon_bayes import blocks, design, effects, formula, reference
 from carbon_bayes.fitdata import FitData
 from carbon_bayes.priorspec import ModelPriors, PriorSpec
 
@@ -226,44 +226,88 @@ def _power_and_pue(fd: FitData, hp: dict, effect_at, mult, cluster, nodes: dict)
     return _scatter(n, rho_idx, log_rho), pue_run
 
 
+def _unknown_locations(fd: FitData, ri: np.ndarray, ci_latent: np.ndarray):
+    """Labels with a latent intensity and no stated place, the mixture's log weights and their log grids.
+
+    Their location is a mixture over the countries that host cloud regions
+    (:func:`carbon_bayes.reference.location_mixture`); other labels have their one location.
+    """
+    f = fd.feats
+    idx = np.flatnonzero(ci_latent & f.location_unknown[ri])
+    log_w, grid = reference.location_mixture(f.year[ri[idx]])
+    return idx, log_w, grid
+
+
 def _labels(fd: FitData, priors: ModelPriors, hp: dict, effect_at, mult, spread, log_h, log_rho, pue_run, label_w,
             nodes: dict) -> None:
     """Add the likelihood of every published figure, on its own basis.
 
     Intensity: stated by the source, or latent around the grid average of the run's location (+ the
-    operator's effect). A latent intensity appears in one label only, so it is integrated out:
-    log(label) ~ t_nu(log E + mu_k, sqrt(sd_k^2 + sigma_label^2)), approximately. Folded (neither PUE
-    nor intensity stated): the product is the latent. In a measured figure it is the run's physical
-    PUE x intensity, so the PUE prior's spread adds to the operator's; in a nominal figure it is the
-    operator's accounting factor, whose spread is the operator's own (docs/model.md §2.4). The
-    predictor draws it the same way.
+    operator's effect); with no stated place, a mixture over the grids of the countries that host
+    training. A latent intensity appears in one label only, so it is integrated out:
+    log(label) ~ t_nu(log E + mu_k, sqrt(sd_k^2 + sigma_label^2)), approximately, per location
+    component. Folded (neither PUE nor intensity stated): the product is the latent. In a measured
+    figure it is the run's physical PUE x intensity, so the PUE prior's spread adds to the operator's;
+    in a nominal figure it is the operator's accounting factor, whose spread is the operator's own
+    (docs/model.md §2.4). Conventions a nominal figure does not state are latents (§2.5): unstated
+    watts are the TDP times a learned log-normal factor (integrated out), and whether a PUE is inside
+    is a two-component mixture with the learned probability ``pue_in_nominal``. The predictor draws
+    all of these the same way.
     """
     f, lab = fd.feats, fd.labels
     ri = lab["run_idx"].to_numpy()
     measured = lab["measured"].to_numpy()
     share = pt.where(lab["gpu"].to_numpy(), hp["power.gpu_share"], 1.0)
-    power = pt.where(measured, blocks.system_power_w(f.tdp_w[ri], log_rho[ri], share), np.exp(lab["log_nominal_w"]))
+    w_latent = lab["w_latent"].to_numpy()
+    nominal_w = np.exp(lab["log_nominal_w"].to_numpy()) * pt.exp(pt.where(w_latent, hp["conventions.nominal_w_offset"],
+                                                                          0.0))
+    power = pt.where(measured, blocks.system_power_w(f.tdp_w[ri], log_rho[ri], share), nominal_w)
     mode = lab["pue_mode"].to_numpy()
-    pue = pt.where(mode == "latent", pue_run[ri],
+    ci_latent = lab["ci_mode"].to_numpy() == "latent"
+    mix = mode == "mixture"
+    pue = pt.where((mode == "latent") | (mix & ~ci_latent), pue_run[ri],
                    pt.as_tensor(np.where(mode == "given", lab["pue_value"].to_numpy(), 1.0)))
-    energy = formula.energy_mwh(pt.exp(log_h[ri]), power, pue)
-    folded = mode == "folded"
+    hours = pt.exp(log_h[ri])
+    energy = formula.energy_mwh(hours, power, pue)
+    energy_bare = formula.energy_mwh(hours, power, 1.0)
     prov = f.provider_idx[ri]
-    mu_k = blocks.intensity_log_mean(f.log_ci_centre[ri] + np.where(folded, np.log(f.pue_centre[ri]), 0.0),
-                                     hp["intensity.offset"], blocks.effects_sum("intensity", effect_at, mult)[ri])
+    mu_base = blocks.intensity_log_mean(0.0, hp["intensity.offset"],
+                                        blocks.effects_sum("intensity", effect_at, mult)[ri])
     pue_log_sd = design.pue_log_sd_approx(f.pue_centre[ri], f.pue_log_sd[ri])
-    var_k = spread[prov] ** 2 + f.ci_extra_sd[ri] ** 2 + np.where(folded & measured, pue_log_sd, 0.0) ** 2
+    unknown, log_w, grid = _unknown_locations(fd, ri, ci_latent)
+    centre = np.where(f.location_unknown[ri], 0.0, f.log_ci_centre[ri])
+    if len(unknown):  # the nodes report the first country of the mixture (the predictor's first component)
+        centre[unknown] = grid[:, 0]
     ci_given = np.where(lab["ci_mode"] == "given", lab["ci_value"].to_numpy(), 1.0)
-    pred = pt.where(lab["kind"].to_numpy() == "co2", formula.co2_t(energy, ci_given), energy)
-    sd_label = blocks.label_log_sd(pt.where(measured, priors.value("noise.measured_sigma"), hp["noise.nominal_sigma"]),
-                                   lab["round_sd"].to_numpy())
+    is_co2 = lab["kind"].to_numpy() == "co2"
+    sd_label = pt.sqrt(blocks.label_log_sd(pt.where(measured, priors.value("noise.measured_sigma"),
+                                                    hp["noise.nominal_sigma"]), lab["round_sd"].to_numpy()) ** 2
+                       + pt.where(w_latent, hp["conventions.nominal_w_sigma"] ** 2, 0.0))
     nu = priors.value("noise.nu")
     y = lab["log_value"].to_numpy()
-    logp_known = _student_t_logp(y, nu, pt.log(pred), sd_label)
-    logp_latent = _student_t_logp(y, nu, pt.log(energy) + mu_k, pt.sqrt(var_k + sd_label ** 2))
-    pm.Potential("label_loglik", (label_w * pt.where(lab["ci_mode"].to_numpy() == "latent", logp_latent,
-                                                     logp_known)).sum())
-    nodes.update(label_energy_mwh=energy, label_intensity_log_mean=mu_k, label_power_w=power)
+
+    def logp(e, fold: np.ndarray):
+        """Log density of every label given its energy ``e`` (PUE x intensity folded where ``fold``)."""
+        known = _student_t_logp(y, nu, pt.log(pt.where(is_co2, formula.co2_t(e, ci_given), e)), sd_label)
+        mu_k = mu_base + np.where(fold, np.log(f.pue_centre[ri]), 0.0)
+        var_k = spread[prov] ** 2 + f.ci_extra_sd[ri] ** 2 + np.where(fold & measured, pue_log_sd, 0.0) ** 2
+        sd_k = pt.sqrt(var_k + sd_label ** 2)
+        latent = _student_t_logp(y, nu, pt.log(e) + mu_k + centre, sd_k)
+        if len(unknown):
+            comp = _student_t_logp(y[unknown, None], nu, (pt.log(e) + mu_k)[unknown][:, None] + grid,
+                                   sd_k[unknown][:, None])
+            latent = pt.set_subtensor(latent[unknown], pt.logsumexp(log_w + comp, axis=1))
+        return pt.where(ci_latent, latent, known)
+
+    with_pue = mix & ci_latent  # the PUE-inside component of a mixture label with a latent intensity is folded
+    lp = logp(pt.where(with_pue, energy_bare, energy), (mode == "folded") | with_pue)
+    if mix.any():
+        pi = hp["conventions.pue_in_nominal"]
+        lp = pt.where(mix, pt.logaddexp(pt.log(pi) + lp, pt.log1p(-pi) + logp(energy_bare, np.zeros_like(mix))), lp)
+    pm.Potential("label_loglik", (label_w * lp).sum())
+    nodes.update(label_energy_mwh=pt.where(with_pue, energy_bare, energy), label_power_w=power,
+                 label_intensity_log_mean=mu_base + centre + np.where((mode == "folded") | with_pue,
+                                                                             np.log(f.pue_centre[ri]), 0.0))
 
 
 def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels, nodes: dict | None = None) -> pm.Model:

@@ -215,13 +215,9 @@ class Predictor:
         self._extrapolation_notes(f, notes)
         hours, flops = self._hours(f, p, noise, hw, log10p, sc, notes)
         power = self._power(f, p, noise, hw, tdp, sc)
-        pue = np.broadcast_to(f.pue_given.astype(np.float32), (noise.S, f.n)).copy()
-        pc = np.flatnonzero(np.isnan(f.pue_given))
-        if len(pc):
-            pue[:, pc] = blocks.pue(blocks.pue_log_excess_centre(f.pue_centre[pc]).astype(np.float32)
-                                    + f.pue_log_sd[pc].astype(np.float32) * noise.normal("pue", pc))
+        pue, pue_drawn = self._pue(f, p, noise)
         energy = formula.energy_mwh(hours, power, pue)
-        ci = self._intensity(f, p, noise, hw, sc, pue)
+        ci = self._intensity(f, p, noise, hw, sc, pue, pue_drawn)
         co2 = formula.co2_t(energy, ci)
         if label_noise:
             cols = np.arange(f.n)
@@ -232,6 +228,25 @@ class Predictor:
             co2 = co2 * eps
         return Simulation(energy_mwh=energy, co2_t=co2, device_hours=hours, power_w=power, pue=pue,
                           carbon_intensity=ci, training_flops=flops, hardware_idx=hw, notes=notes)
+
+    def _pue(self, f: design.RunFeatures, p: dict[str, np.ndarray], noise: Streams) -> tuple[np.ndarray, np.ndarray]:
+        """PUE per (draw, run): given, or drawn from the provider's prior, and where it was drawn.
+
+        A ``nominal`` figure that does not give its PUE includes one with the learned probability
+        ``pue_in_nominal`` (the convention is a latent, as in the graph), else none (PUE 1).
+        """
+        pue = np.broadcast_to(f.pue_given.astype(np.float32), (noise.S, f.n)).copy()
+        drawn = np.zeros((noise.S, f.n), dtype=bool)
+        pc = np.flatnonzero(np.isnan(f.pue_given))
+        if len(pc):
+            pue[:, pc] = blocks.pue(blocks.pue_log_excess_centre(f.pue_centre[pc]).astype(np.float32)
+                                    + f.pue_log_sd[pc].astype(np.float32) * noise.normal("pue", pc))
+            drawn[:, pc] = True
+            mix = pc[f.nominal[pc]]
+            if len(mix):
+                drawn[:, mix] = noise.uniform("pue_convention", mix, spec=True) < p["pue_in_nominal"][:, None]
+                pue[:, mix] = np.where(drawn[:, mix], pue[:, mix], np.float32(1.0))
+        return pue, drawn
 
     def _size(self, f: design.RunFeatures, noise: Streams, notes: list[list[str]]) -> np.ndarray:
         """log10 parameters: given, or drawn from the size prior of the task and year.
@@ -284,7 +299,7 @@ class Predictor:
 
     def _power(self, f: design.RunFeatures, p: dict[str, np.ndarray], noise: Streams, hw: np.ndarray,
                tdp: np.ndarray, sc: np.ndarray) -> np.ndarray:
-        """Power per device: TDP x power fraction (measured basis), TDP (nominal), or as given."""
+        """Power per device: TDP x power fraction (measured basis), TDP (tdp), latent watts (nominal), or as given."""
         power = tdp.copy()
         given_w = ~np.isnan(f.power_w_given)
         rc = np.flatnonzero((f.energy_basis == "measured") & ~given_w)
@@ -295,11 +310,15 @@ class Predictor:
             share = np.where(f.power_scope[rc] == "gpu", p["gpu_share"][:, None], np.float32(1.0))
             power[:, rc] = blocks.system_power_w(tdp[:, rc], lin_r + p["rho_run_sigma"][:, None]
                                                  * noise.normal("log_rho_run", rc), share)
+        nc = np.flatnonzero(f.nominal & ~given_w)
+        if len(nc):  # which watts an unstated nominal figure used: a learned spread around the TDP
+            power[:, nc] = tdp[:, nc] * np.exp(p["nominal_w_offset"][:, None] + p["nominal_w_sigma"][:, None]
+                                               * noise.normal("nominal_watts", nc, spec=True))
         power[:, given_w] = f.power_w_given[given_w]
         return power
 
     def _intensity(self, f: design.RunFeatures, p: dict[str, np.ndarray], noise: Streams, hw: np.ndarray,
-                   sc: np.ndarray, pue: np.ndarray) -> np.ndarray:
+                   sc: np.ndarray, pue: np.ndarray, pue_drawn: np.ndarray) -> np.ndarray:
         """Carbon intensity: given, or around the grid average of the location + the operator's effect.
 
         The operator's figure-to-figure spread is heavy-tailed (Student-t, as in the model's
@@ -321,15 +340,33 @@ class Predictor:
             spread = np.where(new, drawn, spread)
         effect_sum = blocks.effects_sum("intensity", self._effect_at(p, noise, cc, self._index(f, hw, cc)),
                                         self._mult(sc, cc))
-        log_ci = (blocks.intensity_log_mean(f.log_ci_centre[cc].astype(np.float32), p["intensity_offset"][:, None],
+        log_ci = (blocks.intensity_log_mean(self._grid_centre(f, noise, cc), p["intensity_offset"][:, None],
                                             effect_sum)
                   + spread * noise.student_t("intensity_deviation", float(self.fixed["noise.nu"]), cc)
                   + f.ci_extra_sd[cc].astype(np.float32) * noise.normal("intensity_location", cc))
-        fold = np.flatnonzero((f.energy_basis[cc] == "tdp") & np.isnan(f.pue_given[cc]))
+        fold = np.flatnonzero((f.energy_basis[cc] != "measured") & np.isnan(f.pue_given[cc]))
         if len(fold):
-            log_ci[:, fold] += np.log(f.pue_centre[cc[fold]]).astype(np.float32) - np.log(pue[:, cc[fold]])
+            cols = cc[fold]
+            log_ci[:, fold] += np.where(pue_drawn[:, cols], np.log(f.pue_centre[cols]).astype(np.float32)
+                                        - np.log(pue[:, cols]), np.float32(0.0))
         ci[:, cc] = np.minimum(np.exp(log_ci), CI_MAX)
         return ci
+
+    def _grid_centre(self, f: design.RunFeatures, noise: Streams, cc: np.ndarray) -> np.ndarray:
+        """Log grid intensity per (draw, run) of runs ``cc``: the location's, or a draw of the location mixture.
+
+        A run with no stated place ran in one of the countries that host cloud regions, drawn with
+        their weights (:func:`carbon_bayes.reference.location_mixture`), as in the graph.
+        """
+        centre = np.broadcast_to(f.log_ci_centre[cc].astype(np.float32), (noise.S, len(cc))).copy()
+        unknown = np.flatnonzero(f.location_unknown[cc])
+        if len(unknown):
+            cols = cc[unknown]
+            log_w, log_grid = reference.location_mixture(f.year[cols])
+            u = noise.uniform("location", cols, spec=True)
+            k = np.minimum(np.searchsorted(np.cumsum(np.exp(log_w)), u), len(log_w) - 1)
+            centre[:, unknown] = np.take_along_axis(log_grid.T.astype(np.float32), k, axis=0)
+        return centre
 
     def _extrapolation_notes(self, f: design.RunFeatures, notes: list[list[str]]) -> None:
         """Warn where a run is outside what the fit saw (size, year, hardware it draws effects for)."""

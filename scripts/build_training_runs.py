@@ -14,10 +14,18 @@ The output is deterministic; ``tests/test_dataset.py`` checks the committed file
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from training_run_decisions_2026_12 import DECISIONS as DECISIONS_2026_12  # noqa: E402
+from training_run_decisions_2026_12 import OPERATOR, PUE_NOT_STATED  # noqa: E402
+
+#: The shared tables, in order: the first build, then the December 2026 additions.
+SOURCE_TABLES = ("published_training_runs.csv", "published_training_runs_added_2026-12.csv")
 
 LB_PER_KG = 1 / 0.45359237
 # Strubell et al. 2019 (arXiv:1906.02243), Sec. 2: p_t = 1.58 t (p_c + p_r + g p_g) / 1000 and
@@ -29,11 +37,11 @@ TASK_MAP = {"language": "language", "vision": "vision", "diffusion": "image_gene
             "speech": "speech", "multimodal": "multimodal", "recsys": "other", "other": "other"}
 
 OUT_COLUMNS = [
-    "run_id", "run_group", "model_name", "organization", "year", "task", "architecture",
+    "run_id", "run_group", "model_name", "organization", "operator", "year", "task", "architecture",
     "parameters", "active_parameters", "training_tokens", "training_flops",
     "hardware", "hardware_as_published", "n_devices", "device_hours", "training_days",
     "country", "region", "provider", "location_or_region",
-    "scope", "energy_mwh", "co2_t", "energy_basis", "power_scope", "pue_included",
+    "scope", "energy_mwh", "co2_t", "energy_basis", "power_scope", "pue_included", "pue_stated",
     "source_power_w", "source_pue", "source_carbon_intensity", "source_ci_country", "accounting",
     "derived_from", "in_fit", "validate", "decision_note",
     "feature_sources", "source", "source_quote", "confidence",
@@ -41,7 +49,7 @@ OUT_COLUMNS = [
 
 # Defaults of a row unless its decision says otherwise.
 DEFAULT = dict(scope="final_pretraining", in_fit=True, validate=True, derived_from="",
-               power_scope="", pue_included=True, source_ci_country="", region="", provider="",
+               power_scope="", pue_included=True, pue_stated=True, source_ci_country="", region="", provider="",
                feature_sources="")
 
 META = dict(country="USA", provider="meta", energy_basis="tdp", pue_included=True)
@@ -342,19 +350,24 @@ D: dict[str, dict] = {
 
 
 def build(shared: Path) -> pd.DataFrame:
-    src = pd.read_csv(shared / "ground_truth" / "published_training_runs.csv")
-    missing = set(src["model_id"]) - set(D)
-    extra = set(D) - set(src["model_id"])
+    src = pd.concat([pd.read_csv(shared / "ground_truth" / name) for name in SOURCE_TABLES], ignore_index=True)
+    decisions = {**D, **DECISIONS_2026_12}
+    for rid in PUE_NOT_STATED:
+        decisions[rid] = {**decisions[rid], "pue_stated": False}
+    missing = set(src["model_id"]) - set(decisions)
+    extra = set(decisions) - set(src["model_id"])
     if missing or extra:
         raise SystemExit(f"decisions out of sync with the source table: missing {missing}, unknown {extra}")
     rows = []
     for rec in src.to_dict("records"):
-        d = {**DEFAULT, **D[rec["model_id"]]}
+        d = {**DEFAULT, **decisions[rec["model_id"]]}
         out = {
             "run_id": rec["model_id"], "run_group": d["run_group"], "model_name": rec["model_name"],
-            "organization": rec["organization"], "year": int(d.get("year", rec["year"])),
+            "organization": rec["organization"], "operator": OPERATOR[rec["organization"]],
+            "year": int(d.get("year", rec["year"])),
             "task": TASK_MAP[rec["task_family"]], "architecture": rec["architecture"],
-            "parameters": d.get("parameters", rec["parameters"]), "active_parameters": np.nan,
+            "parameters": d.get("parameters", rec["parameters"]),
+            "active_parameters": d.get("active_parameters", np.nan),
             "training_tokens": rec["training_tokens"], "training_flops": rec["training_flops"],
             "hardware": d.get("hardware", ""), "hardware_as_published": rec["hardware"],
             "n_devices": rec["n_devices"], "device_hours": rec["device_hours"],
@@ -363,7 +376,7 @@ def build(shared: Path) -> pd.DataFrame:
             "location_or_region": rec["location_or_region"], "scope": d["scope"],
             "energy_mwh": rec["reported_energy_mwh"], "co2_t": rec["reported_co2_t"],
             "energy_basis": d["energy_basis"], "power_scope": d["power_scope"],
-            "pue_included": bool(d["pue_included"]),
+            "pue_included": bool(d["pue_included"]), "pue_stated": bool(d["pue_stated"]),
             "source_power_w": d.get("source_power_w", rec["reported_power_per_device_w"]),
             "source_pue": d.get("source_pue", rec["pue_used_by_source"]),
             "source_carbon_intensity": d.get("source_carbon_intensity",

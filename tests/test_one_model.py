@@ -47,7 +47,12 @@ class FixedNoise(Streams):
         return self._value(node, cols)
 
     def uniform(self, node, cols, spec=False):
-        return np.full((1, len(np.asarray(cols))), 0.5)
+        """Return zeros: the first component of every discrete draw.
+
+        That is a PUE inside an unstated nominal figure and the first country of the location
+        mixture: the components the graph's nodes report.
+        """
+        return np.zeros((1, len(np.asarray(cols))))
 
 
 @pytest.fixture(scope="module")
@@ -93,10 +98,12 @@ def _label_inputs(fd) -> pd.DataFrame:
     rows = fd.runs.iloc[lab["run_idx"].to_numpy()].reset_index(drop=True)
     inp = rows[list(schema.COLUMN_NAMES)].copy()
     measured = lab["measured"].to_numpy()
-    inp["energy_basis"] = np.where(measured, "measured", "tdp")
-    inp["power_scope"] = np.where(lab["gpu"].to_numpy(), "gpu", "system")
-    inp["power_per_device_w"] = np.where(measured, np.nan, np.exp(lab["log_nominal_w"].to_numpy()))
     mode = lab["pue_mode"].to_numpy()
+    w_latent = lab["w_latent"].to_numpy()
+    # unstated conventions (watts, whether a PUE is inside) are latents of the nominal basis
+    inp["energy_basis"] = np.where(measured, "measured", np.where(w_latent | (mode == "mixture"), "nominal", "tdp"))
+    inp["power_scope"] = np.where(lab["gpu"].to_numpy(), "gpu", "system")
+    inp["power_per_device_w"] = np.where(measured | w_latent, np.nan, np.exp(lab["log_nominal_w"].to_numpy()))
     inp["pue"] = np.select([mode == "none", mode == "given"], [1.0, lab["pue_value"].to_numpy()], np.nan)
     inp["carbon_intensity"] = np.where(lab["ci_mode"] == "given", lab["ci_value"], np.nan)
     inp["run_id"] = lab["row_id"].to_numpy()
@@ -168,6 +175,10 @@ def test_graph_and_predictor_agree_on_every_figure_at_every_tier(graph_at_a_poin
     for kind_ in ("energy", "co2"):
         assert (ok & (kind == kind_)).sum() > 5
     assert (ok & (ci_mode == "latent")).sum() > 5
+    # and the latent conventions: a PUE that may or may not be inside, unstated watts, an unknown location
+    assert (ok & (lab["pue_mode"] == "mixture").to_numpy()).sum() >= 2
+    assert (ok & lab["w_latent"].to_numpy()).sum() >= 2
+    assert (ok & f.location_unknown[ri] & (ci_mode == "latent")).sum() >= 1
 
 
 def test_the_agreement_test_fails_when_the_predictor_drifts(graph_at_a_point, shipped_posterior):

@@ -65,9 +65,9 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     """Trials of one run are replicates: the first is the run's own estimate, the others have noise of their own.
 
     They share each posterior draw (the parameters are one), so the noise is checked on a one-draw
-    posterior: there the trials' log draws are nearly uncorrelated. What is left (about 0.05) is the
-    V100's TDP uncertainty, which the trials share as one machine (a correlation of 10,000 draws has
-    sd 0.01; identical noise would give 1).
+    posterior, with the architecture given: then no run-specification draw is left to share (an
+    unstated architecture would be one new-group draw for all trials), and the trials' log draws
+    are uncorrelated (a correlation of 10,000 draws has sd 0.01; identical noise would give 1).
     """
     import dataclasses
 
@@ -76,10 +76,10 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     est = cb.estimate({**OTHERS[2], "run_id": "r"})
     np.testing.assert_array_equal(d[0], est.draws["co2_t"].values[0])
     one = dataclasses.replace(shipped_posterior, draws={k: v[[0]] for k, v in shipped_posterior.draws.items()})
-    d1 = budget.sweep({**OTHERS[2], "run_id": "r"}, n_trials=3, same_site=False,
+    d1 = budget.sweep({**OTHERS[2], "architecture": "cnn", "run_id": "r"}, n_trials=3, same_site=False,
                       posterior=one, n_draws=10_000).run_draws["co2_t"].values
     corr = np.corrcoef(np.log(d1))[np.triu_indices(3, 1)]
-    assert np.all(np.abs(corr) < 0.15), corr
+    assert np.all(np.abs(corr) < 0.05), corr
 
 
 def test_streams_do_not_depend_on_which_runs_are_asked_for():
@@ -187,14 +187,17 @@ def test_explicit_draws_below_the_default_are_honoured_by_sums_and_plans():
 
 
 def test_more_draws_than_the_posterior_has_use_each_posterior_draw_equally(shipped_posterior):
+    import dataclasses
+
     from carbon_bayes.predict import Predictor
 
-    pred = Predictor(shipped_posterior)
     total = shipped_posterior.n_draws
-    idx = pred.draws(total + total // 3)["u_intercept"]
-    counts = pd.Series(idx).map({v: i for i, v in enumerate(shipped_posterior.draws["u_intercept"].astype(
-        np.float32))}).value_counts()
-    assert counts.max() - counts.min() <= 1
+    # label each posterior draw by its index (a sampler can repeat a value, so values do not identify draws)
+    labelled = dataclasses.replace(shipped_posterior, draws={**shipped_posterior.draws,
+                                                             "u_intercept": np.arange(total, dtype=float)})
+    idx = Predictor(labelled).draws(total + total // 3)["u_intercept"]
+    counts = pd.Series(idx.astype(int)).value_counts()
+    assert len(counts) == total and counts.max() - counts.min() <= 1
 
 
 @pytest.mark.parametrize("bad", [-1, 2 ** 64, 1.5, "x", True])

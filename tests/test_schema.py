@@ -228,10 +228,10 @@ def test_tiers(run, tier):
 
 def test_defaults_and_category_aliases():
     r = normalise_runs({"architecture": "Transformer", "task": "NLP", "accounting": "market",
-                        "carbon_intensity": 0.05, "energy_basis": "nominal", "precision": "bfloat16"}).iloc[0]
+                        "carbon_intensity": 0.05, "energy_basis": "Nominal", "precision": "bfloat16"}).iloc[0]
     assert (r["architecture"], r["task"], r["accounting"], r["energy_basis"], r["precision"]) == (
-        "dense_transformer", "language", "market_based", "tdp", "bf16")
-    # the dataset's third basis, a figure from an assumed power per device, is nominal arithmetic too
+        "dense_transformer", "language", "market_based", "nominal", "bf16")
+    # the dataset's third basis, a figure from a stated assumed power per device, is tdp arithmetic
     assert normalise_runs({"year": 2024, "energy_basis": "assumed"})["energy_basis"].iloc[0] == "tdp"
     d = normalise_runs({"year": 2024}).iloc[0]
     assert (d["accounting"], d["energy_basis"], d["power_scope"]) == ("location_based", "measured", "system")

@@ -113,18 +113,23 @@ def test_tier_inputs_mask_what_model_md_says(labels, tier):
 
 
 @pytest.mark.parametrize("tier", ["T1", "T2", "T3"])
-def test_tier_inputs_keep_label_conventions_at_every_tier(labels, tier):
+def test_tier_inputs_give_only_the_conventions_a_source_states(labels, tier):
     inp = tier_inputs(labels, tier)
     nominal = labels["energy_basis"].isin(["tdp", "assumed"]).to_numpy()
-    assert nominal.any() and (~nominal).any()
-    np.testing.assert_array_equal(inp["energy_basis"].to_numpy() == "tdp", nominal)
-    np.testing.assert_array_equal(inp["energy_basis"].to_numpy() == "measured", ~nominal)
+    stated = labels["pue_stated"].to_numpy(dtype=bool)
+    assert nominal.any() and (~nominal).any() and (nominal & ~stated).any()
+    basis = inp["energy_basis"].to_numpy()
+    np.testing.assert_array_equal(basis == "measured", ~nominal)
+    # a nominal figure whose source does not say whether a PUE is inside is on the latent-convention basis
+    assert (basis[nominal & ~stated] == "nominal").all()
+    assert set(basis[nominal]) <= {"tdp", "nominal"}
     gpu = (labels["power_scope"] == "gpu").to_numpy()
     assert gpu.any()
     np.testing.assert_array_equal(inp["power_scope"].to_numpy() == "gpu", gpu)
     excluded = ~labels["pue_included"].to_numpy(dtype=bool)
-    assert excluded.any()
-    assert (inp.loc[excluded, "pue"] == 1.0).all(), "a figure without PUE is predicted with pue=1"
+    assert (excluded & stated).any() and (excluded & ~stated).any()
+    assert (inp.loc[excluded & stated, "pue"] == 1.0).all(), "a figure stated to have no PUE is predicted with pue=1"
+    assert inp.loc[~stated, "pue"].isna().all(), "a convention the source does not state is never handed over"
     if tier != "T1":  # a source's stated PUE is a T1 fact
         assert inp.loc[~excluded, "pue"].isna().all()
     stated_w = nominal & labels["source_power_w"].notna().to_numpy()
@@ -133,6 +138,29 @@ def test_tier_inputs_keep_label_conventions_at_every_tier(labels, tier):
     else:
         np.testing.assert_allclose(inp.loc[stated_w, "power_per_device_w"], labels.loc[stated_w, "source_power_w"])
     assert inp.loc[~nominal, "power_per_device_w"].isna().all()
+
+
+def test_printed_precision_is_part_of_the_predictive():
+    from carbon_bayes.validate import as_printed, printed_unit
+
+    np.testing.assert_allclose(printed_unit(np.array([17.0, 0.005, 89.67168, 1300000.0])), [1, 0.001, 1e-5, 1e5])
+    draws = np.array([[16.6, 17.4, 17.6], [0.0051, 0.00449, 0.0061]])
+    np.testing.assert_allclose(as_printed(draws, np.array([17.0, 0.005])), [[17, 17, 18], [0.005, 0.004, 0.006]])
+
+
+def test_leave_one_organisation_out_holds_out_every_figure_of_the_organisation(dataset):
+    from carbon_bayes.validate import fold_map
+
+    labels = scored_labels(dataset)
+    folds = fold_map(labels, dataset, "organisation", None, 0)
+    op_of = dataset.groupby("run_group")["operator"].first()
+    assert len(set(folds.values())) == labels["operator"].nunique()
+    for op, groups in op_of.groupby(op_of):
+        if op in set(labels["operator"]):
+            assert len({folds[g] for g in groups.index}) == 1, f"{op}'s run groups are split across folds"
+    # a fitted-only run group (Code Llama, scored nowhere) leaves with its organisation
+    assert folds["codellama-all"] == folds["llama-2-7b"]
+    assert len({folds[g] for g in ("llama-2-7b", "gpt-3-175b", "bloom-176b")}) == 3
 
 
 @pytest.mark.parametrize("tier", ["T1", "T2", "T3"])

@@ -53,17 +53,22 @@ def _checks(pred) -> dict[str, bool]:
 
 def test_calibrated_predictions_meet_every_target():
     checks = _checks(_predictions())
-    assert len(checks) == 1 + 1 + 2 * len(TIERS) + len(TIERS)  # T1 APE, T2 APE, two coverages and CRPS per tier
+    # T1 measured, T1 and T2 APE; two coverages per tier for measured and nominal figures; the T3 energy width
+    # (no CO2 figures here); CRPS per tier
+    assert len(checks) == 3 + 2 * 2 * len(TIERS) + 1 + len(TIERS)
     assert all(checks.values()), checks
 
 
 def test_overconfident_intervals_miss_the_coverage_targets_and_a_perfect_baseline_the_crps_one():
     narrow = _checks(_predictions(sd_ratio=0.2))
-    assert not narrow["T1: 90% intervals cover 85-95%"] and not narrow["T3: 50% intervals cover 40-60%"]
-    assert narrow["T1 measured labels: median APE <= 15%"]  # the medians did not move
+    assert not narrow["T1 measured figures: 90% intervals hold 85-95%"]
+    assert not narrow["T3 nominal figures: 50% intervals hold 40-60%"]
+    assert narrow["T1 measured figures: median APE <= 15%"]  # the medians did not move
     exact = _checks(_predictions(baseline_factor=1.0))
     assert not any(v for k, v in exact.items() if "CRPS" in k)
-    assert exact["T2: 90% intervals cover 85-95%"]
+    assert exact["T2 nominal figures: 90% intervals hold 85-95%"]
+    wide = _checks(_predictions(sd_ratio=30.0))  # log sd 3: a 90% width of about x20,000
+    assert not wide["T3 energy: median 90% width <= x100"]
 
 
 def test_coverage_is_counted_exactly():

@@ -17,7 +17,8 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="stdout format")
     add_prediction_flags(p)
     p.add_argument("--voi", action="store_true", help="add the most valuable unknown input per run and how many times "
-                   "its interval would narrow once known (voi_top_input, voi_narrowing; at most 50 runs)")
+                   "its interval would narrow once known (voi_top_input, voi_narrowing; at most 50 runs); a single "
+                   "metadata-only run printed as a table gets this as a hint on stderr without it")
     p.set_defaults(func=run)
 
 
@@ -43,4 +44,19 @@ def run(args) -> int:
         out["voi_top_input"] = v["voi_top_input"].to_numpy()
         out["voi_narrowing"] = v["voi_narrowing"].to_numpy()
     write_table(out, args.output, args.format)
+    if not args.voi and len(runs) == 1 and est.summary["tier"].iloc[0] == "T3" and args.format == "table":
+        _t3_hint(runs, args)
     return 0
+
+
+def _t3_hint(runs, args) -> None:
+    """For one metadata-only run, say which one extra input would narrow its interval most (on stderr)."""
+    import sys
+
+    from carbon_bayes.voi import voi_columns
+
+    v = voi_columns(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed)
+    top, narrowing = v["voi_top_input"].iloc[0], v["voi_narrowing"].iloc[0]
+    if isinstance(top, str) and top:
+        print(f"hint: metadata only; giving {top} would narrow this interval about {narrowing:.1f}x "
+              "(--voi adds this to the output)", file=sys.stderr)

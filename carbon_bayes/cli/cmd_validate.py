@@ -9,12 +9,17 @@ def register(sub) -> None:
     """Add the ``validate`` subcommand to ``sub`` (the subparsers of the main parser)."""
     p = sub.add_parser("validate", help="grouped cross-validation by information tier against the baselines",
                        description="Refit the model on each training fold (all figures of a run group leave "
-                                   "together), predict held-out published figures at tiers T1/T2/T3, score them "
+                                   "together, or with --by organisation every figure of one organisation), "
+                                   "predict held-out published figures at tiers T1/T2/T3, score them "
                                    "with the formulas and machine-learning baselines on the same rows, and write "
                                    "a report with plots. Needs the benchmark extra (scikit-learn, matplotlib).")
+    p.add_argument("--by", choices=("organisation", "organization", "group", "run"), default="group",
+                   help="what leaves together: organisation (every figure of one organisation: how a user from a "
+                        "new lab meets the model), group (K folds of run groups; default) or run "
+                        "(leave-one-run-out, as --loo)")
     g = p.add_mutually_exclusive_group()
-    g.add_argument("--folds", type=int, default=10, help="number of grouped folds (default 10)")
-    g.add_argument("--loo", action="store_true", help="exact leave-one-run-out instead of K folds")
+    g.add_argument("--folds", type=int, default=10, help="number of grouped folds with --by group (default 10)")
+    g.add_argument("--loo", action="store_true", help="exact leave-one-run-out instead of K folds (= --by run)")
     p.add_argument("--tiers", default="T1,T2,T3", help="comma-separated tiers (default T1,T2,T3)")
     p.add_argument("--out", default="docs/validation.md", help="markdown report (plots and a CSV of predictions "
                                                                "are written next to it)")
@@ -81,7 +86,8 @@ def run(args) -> int:
     dataset = load_training_runs(args.data)
     posterior = posterior_sha256()  # the shipped posterior in place as the run starts (its provenance)
     sampler = {k: v for k, v in (("draws", args.draws), ("tune", args.tune)) if v is not None}
-    result = cross_validate(dataset, folds=None if args.loo else args.folds, tiers=tiers,
+    by = "organisation" if args.by == "organization" else ("run" if args.loo else args.by)
+    result = cross_validate(dataset, folds=None if by == "run" else args.folds, tiers=tiers, by=by,
                             seed=SEED if args.seed is None else args.seed, sampler_config=sampler,
                             ml=not args.no_ml, progress=not args.no_progress, jobs=args.jobs)
     command = "carbon-bayes " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["validate"] \

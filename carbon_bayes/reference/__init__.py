@@ -30,7 +30,15 @@ from .grid import (
 )
 from .hardware import PRECISIONS, accelerators, hardware_mix, peak_flops, resolve_hardware
 from .pue import pue_prior
-from .regions import PROVIDERS, CloudRegion, provider_of_region, region_intensity, resolve_region
+from .regions import (
+    PROVIDERS,
+    CloudRegion,
+    location_mixture,
+    location_weights,
+    provider_of_region,
+    region_intensity,
+    resolve_region,
+)
 
 __all__ = [
     "AGGREGATES",
@@ -46,6 +54,8 @@ __all__ = [
     "grid_intensity",
     "grid_intensity_many",
     "hardware_mix",
+    "location_mixture",
+    "location_weights",
     "params_prior",
     "peak_flops",
     "provider_of_region",

@@ -214,3 +214,34 @@ def region_intensity(region: str | CloudRegion, year: int) -> tuple[float, bool]
     if country_then <= 0:
         return reg.ccf_carbon_intensity, extrap
     return reg.ccf_carbon_intensity * country_now / country_then, extrap
+
+
+@functools.lru_cache(maxsize=1)
+def location_weights() -> tuple[tuple[str, ...], np.ndarray]:
+    """Where a training run with no stated place may have run: countries and their weights.
+
+    The weight of a country is its share of the cloud regions of AWS, Google Cloud and Azure in
+    ``priors/cloud_regions.csv`` (published data-centre siting). Countries without a grid
+    series are left out. Used for a CO2 figure whose location is unknown: its intensity is drawn
+    from the mixture of these countries' grids (:func:`location_mixture`), not from a log-normal
+    around the world mean.
+    """
+    from .grid import _grid_matrix
+
+    rows = _grid_matrix()[0]
+    counts = _region_table()["country_iso3"].dropna().value_counts()
+    counts = counts[[c in rows for c in counts.index]].sort_index()
+    return tuple(counts.index), (counts.to_numpy(dtype=float) / float(counts.sum()))
+
+
+def location_mixture(years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log weights (K,) and log grid intensities (n, K) of the location mixture for runs of ``years``."""
+    from .grid import grid_intensity_many
+
+    codes, weights = location_weights()
+    years = np.asarray(years, dtype=float)
+    flat_codes = np.tile(np.array(codes, dtype=object), len(years))
+    flat_years = np.repeat(years, len(codes))
+    values, _ = grid_intensity_many(flat_codes, flat_years)
+    log_ci = np.log(np.maximum(values, 1e-3)).reshape(len(years), len(codes))
+    return np.log(weights), log_ci

@@ -1,0 +1,139 @@
+"""Hand decisions for the figures added in December 2026 (``published_training_runs_added_2026-12.csv``).
+
+Imported by ``scripts/build_training_runs.py``; one entry per row of that table, with the same
+keys as the decisions there, and each non-default decision's reason in ``decision_note``. Also
+the normalised operator of every organisation (the unit of leave-one-organisation-out
+validation) and which figures do not say whether a PUE is inside them.
+"""
+
+from __future__ import annotations
+
+#: Organisation as published -> normalised operator (who trained, or who made the figure).
+OPERATOR = {
+    "Meta": "meta", "Google": "google", "Google DeepMind": "google", "DeepMind": "google",
+    "AI2": "ai2", "AI2 / Microsoft et al. (Dodge et al. 2022 experiments)": "ai2",
+    "BigScience": "bigscience", "BigCode (Hugging Face, ServiceNow)": "bigcode", "IBM": "ibm",
+    "Hugging Face": "huggingface", "Stability AI": "stability", "CompVis / Stability AI / Runway": "stability",
+    "Pernias, Rampas (warp-ai)": "warp-ai", "Pernias, Rampas, Aubreville": "warp-ai",
+    "Gabriele Sarti": "gabriele-sarti", "OpenAI": "openai", "NVIDIA": "nvidia", "Aleph Alpha": "aleph-alpha",
+    "Swiss AI Initiative": "swiss-ai", "dalle-mini (Craiyon)": "craiyon",
+    "Malte Højmark-Bertelsen": "malte-hojmark-bertelsen",
+    "Google / AI2 (estimated by Strubell et al.)": "strubell-et-al",
+}
+
+_META = dict(country="USA", provider="meta", energy_basis="tdp", pue_included=True, hardware="H100-SXM5")
+_CALC = ("Model-card 'Environmental Impact' block in the ML CO2 Impact calculator's format (hardware, hours, "
+         "cloud region, emitted CO2): hours x a nominal power x regional intensity; the card states neither the "
+         "watts nor whether a PUE is inside, so both are latent conventions (pue_stated False).")
+_HF = dict(energy_basis="tdp", pue_included=False, pue_stated=False, in_fit=False,
+           decision_note="Hugging Face card figure: no hours, tokens or FLOPs, method not stated (most card "
+           "figures come from the ML CO2 Impact calculator). Scored at tier T3 only; not fitted.")
+_LLAMA4 = ("active_parameters: 17B active per token, as the Llama 4 card names the models (17B active x 16 / x 128 "
+           "experts)")
+
+DECISIONS: dict[str, dict] = {
+    "meta-llama-3.2-vision-11b": dict(_META, run_group="llama-3.2-vision-11b", source_power_w=700,
+                                      decision_note="Hours are the card's sum of pretraining, annealing, SFT and "
+                                      "RLHF stages: the figure covers them all."),
+    "meta-llama-3.2-vision-90b": dict(_META, run_group="llama-3.2-vision-90b", source_power_w=700,
+                                      decision_note="Hours are the card's sum of pretraining, annealing, SFT and "
+                                      "RLHF stages: the figure covers them all."),
+    "meta-llama-4-scout": dict(_META, run_group="llama-4-scout", source_power_w=700, active_parameters=17e9,
+                               feature_sources=_LLAMA4),
+    "meta-llama-4-maverick": dict(_META, run_group="llama-4-maverick", source_power_w=700, active_parameters=17e9,
+                                  feature_sources=_LLAMA4),
+    "google-meena": dict(run_group="google-meena", hardware="TPUV3", energy_basis="measured", power_scope="system",
+                         pue_included=True, country="USA", provider="google"),
+    "deepmind-gopher-280b-exclpue": dict(
+        run_group="gopher-280b", hardware="TPUV3", energy_basis="tdp", pue_included=False, provider="google",
+        decision_note="The BLOOM authors' estimate (italic in their Table 4): chip-hours x an average power they do "
+        "not state in the table, without PUE (the table gives PUE in its own column; 352 t = 1,066 MWh x 0.33). "
+        "Location not stated."),
+    "deepmind-gopher-280b-inclpue": dict(
+        run_group="gopher-280b", hardware="TPUV3", energy_basis="tdp", pue_included=False, provider="google",
+        derived_from="deepmind-gopher-280b-exclpue", in_fit=False, validate=False,
+        decision_note="Same 1,066 MWh as the excl.-PUE row (380 t = 1,066 x 1.08 x 0.33): a restatement."),
+    "bigscience-bloom-1b1": dict(energy_basis="tdp", pue_included=False, country="FRA", provider="hpc",
+                                 run_group="bloom-1b1", in_fit=False,
+                                 decision_note="Luccioni et al.'s BLOOM training energies (the 7B1 figure equals "
+                                 "the bloom-7b1 row's): dynamic energy without PUE; hours and hardware not given, "
+                                 "so scored at tier T3 only and not fitted."),
+    "bigscience-bloomz-1b1-ft": dict(energy_basis="tdp", pue_included=False, country="FRA", provider="hpc",
+                                     run_group="bloomz-1b1-ft", scope="finetune", in_fit=False, validate=False,
+                                     decision_note="Fine-tune with no hardware, hours or tokens: the input contract "
+                                     "cannot describe its compute, so it is neither fitted nor scored."),
+    "allenai-olmoe-0924": dict(run_group="olmoe-0924", hardware="H100-SXM5", energy_basis="measured",
+                               power_scope="gpu", pue_included=True, country="USA", active_parameters=1e9,
+                               feature_sources="active_parameters: '1B active' as the source names the model",
+                               decision_note="Measured GPU power (Morrison et al. 2025), with the stated PUE 1.2 "
+                               "applied as in the other rows of that paper; hours not given."),
+    "allenai-olmo-3-7b": dict(run_group="olmo-3-7b", hardware="H100-SXM5", energy_basis="measured",
+                              power_scope="gpu", pue_included=False,
+                              decision_note="GPU energy only (measured average 621 W per GPU); H100 SXM, the only "
+                              "H100 whose power reaches 621 W. Location not stated."),
+    "allenai-olmo-3-32b": dict(run_group="olmo-3-32b", hardware="H100-SXM5", energy_basis="measured",
+                               power_scope="gpu", pue_included=False,
+                               decision_note="GPU energy only (measured average 649 W per GPU); H100 SXM, the only "
+                               "H100 whose power reaches 649 W. Location not stated."),
+    "bigcode-starcoderbase-15.5b": dict(
+        run_group="starcoderbase-15.5b", hardware="A100-SXM4-80GB", energy_basis="assumed", pue_included=False,
+        pue_stated=False, source_power_w=280,
+        decision_note="89,671.68 kWh = 320,256 GPU-hours x 280 W (the paper's assumed average): the paper does not "
+        "say whether a PUE applies (the arithmetic has none), so the convention is latent. Location not stated."),
+    "ibm-granite-3.0-8b": dict(run_group="granite-3.0-8b", hardware="H100-SXM5", energy_basis="measured",
+                               pue_included=True, power_scope="system", in_fit=False, validate=False,
+                               decision_note="The report does not say how the 757 MWh were obtained (757 MWh / "
+                               "832,102 GPU-hours = 910 W per GPU, above the H100 TDP): the basis is unknown, "
+                               "which the model cannot yet express, so the row is neither fitted nor scored."),
+    "google-lamda-137b": dict(
+        run_group="lamda-137b", hardware="TPUV3", energy_basis="assumed", pue_included=True, source_power_w=289,
+        source_pue=1.10, provider="google",
+        decision_note="Chip-days x the power measured for Meena (289 W) x PUE 1.10 (451 MWh = 1,024 x 57.7 d x 24 h x "
+        "289 W x 1.10): an assumed power, stated. Location not stated."),
+    "google-glam-64b64e-600b": dict(run_group="glam-64b64e-600b", hardware="TPUV4", energy_basis="measured",
+                                    power_scope="system", pue_included=True, provider="google",
+                                    active_parameters=9.66e10,
+                                    feature_sources="active_parameters: 96.6B activated parameters (GLaM paper)",
+                                    decision_note="Google's measured system energy (as Patterson et al.); hours not "
+                                    "given. Location not stated."),
+    "google-glam-64b64e-280b": dict(run_group="glam-64b64e-280b", hardware="TPUV4", energy_basis="measured",
+                                    power_scope="system", pue_included=True, provider="google",
+                                    active_parameters=9.66e10,
+                                    feature_sources="active_parameters: 96.6B activated parameters (GLaM paper)",
+                                    decision_note="The 280B-token run (574 h on 1,024 TPU-v4): a run of its own. "
+                                    "Location not stated."),
+    "meta-sam-vit-h": dict(
+        run_group="sam-vit-h", hardware="A100-SXM4-40GB", energy_basis="tdp", pue_included=False, pue_stated=False,
+        provider="meta",
+        decision_note="6,963 kWh = 17,387.52 A100-hours x 400 W: nominal, but the card states neither the watts nor "
+        "a PUE, so both are latent. A100 variant not stated (every SXM4 A100 is 400 W). Location not stated."),
+    "stabilityai-stable-diffusion-v2": dict(run_group="stable-diffusion-v2", hardware="A100-PCIE-40GB",
+                                            energy_basis="tdp", pue_included=False, pue_stated=False,
+                                            region="aws:us-east-1", country="USA", provider="aws", decision_note=_CALC),
+    "wuerstchen-v2-prior": dict(run_group="wuerstchen-v2", hardware="A100-PCIE-40GB", energy_basis="tdp",
+                                pue_included=False, pue_stated=False, region="aws:us-east-1", country="USA",
+                                provider="aws", decision_note=_CALC),
+    "hf-idefics-80b": dict(run_group="idefics-80b", hardware="A100-SXM4-80GB", energy_basis="tdp",
+                           pue_included=False, pue_stated=False, region="aws:us-west-2", country="USA",
+                           provider="aws", decision_note=_CALC + " A100 variant not stated (SXM4, 400 W)."),
+    "hf-idefics-80b-instruct-ft": dict(run_group="idefics-80b-instruct-ft", scope="finetune",
+                                       hardware="A100-SXM4-80GB", energy_basis="tdp", pue_included=False,
+                                       pue_stated=False, region="aws:us-west-2", country="USA", provider="aws",
+                                       decision_note=_CALC + " A100 variant not stated (SXM4, 400 W)."),
+    "hf-idefics-preliminary-experiments": dict(run_group="idefics-experiments", scope="project_total",
+                                               energy_basis="tdp", pue_included=False, pue_stated=False,
+                                               country="FRA", in_fit=False, validate=False,
+                                               decision_note="Project-level experiments with no hardware or hours."),
+    "dodge-vit-large": dict(run_group="dodge-vit-large", hardware="V100-SXM2", energy_basis="measured",
+                            power_scope="gpu", pue_included=False, country="USA", provider="azure"),
+    "dodge-vit-huge": dict(run_group="dodge-vit-huge", hardware="V100-SXM2", energy_basis="measured",
+                           power_scope="gpu", pue_included=False, country="USA", provider="azure"),
+    "distilgpt2": dict(_HF, run_group="distilgpt2", hardware="V100-SXM2", country="USA"),
+    "it5-base": dict(_HF, run_group="it5-base", hardware="TPUV3", region="gcp:europe-west4", country="NLD",
+                     provider="google"),
+}
+
+#: Rows of the first table whose source does not say whether a PUE is inside its nominal figure.
+PUE_NOT_STATED = ("compvis-stable-diffusion-v1", "wuerstchen-v1", "meta-opt-175b-opt-paper",
+                  "alephalpha-luminous-base-13b", "dalle-mini", "dalle-mega", "aelaectra-danish-electra-small-cased",
+                  "it5-small", "it5-large")
