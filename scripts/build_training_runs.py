@@ -26,6 +26,8 @@ from training_run_decisions_2026_12 import OPERATOR, PUE_NOT_STATED  # noqa: E40
 
 #: The shared tables, in order: the first build, then the December 2026 additions.
 SOURCE_TABLES = ("published_training_runs.csv", "published_training_runs_added_2026-12.csv")
+#: Figures this project read in their sources itself (same columns), kept in the repository.
+COLLECTED = Path(__file__).resolve().parents[1] / "data" / "collected_training_runs.csv"
 
 LB_PER_KG = 1 / 0.45359237
 # Strubell et al. 2019 (arXiv:1906.02243), Sec. 2: p_t = 1.58 t (p_c + p_r + g p_g) / 1000 and
@@ -350,7 +352,8 @@ D: dict[str, dict] = {
 
 
 def build(shared: Path) -> pd.DataFrame:
-    src = pd.concat([pd.read_csv(shared / "ground_truth" / name) for name in SOURCE_TABLES], ignore_index=True)
+    tables = [shared / "ground_truth" / name for name in SOURCE_TABLES] + [COLLECTED]
+    src = pd.concat([pd.read_csv(path) for path in tables], ignore_index=True)
     decisions = {**D, **DECISIONS_2026_12}
     for rid in PUE_NOT_STATED:
         decisions[rid] = {**decisions[rid], "pue_stated": False}

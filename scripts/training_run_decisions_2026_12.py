@@ -1,6 +1,8 @@
-"""Hand decisions for the figures added in December 2026 (``published_training_runs_added_2026-12.csv``).
+"""Hand decisions for the figures added in December 2026.
 
-Imported by ``scripts/build_training_runs.py``; one entry per row of that table, with the same
+Those are the rows of ``published_training_runs_added_2026-12.csv`` and of the project's own
+``data/collected_training_runs.csv`` (figures read in their sources while building this release).
+Imported by ``scripts/build_training_runs.py``; one entry per row of those tables, with the same
 keys as the decisions there, and each non-default decision's reason in ``decision_note``. Also
 the normalised operator of every organisation (the unit of leave-one-organisation-out
 validation) and which figures do not say whether a PUE is inside them.
@@ -19,6 +21,7 @@ OPERATOR = {
     "Swiss AI Initiative": "swiss-ai", "dalle-mini (Craiyon)": "craiyon",
     "Malte Højmark-Bertelsen": "malte-hojmark-bertelsen",
     "Google / AI2 (estimated by Strubell et al.)": "strubell-et-al",
+    "Nicholas Kluge Corrêa et al. (TeenyTinyLlama / Mula, Brazilian-Portuguese LMs)": "kluge-correa",
 }
 
 _META = dict(country="USA", provider="meta", energy_basis="tdp", pue_included=True, hardware="H100-SXM5")
@@ -128,6 +131,17 @@ DECISIONS: dict[str, dict] = {
                             power_scope="gpu", pue_included=False, country="USA", provider="azure"),
     "dodge-vit-huge": dict(run_group="dodge-vit-huge", hardware="V100-SXM2", energy_basis="measured",
                            power_scope="gpu", pue_included=False, country="USA", provider="azure"),
+    # --- data/collected_training_runs.csv: figures this project read in their sources ---
+    "kluge-teenytinyllama-160m": dict(run_group="teenytinyllama-160m", hardware="A100-SXM4-40GB",
+                                      energy_basis="measured", power_scope="system", pue_included=False,
+                                      country="DEU",
+                                      decision_note="CodeCarbon measurement of one machine (GPU, CPU and RAM "
+                                      "energy; PUE 1.0 in its log): system scope, no PUE."),
+    "kluge-teenytinyllama-460m": dict(run_group="teenytinyllama-460m", hardware="A100-SXM4-40GB",
+                                      energy_basis="measured", power_scope="system", pue_included=False,
+                                      country="DEU",
+                                      decision_note="CodeCarbon measurement of one machine (GPU, CPU and RAM "
+                                      "energy; PUE 1.0 in its log): system scope, no PUE."),
     "distilgpt2": dict(_HF, run_group="distilgpt2", hardware="V100-SXM2", country="USA"),
     "it5-base": dict(_HF, run_group="it5-base", hardware="TPUV3", region="gcp:europe-west4", country="NLD",
                      provider="google"),

@@ -13,9 +13,9 @@ def register(sub) -> None:
                                    "predict held-out published figures at tiers T1/T2/T3, score them "
                                    "with the formulas and machine-learning baselines on the same rows, and write "
                                    "a report with plots. Needs the benchmark extra (scikit-learn, matplotlib).")
-    p.add_argument("--by", choices=("organisation", "organization", "group", "run"), default="group",
-                   help="what leaves together: organisation (every figure of one organisation: how a user from a "
-                        "new lab meets the model), group (K folds of run groups; default) or run "
+    p.add_argument("--by", choices=("organisation", "organization", "group", "run"), default="organisation",
+                   help="what leaves together: organisation (default: every figure of one organisation, as a user "
+                        "from a new lab meets the model), group (K folds of run groups) or run "
                         "(leave-one-run-out, as --loo)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--folds", type=int, default=10, help="number of grouped folds with --by group (default 10)")
