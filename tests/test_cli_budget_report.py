@@ -119,6 +119,19 @@ def test_report_errors(capsys, tmp_path):
     assert code == 2 and err.startswith("error: parameters=")
 
 
+def test_a_metadata_only_run_gets_its_most_valuable_input_as_a_hint(capsys):
+    t3 = ("estimate", "--parameters", "7e10", "--year", "2024", "--architecture", "dense_transformer")
+    code, out, err = run_cli(capsys, *t3)
+    assert code == 0 and "T3" in out
+    hint = [line for line in err.splitlines() if line.startswith("hint: metadata only; giving ")]
+    assert len(hint) == 1 and "x (--voi" in hint[0]
+    top = hint[0].split("giving ")[1].split(" would")[0]
+    code, out, _ = run_cli(capsys, *t3, "--voi", "--format", "json")
+    assert json.loads(out)[0]["voi_top_input"] == top  # the hint is --voi's answer
+    code, out, err = run_cli(capsys, "estimate", *RUN_FLAGS)
+    assert code == 0 and "hint:" not in err  # a run with more than metadata gets none
+
+
 def test_estimate_voi_columns(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "estimate", *RUN_FLAGS, "--voi", "--format", "json")
     assert code == 0
