@@ -378,7 +378,8 @@ def _hf_card(data: dict) -> str:
     emissions = str(int(grams)) if grams >= 1 else np.format_float_positional(grams, trim="-")
     lo, hi = sig2(rec["co2_t"]["lower"] * 1e6), sig2(rec["co2_t"]["upper"] * 1e6)
     level = _level(data["ci"])
-    source = (f"carbon_bayes {data['carbon_bayes_version']} posterior median ({level} CI {lo}-{hi} g; "
+    source = (f"carbon_bayes {data['carbon_bayes_version']} estimate, not a measurement: posterior median "
+              f"({level} CI {lo}-{hi} g; "
               "2 significant figures)")
     country = inp.get("country")
     name = ""

@@ -11,6 +11,7 @@ the fix; nothing is silently guessed.
 from __future__ import annotations
 
 import difflib
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -71,6 +72,9 @@ def _row_label(df: pd.DataFrame, i: int) -> str:
     return f"{i}, run_id {rid!r}" if isinstance(rid, str) and rid else str(i)
 
 
+_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*[A-Za-z]*$")
+
+
 def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
     """Numbers; strings like '7B', '1.3M', '184,320' are accepted; anything else is an error."""
     if values.dtype.kind == "f":
@@ -89,7 +93,12 @@ def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
             continue
         if isinstance(raw, (bool, np.bool_)):
             raise InputError(col, raw, "give a number", row=_row_label(df, i))
-        text = str(raw).replace(",", "").replace("_", "").strip()
+        text = str(raw).replace("_", "").strip()
+        if "," in text:
+            if not _THOUSANDS_RE.match(text):
+                raise InputError(col, raw, "a comma here is not a thousands separator (184,320): for a decimal "
+                                 f"write a point, e.g. {text.replace(',', '.')}", row=_row_label(df, i))
+            text = text.replace(",", "")
         if text == "" or text.lower() in ("nan", "na", "none"):
             out[i] = np.nan
             continue

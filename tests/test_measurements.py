@@ -94,13 +94,16 @@ def test_codecarbon_rows_have_the_right_units_hardware_location_and_provenance()
     rows = read_measurements(CC)
     assert rows.attrs["format"] == "codecarbon" and len(rows) == len(raw) == 4
     np.testing.assert_allclose(rows["device_hours"], raw["gpu_count"] * raw["duration"] / 3600)
-    np.testing.assert_allclose(rows["energy_mwh"], raw["energy_consumed"] / 1000)
+    # the GPUs' own reading is fitted (scope gpu), not energy_consumed with CodeCarbon's RAM estimate in it
+    np.testing.assert_allclose(rows["energy_mwh"], raw["gpu_energy"] / 1000)
+    assert (rows["power_scope"] == "gpu").all()
+    assert rows["decision_note"].str.contains("fitted scope: gpu, gpu_energy").all()
     np.testing.assert_allclose(rows["co2_t"], raw["emissions"] / 1000)
     np.testing.assert_allclose(rows["source_carbon_intensity"], raw["emissions"] / raw["energy_consumed"])
     r = rows.iloc[0]
     assert (r.hardware, r.n_devices, r.country, r.region, r.provider, r.year) == (
         "H100-SXM5", 8, "USA", "gcp:us-central1", "google", 2024)
-    assert (r.energy_basis, r.power_scope, bool(r.pue_included)) == ("measured", "system", False)
+    assert (r.energy_basis, r.power_scope, bool(r.pue_included)) == ("measured", "gpu", False)
     assert r.hardware_as_published == "8 x NVIDIA H100 80GB HBM3"
     assert r.source == "user measurement: CodeCarbon 2.3.4 codecarbon_emissions.csv row 2"
     assert f"energy_consumed={raw['energy_consumed'].astype(str)[0]}" in r.source_quote
@@ -130,7 +133,7 @@ def test_codecarbon_cumulative_snapshots_of_one_run_keep_the_longest(tmp_path):
     rows = read_measurements(p)
     assert len(rows) == 4
     first = rows[rows["run_id"] == "codecarbon-3f1c2a9e"].iloc[0]
-    assert first["energy_mwh"] == pytest.approx(float(df.loc[0, "energy_consumed"]) / 1000)
+    assert first["energy_mwh"] == pytest.approx(float(df.loc[0, "gpu_energy"]) / 1000)
     assert "rows [2] left out" in first["decision_note"]
 
 

@@ -11,6 +11,9 @@ from carbon_bayes import reference
 from carbon_bayes.errors import InputError
 from carbon_bayes.measurements._common import _provider_of, _resolve_device, split_device_count
 
+#: A ``source`` naming carbon_bayes: a block ``report --format hf-card`` wrote (an estimate).
+_OWN_OUTPUT_RE = re.compile(r"carbon[_ -]?bayes", re.IGNORECASE)
+
 
 # ------------------------------------------------------------------------ Hugging Face model cards
 def front_matter(text: str, path: Path | str = "<text>") -> list[str]:
@@ -158,6 +161,11 @@ def _model_card_rows(text: str, path: Path, facts: dict) -> list[dict]:
         raise InputError(field_name, grams, f"{path}: emissions cannot be negative; give grams of CO2e")
     notes = []
     source = str(meta.get("source") or "")
+    if _OWN_OUTPUT_RE.search(source):
+        raise InputError("co2_eq_emissions.source", source, f"{path}: this block was written by carbon_bayes "
+                         "(report --format hf-card): it is an estimate, and reading it back as a measurement would fit "
+                         "the model to itself; give the measurement the card reports (a CodeCarbon emissions.csv, or "
+                         "a card whose co2_eq_emissions was measured)")
     measured = re.search(r"code\s*_?carbon", source, re.IGNORECASE) is not None
     hw_text = str(meta.get("hardware_used") or "")
     n_dev, hw = np.nan, ""
