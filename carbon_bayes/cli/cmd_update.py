@@ -48,6 +48,16 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so a killed update stops its sampler processes and removes its temporary file."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def run(args) -> int:
     """Run ``carbon-bayes update`` with the parsed ``args``; return the exit status."""
     import sys
@@ -82,6 +92,7 @@ def run(args) -> int:
     if args.dry_run:
         print("dry run: nothing fitted or written")
         return 0
+    _exit_cleanly_on_sigterm()
     result = update_from_measurements(rows, out=args.out, base=args.base, cluster=args.cluster,
                                       allow_unconverged=args.allow_unconverged, draws=args.draws, tune=args.tune,
                                       chains=args.chains, seed=args.seed, sampler=args.sampler,

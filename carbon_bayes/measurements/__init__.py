@@ -69,6 +69,7 @@ from carbon_bayes.measurements._problems import Problems, RowErrors, skipped_sum
 from carbon_bayes.measurements.codecarbon import CODECARBON_REQUIRED, CODECARBON_SIGNATURE, _codecarbon_rows
 from carbon_bayes.measurements.modelcard import _model_card_rows, front_matter, parse_co2_metadata
 from carbon_bayes.measurements.usercsv import CSV_LABELS, _user_csv_rows
+from carbon_bayes.safeio import file_lock, remove_stale_temps
 
 FORMATS = ("codecarbon", "model-card", "csv")
 _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -309,6 +310,15 @@ class UpdateResult:
                 f"          or:  carbon-bayes forecast --posterior {self.path} ...")
 
 
+def _stamp(path: Path) -> tuple | None:
+    """Return what identifies a file's content cheaply (size, mtime, inode); None when absent."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def update_from_measurements(measurements, *, format: str | None = None, facts: dict | None = None, out=None,
                              base=None, cluster: str = "user", allow_unconverged: bool = False, priors=None,
                              skip_invalid: bool = False, **sampler_overrides) -> UpdateResult:
@@ -356,8 +366,15 @@ def update_from_measurements(measurements, *, format: str | None = None, facts: 
     from carbon_bayes.fitting import CarbonModel
 
     m = CarbonModel(priors=priors, sampler_config={k: v for k, v in sampler_overrides.items() if v is not None})
-    m.update(rows, base=base, cluster=cluster, allow_unconverged=allow_unconverged)
-    path = m.save(out)
+    before = _stamp(out)
+    with file_lock(out, field="out"):  # a second update of the same file waits here
+        if _stamp(out) != before:
+            raise InputError("out", str(out), "another update wrote this file while this one waited for it; to add "
+                             f"these runs to that result, run again with base={str(out)!r} (--base), else write "
+                             "elsewhere (--out)")
+        remove_stale_temps(out)
+        m.update(rows, base=base, cluster=cluster, allow_unconverged=allow_unconverged)
+        path = m.save(out)
     added = m.dataset[m.dataset["cluster"] == cluster].reset_index(drop=True)
     return UpdateResult(path=Path(path), rows=added, cluster=cluster, convergence=dict(m.convergence or {}))
 
