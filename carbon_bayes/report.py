@@ -95,7 +95,8 @@ def _latex_escape(text: str) -> str:
 
 
 def _yaml_str(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """Quote ``text`` as a YAML double-quoted scalar (a JSON string is one: every control character escaped)."""
+    return json.dumps(str(text), ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- content
