@@ -310,3 +310,27 @@ def test_a_saved_posterior_round_trips_with_its_content_hash(tmp_path, shipped_t
     assert np.allclose(q.draws["u_intercept"], expected, atol=1e-6)
     shutil.copy(out, tmp_path / "again.nc")
     assert load_posterior(tmp_path / "again.nc").attrs["content_sha256"] == q.attrs["content_sha256"]
+
+
+def test_a_killed_update_exits_cleanly_and_leaves_no_temporary_file(tmp_path):
+    """SIGTERM becomes SystemExit (so PyMC stops its chain processes); an interrupted write removes its temp file."""
+    import signal
+
+    from carbon_bayes.cli.cmd_update import _exit_cleanly_on_sigterm
+
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        _exit_cleanly_on_sigterm()
+        out = tmp_path / "posterior-user.nc"
+
+        def killed_while_writing(tmp):
+            Path(tmp).write_bytes(b"half a posterior")
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the signal arrives before this ends
+
+        with pytest.raises(SystemExit) as info:
+            atomic_write(out, killed_while_writing)
+        assert info.value.code == 128 + signal.SIGTERM
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        signal.signal(signal.SIGTERM, old)
