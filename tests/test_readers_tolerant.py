@@ -277,3 +277,22 @@ def test_estimates_flag_decimal_commas_in_the_api(tmp_path):
     thousands = cb.estimate({"hardware": "A100", "n_devices": 8, "device_hours": "1,234", "year": 2024}, seed=1)
     plain = cb.estimate({"hardware": "A100", "n_devices": 8, "device_hours": 1234, "year": 2024}, seed=1)
     assert np.allclose(thousands.to_frame()["energy_mwh_median"], plain.to_frame()["energy_mwh_median"])
+
+
+def test_energy_against_hours_and_devices_is_checked(tmp_path):
+    # 1 RTX 3060 (170 W) for 2 h drawing 3.4 kWh on its own: 2,400 W per GPU is not possible
+    p = _write(tmp_path, LAYOUTS["3.x"], [{**ROW, "gpu_energy": "4.8", "energy_consumed": "5.0"}])
+    with pytest.raises(InputError, match=r"gpu_energy=.*2,400 W per device, 14.1x the RTX-3060 TDP of 170 W"):
+        read_measurements(p)
+    # 1 W per GPU over two hours: read, with a note
+    low = _write(tmp_path, LAYOUTS["3.x"], [{**ROW, "gpu_energy": "0.002", "energy_consumed": "0.3"}], name="l.csv")
+    assert "implausibly low" in read_measurements(low)["decision_note"].iloc[0]
+
+
+def test_a_user_csv_label_against_its_hours_is_checked(tmp_path):
+    text = (DATA / "user_runs.csv").read_text().splitlines()
+    text[1] = text[1].replace(",0.08064,", ",80.64,")  # 80.64 MWh for 256 H100-hours: 315 kW per GPU
+    p = tmp_path / "runs.csv"
+    p.write_text("\n".join(text) + "\n")
+    with pytest.raises(InputError, match=r"energy_mwh=.*W per device.*the H100-SXM5 TDP of 700 W"):
+        read_measurements(p)

@@ -127,6 +127,30 @@ def _number(path: Path, df: pd.DataFrame, i: int, col: str, unit: str, *, lower:
     return v
 
 
+#: Implied watts per device (energy / device-hours) above this many times the TDP is an error: for the
+#: GPUs' own reading (scope gpu), and for a whole-system figure (CPU, RAM and host included).
+WATTS_ERROR = {"gpu": 2.0, "system": 5.0}
+#: Below this fraction of the TDP the figure is noted as implausibly low (idle devices, or wrong units).
+WATTS_NOTE = 0.02
+
+
+def _check_watts(energy_mwh: float, device_hours: float, hardware: str, scope: str, where: str,
+                 notes: list[str], field: str = "energy_consumed") -> None:
+    """Energy against hours and devices: the implied watts per device must be possible for the chip."""
+    if not (hardware and np.isfinite(energy_mwh) and np.isfinite(device_hours) and device_hours > 0):
+        return
+    tdp = float(reference.accelerators().loc[hardware, "tdp_w"])
+    watts = energy_mwh * 1e6 / device_hours
+    said = (f"{energy_mwh:.4g} MWh over {device_hours:.4g} device-hours is {watts:,.4g} W per device, "
+            f"{watts / tdp:.3g}x the {hardware} TDP of {tdp:g} W")
+    limit = WATTS_ERROR.get(scope or "system", WATTS_ERROR["system"])
+    if watts > limit * tdp:
+        raise InputError(field, f"{energy_mwh * 1000:.4g} kWh", f"{said} (more than {limit:g}x is not possible "
+                         "for this scope); check the units (kWh), the GPU count and the hardware", row=where)
+    if watts < WATTS_NOTE * tdp:
+        notes.append(f"{said}: implausibly low (idle devices, or the wrong unit or count?)")
+
+
 def _canonical_region(provider: str, region: str):
     if not provider or not region:
         return None

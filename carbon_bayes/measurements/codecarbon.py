@@ -13,6 +13,7 @@ from carbon_bayes.errors import InputError
 from carbon_bayes.formula import SECONDS_PER_HOUR
 from carbon_bayes.measurements._common import (
     _canonical_region,
+    _check_watts,
     _line,
     _number,
     _parse_gpu_model,
@@ -240,6 +241,8 @@ def _codecarbon_row(df: pd.DataFrame, i: int, path: Path, facts: dict, dropped: 
         notes.append(f"cumulative CodeCarbon snapshots of the same run_id on rows {dropped} left out "
                      "(this row is the longest)")
     _check_size(kwh_all, duration, n_dev, cell, where)
+    _check_watts(kwh / 1000.0, n_dev * duration / SECONDS_PER_HOUR, hw, power_scope, where, notes,
+                 "gpu_energy" if power_scope == "gpu" else "energy_consumed")
     intensity = kg / kwh_all if np.isfinite(kg) else np.nan
     if np.isfinite(intensity) and not 0 <= intensity <= 1.5:
         notes.append(f"intensity emissions/energy_consumed = {intensity:.3g} kg/kWh is implausible: not used")

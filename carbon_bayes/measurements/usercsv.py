@@ -10,7 +10,7 @@ import pandas as pd
 
 from carbon_bayes import schema
 from carbon_bayes.errors import InputError
-from carbon_bayes.measurements._common import _FALSE, _TRUE, _line, _number, _where
+from carbon_bayes.measurements._common import _FALSE, _TRUE, _check_watts, _line, _number, _where
 from carbon_bayes.measurements._problems import Problems
 
 #: Label columns of a user CSV (unit conversions to the dataset's MWh and t).
@@ -84,6 +84,9 @@ def _user_row(df: pd.DataFrame, i: int, path: Path, labels: list[str], r) -> dic
     if scope not in {"final_pretraining", "finetune", "aggregate", ""}:
         raise InputError("scope", scope, "use final_pretraining or finetune (or aggregate)", row=_where(path, line))
     quote = "; ".join(f"{c}={cell[c]}" for c in labels if cell[c])
+    notes = [r["warnings"]] if r["warnings"] else []
+    _check_watts(vals["energy_mwh"], r["device_hours"], r["hardware"], r["power_scope"], _where(path, line), notes,
+                 next((c for c in labels if CSV_LABELS[c][0] == "energy_mwh"), "energy_mwh"))
     return {
         "run_id": cell.get("run_id", "") or f"{path.stem}-row{line}", "model_name": r["model_name"],
         "year": r["year"], "task": r["task"] or "other",
@@ -95,7 +98,7 @@ def _user_row(df: pd.DataFrame, i: int, path: Path, labels: list[str], r) -> dic
         "energy_mwh": vals["energy_mwh"], "co2_t": vals["co2_t"], "energy_basis": r["energy_basis"],
         "power_scope": r["power_scope"], "pue_included": pue_inc.lower() in _TRUE, "source_pue": r["pue"],
         "source_carbon_intensity": r["carbon_intensity"], "source_power_w": r["power_per_device_w"],
-        "accounting": r["accounting"], "decision_note": r["warnings"],
+        "accounting": r["accounting"], "decision_note": "; ".join(notes),
         "source": cell.get("source", "") or f"user measurement: {path.name} row {line}",
         "source_quote": cell.get("source_quote", "") or quote,
     }
