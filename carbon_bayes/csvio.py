@@ -2,16 +2,83 @@
 
 pandas silently shifts values when a data row has more fields than the header (the extra
 leading fields become an index); carbon_bayes refuses such files and names the line.
+
+The dialect is sniffed from the header, never assumed: a file with ``;`` (or tabs) between
+its columns, as spreadsheets in much of Europe save CSV, is read with that delimiter, and
+its decimal commas (``1234,5``, ``1.234,5``) become decimal points; a file whose header
+could be either is refused with a message (:func:`sniff_dialect`).
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from carbon_bayes.errors import InputError
+
+_DECIMAL_COMMA = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+([eE][-+]?\d+)?$")
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a CSV file separates columns and writes decimals."""
+
+    delimiter: str = ","
+    decimal_comma: bool = False
+
+    def describe(self) -> str:
+        """Say how the file was read, e.g. "';' between columns, decimal commas"."""
+        name = {",": "','", ";": "';'", "\t": "tabs"}[self.delimiter]
+        return f"{name} between columns" + (", decimal commas" if self.decimal_comma else "")
+
+
+def _count_outside_quotes(line: str, ch: str) -> int:
+    n, quoted = 0, False
+    for c in line:
+        if c == '"':
+            quoted = not quoted
+        elif c == ch and not quoted:
+            n += 1
+    return n
+
+
+def sniff_dialect(text: str, field: str = "input", path: str | Path = "") -> Dialect:
+    """Tell the delimiter (``,``, ``;`` or tab) from the header and whether numbers use a decimal comma.
+
+    Raises
+    ------
+    InputError
+        When the header has as many commas as semicolons (or tabs): the file could be either.
+    """
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        return Dialect()
+    counts = {d: _count_outside_quotes(lines[0], d) for d in (",", ";", "\t")}
+    best = max(counts.values())
+    if best == 0:
+        return Dialect()
+    tied = [d for d, c in counts.items() if c == best]
+    if len(tied) > 1:
+        shown = " and ".join({",": "commas", ";": "semicolons", "\t": "tabs"}[d] for d in tied)
+        raise InputError(field, str(path), f"cannot tell the delimiter: the header has as many {shown}; save the "
+                         "file as comma-separated CSV (one header row, ',' between columns, '.' for decimals)")
+    delimiter = tied[0]
+    if delimiter == ",":
+        return Dialect()
+    cells = [c.strip() for row in csv.reader(lines[1:], delimiter=delimiter) for c in row]
+    return Dialect(delimiter, any(_DECIMAL_COMMA.match(c) for c in cells))
+
+
+def decimal_point(cell: str) -> str:
+    """``"1.234,5"`` -> ``"1234.5"`` for a cell that is a number with a decimal comma; other cells unchanged."""
+    if not _DECIMAL_COMMA.match(cell):
+        return cell
+    return cell.replace(".", "").replace(",", ".")
 
 
 def read_csv_strict(path: str | Path, field: str = "input") -> pd.DataFrame:
@@ -28,7 +95,9 @@ def read_csv_strict(path: str | Path, field: str = "input") -> pd.DataFrame:
         raise InputError(field, str(path), "file not found; check the path")
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh, strict=True))
+            text = fh.read()
+        dialect = sniff_dialect(text, field, path)
+        rows = list(csv.reader(io.StringIO(text), strict=True, delimiter=dialect.delimiter))
     except UnicodeDecodeError:
         raise InputError(field, str(path), "not a readable CSV (not UTF-8 text); save it as comma-separated "
                                            "UTF-8") from None
@@ -47,4 +116,7 @@ def read_csv_strict(path: str | Path, field: str = "input") -> pd.DataFrame:
     dup = {h for h in header if header.count(h) > 1}
     if dup:
         raise InputError(field, str(path), f"duplicate column name(s) {sorted(dup)} in the header")
-    return pd.DataFrame([[c.strip() for c in r] for r in rows[1:]], columns=header, dtype=object)
+    fix = decimal_point if dialect.decimal_comma else str
+    df = pd.DataFrame([[fix(c.strip()) for c in r] for r in rows[1:]], columns=header, dtype=object)
+    df.attrs["dialect"] = dialect.describe()
+    return df

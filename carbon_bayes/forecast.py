@@ -221,8 +221,8 @@ def _condition(energy: np.ndarray, prior_w: np.ndarray, e_so_far: float | None, 
         log_e = np.log(energy)
         y = np.log(e_so_far) - np.log(f)
         logw = -0.5 * ((y - log_e) / s) ** 2
-        w = np.exp(logw - logw.max())
-        ess = float(w.sum() ** 2 / np.sum(w ** 2))
+        w = np.exp(logw - logw.max()) * (energy >= e_so_far)  # a total below the energy used is impossible
+        ess = float(w.sum() ** 2 / np.sum(w ** 2)) if w.any() else 0.0
         if ess >= min_ess:
             method = "importance"
             w = w / w.sum()
@@ -233,7 +233,7 @@ def _condition(energy: np.ndarray, prior_w: np.ndarray, e_so_far: float | None, 
             prec = 1 / s0 ** 2 + 1 / s ** 2
             m1 = (m0 / s0 ** 2 + y / s ** 2) / prec
             z = noise.normal("forecast_analytic", [0])[:, 0].astype(np.float64)
-            energy = np.exp(m1 + z / np.sqrt(prec))
+            energy = np.exp(m1 + _at_least(z, (np.log(e_so_far) - m1) * np.sqrt(prec)) / np.sqrt(prec))
             w = prior_w
             notes.append(f"effective sample size {ess:.0f} < {min_ess:g}: analytic log-normal update used")
             z_conflict = abs(y - m0) / np.hypot(s0, s)
@@ -241,8 +241,22 @@ def _condition(energy: np.ndarray, prior_w: np.ndarray, e_so_far: float | None, 
                 notes.append(f"the energy so far is {z_conflict:.1f} sd from what the run's description implies "
                              "(the planned device_hours, hardware, size): check the inputs and the unit (MWh); the "
                              "forecast is a compromise between them; if the run is off plan, give hours_so_far")
-        energy = np.maximum(energy, e_so_far)
+        energy = np.maximum(energy, e_so_far)  # float rounding only: the update above is already truncated
     return energy, w, ess, method
+
+
+def _at_least(z: np.ndarray, a: float) -> np.ndarray:
+    """Map standard-normal draws ``z`` to draws of a standard normal truncated below at ``a`` (same quantiles).
+
+    The log-normal update conditioned on the total being at least the energy used so far: without
+    it, a measurement far above the plan put most draws below that energy, and clamping them made
+    the forecast total equal to the energy already used.
+    """
+    from scipy import stats
+
+    if a < -8:  # the bound is far in the tail: nothing to truncate
+        return z
+    return stats.truncnorm.ppf(stats.norm.cdf(z), a, np.inf)
 
 
 def _projected_run(run, h_so_far: float | None, f: float) -> tuple[pd.DataFrame, float | None, list[str]]:

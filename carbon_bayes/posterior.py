@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +24,7 @@ from carbon_bayes import effects
 from carbon_bayes._version import __version__
 from carbon_bayes.errors import PosteriorFileError
 from carbon_bayes.resources import default_posterior_path, priors_path
+from carbon_bayes.safeio import atomic_write  # noqa: F401  (re-exported: posterior.atomic_write)
 
 FORMAT = "carbon_bayes-posterior"
 FORMAT_VERSION = 1
@@ -64,25 +62,19 @@ def dataset_sha256(df: pd.DataFrame) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
-def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
-    """Call ``write(tmp_path)`` then move the temporary file over ``path`` in one step."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+#: A posterior with fewer draws (all chains together) gives no usable interval.
+MIN_DRAWS = 20
+#: No posterior variable of the model lives beyond this magnitude (logit, log and standardised scales).
+MAX_ABS_DRAW = 50.0
+
+
+def content_sha256(post: xr.Dataset) -> str:
+    """Hash of the posterior draws as stored (float32), variable by variable in name order."""
+    h = hashlib.sha256()
+    for name in sorted(map(str, post.data_vars)):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(post[name].values, dtype="<f4").tobytes())
+    return h.hexdigest()
 
 
 def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
@@ -124,7 +116,7 @@ def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_con
         "model_config": json.dumps(model_config, sort_keys=True),
         "sampler_config": json.dumps(sampler_config, sort_keys=True),
         "convergence": json.dumps(convergence, sort_keys=True),
-        "data_sha256": data_sha256, "priors_sha256": priors_sha256,
+        "data_sha256": data_sha256, "priors_sha256": priors_sha256, "content_sha256": content_sha256(post),
     }
     return out
 
@@ -138,6 +130,60 @@ def save_posterior(tree: xr.DataTree, path: str | Path, **provenance: Any) -> Pa
     encoding = {"/posterior": {v: {"zlib": True, "complevel": 4, "dtype": "float32"}
                                for v in out["posterior"].to_dataset().data_vars}}
     return atomic_write(path, lambda tmp: out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding))
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    import re
+
+    return tuple(int(x) for x in re.findall(r"\d+", str(text).split("+")[0].split("rc")[0].split("dev")[0])[:3])
+
+
+def _check_versions(attrs: dict, path: str) -> None:
+    """Refuse a file format or a package version newer than this one (and a non-numeric format version)."""
+    try:
+        version = int(str(attrs["format_version"]).strip())
+    except ValueError:
+        raise PosteriorFileError(f"{path}: format_version {attrs['format_version']!r} is not a number: the file "
+                                 "is corrupt or not written by carbon_bayes; re-create it with `carbon-bayes fit`"
+                                 ) from None
+    if version > FORMAT_VERSION:
+        raise PosteriorFileError(f"{path}: written by a newer carbon_bayes (file format "
+                                 f"{attrs['format_version']} > {FORMAT_VERSION}); upgrade carbon_bayes")
+    wrote = str(attrs.get("carbon_bayes_version", ""))
+    if _version_tuple(wrote) > _version_tuple(__version__):
+        raise PosteriorFileError(f"{path}: written by carbon_bayes {wrote}, newer than the installed {__version__}; "
+                                 "its model may differ from this one: upgrade carbon_bayes (pip install -U "
+                                 "carbon_bayes)")
+
+
+def _check_integrity(tree: xr.DataTree, post: xr.Dataset, attrs: dict, path: str) -> None:
+    """Verify the stored content and data hashes and that there are enough draws."""
+    stored = attrs.get("content_sha256")
+    if stored is not None and stored != content_sha256(post):
+        raise PosteriorFileError(f"{path}: the posterior draws do not match the file's content hash (stored "
+                                 f"{str(stored)[:12]}): the file was modified or damaged; re-create it with "
+                                 "`carbon-bayes fit` (or `update`)")
+    if "fit_data" in tree and dataset_sha256(dataset_from_tree(tree)) != attrs["data_sha256"]:
+        raise PosteriorFileError(f"{path}: the fit data stored in the file do not match its data_sha256 "
+                                 f"({str(attrs['data_sha256'])[:12]}): the file was modified or damaged; re-create it")
+    n = int(np.prod([post.sizes.get("chain", 0), post.sizes.get("draw", 0)]))
+    if n < MIN_DRAWS:
+        raise PosteriorFileError(f"{path}: {n} posterior draws; at least {MIN_DRAWS} are needed for an interval: "
+                                 "refit with more draws (`carbon-bayes fit --draws 1000`)")
+
+
+def _checked_draws(name: str, arr: np.ndarray, path: str) -> np.ndarray:
+    """Draws of one variable as float, refused when non-finite or beyond any value the model can take."""
+    if not np.all(np.isfinite(arr)):
+        raise PosteriorFileError(f"{path}: {name} has non-finite draws")
+    if not arr.size:
+        return arr.astype(float)  # no draws: refused with the count after every variable is read
+    worst = float(np.abs(arr).max())
+    if worst > MAX_ABS_DRAW or ((name.endswith("_sigma") or name.endswith("_spread")) and float(arr.min()) < 0):
+        raise PosteriorFileError(f"{path}: {name} has draws up to {worst:.3g} (or a negative scale), beyond anything "
+                                 f"this model fits (|x| <= {MAX_ABS_DRAW:g} on its log/logit scales): the file is "
+                                 "damaged or edited; re-create it")
+    return arr.astype(float)
 
 
 @dataclass
@@ -194,9 +240,7 @@ def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
     if missing or attrs.get("format") != FORMAT:
         raise PosteriorFileError(f"{path}: not a carbon_bayes posterior (missing attributes {missing}); "
                                  "fit one with `carbon-bayes fit`")
-    if int(attrs["format_version"]) > FORMAT_VERSION:
-        raise PosteriorFileError(f"{path}: written by a newer carbon_bayes (file format "
-                                 f"{attrs['format_version']} > {FORMAT_VERSION}); upgrade carbon_bayes")
+    _check_versions(attrs, path)
     try:
         config = {k: json.loads(attrs[k]) for k in ("model_config", "sampler_config", "convergence")}
     except json.JSONDecodeError as e:
@@ -224,10 +268,8 @@ def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
         for d in dims:
             if list(da[d].values.astype(str)) != list(levels[d]):
                 raise PosteriorFileError(f"{path}: {name} levels of {d!r} do not match the file's model_config")
-        arr = da.values.reshape((-1,) + da.shape[2:])
-        if not np.all(np.isfinite(arr)):
-            raise PosteriorFileError(f"{path}: {name} has non-finite draws")
-        draws[name] = arr.astype(float)
+        draws[name] = _checked_draws(name, da.values.reshape((-1,) + da.shape[2:]), path)
+    _check_integrity(tree, tree["posterior"].to_dataset(), attrs, path)
     cluster = config["model_config"].get("default_cluster")
     if cluster:
         for name in ("u_cluster", "rho_cluster"):

@@ -95,7 +95,8 @@ def _latex_escape(text: str) -> str:
 
 
 def _yaml_str(text: str) -> str:
-    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """Quote ``text`` as a YAML double-quoted scalar (a JSON string is one: every control character escaped)."""
+    return json.dumps(str(text), ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- content
@@ -378,7 +379,8 @@ def _hf_card(data: dict) -> str:
     emissions = str(int(grams)) if grams >= 1 else np.format_float_positional(grams, trim="-")
     lo, hi = sig2(rec["co2_t"]["lower"] * 1e6), sig2(rec["co2_t"]["upper"] * 1e6)
     level = _level(data["ci"])
-    source = (f"carbon_bayes {data['carbon_bayes_version']} posterior median ({level} CI {lo}-{hi} g; "
+    source = (f"carbon_bayes {data['carbon_bayes_version']} estimate, not a measurement: posterior median "
+              f"({level} CI {lo}-{hi} g; "
               "2 significant figures)")
     country = inp.get("country")
     name = ""

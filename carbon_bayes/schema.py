@@ -11,6 +11,7 @@ the fix; nothing is silently guessed.
 from __future__ import annotations
 
 import difflib
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 
@@ -71,6 +72,13 @@ def _row_label(df: pd.DataFrame, i: int) -> str:
     return f"{i}, run_id {rid!r}" if isinstance(rid, str) and rid else str(i)
 
 
+#: Implied utilisation of the dense peak (compute / (device-hours x peak)) outside this band is an error...
+UTILISATION_ERROR = (1e-5, 1.5)
+#: ... and outside this one a warning (training runs reach 0.2-0.6; fp8 or sparsity can pass the bf16 peak).
+UTILISATION_WARN = (1e-3, 0.8)
+_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*[A-Za-z]*$")
+
+
 def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
     """Numbers; strings like '7B', '1.3M', '184,320' are accepted; anything else is an error."""
     if values.dtype.kind == "f":
@@ -89,7 +97,12 @@ def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
             continue
         if isinstance(raw, (bool, np.bool_)):
             raise InputError(col, raw, "give a number", row=_row_label(df, i))
-        text = str(raw).replace(",", "").replace("_", "").strip()
+        text = str(raw).replace("_", "").strip()
+        if "," in text:
+            if not _THOUSANDS_RE.match(text):
+                raise InputError(col, raw, "a comma here is not a thousands separator (184,320): for a decimal "
+                                 f"write a point, e.g. {text.replace(',', '.')}", row=_row_label(df, i))
+            text = text.replace(",", "")
         if text == "" or text.lower() in ("nan", "na", "none"):
             out[i] = np.nan
             continue
@@ -371,6 +384,7 @@ def _check_compute_and_power(out: dict[str, np.ndarray], df: pd.DataFrame, notes
     r = np.where(both, out["training_flops"] / np.where(both, six_nd, 1.0), 1.0)
     for i in np.flatnonzero(both & ((r > FLOPS_TOLERANCE) | (r < 1 / FLOPS_TOLERANCE))):
         notes[i].append(f"training_flops is {r[i]:.2g}x 6 x parameters x tokens; training_flops is used")
+    _check_utilisation(out, np.where(np.isnan(out["training_flops"]), six_nd, out["training_flops"]), df, notes)
 
     # Power per device vs TDP.
     pw = out["power_per_device_w"]
@@ -384,6 +398,42 @@ def _check_compute_and_power(out: dict[str, np.ndarray], df: pd.DataFrame, notes
             i = int(np.flatnonzero(bad)[0])
             raise InputError("power_per_device_w", pw[i], f"is {r[i]:.2g}x the {out['hardware'][i]} TDP of {t[i]:g} W; "
                              "give the average watts drawn per device (typically 0.3-1.5x TDP)", row=_row_label(df, i))
+
+
+def _peak(hardware: str, precision: str) -> tuple[float, str]:
+    """Dense peak FLOP/s of a run's chip (the fastest chip of the table when it is unknown), and its name."""
+    if hardware:
+        return reference.peak_flops(hardware, precision or None), hardware
+    acc = reference.accelerators()
+    return float(acc[[c for c in acc.columns if c.startswith("peak_")]].max().max()) * 1e12, "the fastest chip known"
+
+
+def _check_utilisation(out: dict[str, np.ndarray], flops: np.ndarray, df: pd.DataFrame,
+                       notes: list[list[str]]) -> None:
+    """Hours against compute: the implied utilisation of the chips' dense peak must be physically possible.
+
+    Above :data:`UTILISATION_ERROR` (more FLOP than the devices can do in those hours) or below
+    :data:`UTILISATION_FLOOR` (hours for a compute a thousand times larger) is an error with the
+    numbers; near the edges (:data:`UTILISATION_WARN`) a warning.
+    """
+    hours = out["device_hours"]
+    both = ~np.isnan(hours) & ~np.isnan(flops) & (hours > 0)
+    for i in np.flatnonzero(both):
+        try:
+            peak, chip = _peak(out["hardware"][i], out["precision"][i])
+        except InputError:
+            continue  # a precision the chip lacks is refused with its own message later
+        u = flops[i] / (hours[i] * 3600.0 * peak)
+        said = (f"{flops[i]:.3g} FLOP in {hours[i]:.3g} device-hours is {u:.3g} of the dense peak of {chip} "
+                f"({peak / 1e12:,.4g} TFLOP/s)")
+        if u > UTILISATION_ERROR[1] or u < UTILISATION_ERROR[0]:
+            what = "more compute than the devices can do" if u > 1 else "hours for a far larger compute"
+            raise InputError("device_hours", hours[i], f"{said}: {what}; check the units (device_hours = n_devices "
+                             "x wall-clock hours; training_flops in FLOP, not PFLOP) or leave one of them empty",
+                             row=_row_label(df, i))
+        if u > UTILISATION_WARN[1] or u < UTILISATION_WARN[0]:
+            notes[i].append(f"{said}, outside the usual {UTILISATION_WARN[0]:g}-{UTILISATION_WARN[1]:g}: check "
+                            "device_hours and the compute")
 
 
 def _check_accounting(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:

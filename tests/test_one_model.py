@@ -92,6 +92,13 @@ def graph_at_a_point(dataset):
     return fd, priors, dict(zip(names + node_names, (np.asarray(v) for v in vals), strict=True))
 
 
+def _graph_levels(priors) -> dict[str, list[str]]:
+    """Return the levels the graph was built with (the current ones, on which its draws are laid out)."""
+    from carbon_bayes import design
+
+    return design.model_levels(priors.structure).as_dict()
+
+
 def _label_inputs(fd) -> pd.DataFrame:
     """One predictor row per published figure: its run's facts and the figure's own conventions."""
     lab = fd.labels
@@ -147,7 +154,7 @@ def test_graph_and_predictor_agree_on_every_figure_at_every_tier(graph_at_a_poin
 
     fd, priors, vals = graph_at_a_point
     draws = {k: vals[k][None].astype(float) for k in effects.predictor_variables()}
-    post = dataclasses.replace(shipped_posterior, draws=draws)
+    post = dataclasses.replace(shipped_posterior, draws=draws, levels=_graph_levels(priors))
     pred = Predictor(post)
     inputs = _label_inputs(fd)
     sim = pred.simulate(inputs, FixedNoise(len(inputs), _fixed_draws(fd, vals)), label_noise=False)
@@ -188,7 +195,7 @@ def test_the_agreement_test_fails_when_the_predictor_drifts(graph_at_a_point, sh
     fd, priors, vals = graph_at_a_point
     draws = {k: vals[k][None].astype(float) for k in effects.predictor_variables()}
     draws["rho_intercept"] = draws["rho_intercept"] + 0.01
-    pred = Predictor(dataclasses.replace(shipped_posterior, draws=draws))
+    pred = Predictor(dataclasses.replace(shipped_posterior, draws=draws, levels=_graph_levels(priors)))
     inputs = _label_inputs(fd)
     sim = pred.simulate(inputs, FixedNoise(len(inputs), _fixed_draws(fd, vals)), label_noise=False)
     measured_energy = (fd.labels["kind"] == "energy").to_numpy() & fd.labels["measured"].to_numpy()

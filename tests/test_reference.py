@@ -343,3 +343,58 @@ def test_mfu_evidence_columns():
     assert set(t["hardware_id"].dropna()) <= known
     mfu = t[t["quantity"] == "mfu"]["value"]
     assert ((mfu > 0) & (mfu < 1)).all()
+
+
+# ------------------------------------------------------------- parts read from real CodeCarbon logs
+REAL_LOG_GPUS = {  # gpu_model strings of real emissions.csv files (CodeCarbon 1.x-3.x) -> the row they are
+    "NVIDIA GeForce RTX 3060": "RTX-3060", "NVIDIA GeForce RTX 3060 Ti": "RTX-3060TI",
+    "NVIDIA GeForce RTX 4080 Laptop GPU": "RTX-4080-LAPTOP", "NVIDIA GeForce MX450": "MX450",
+    "NVIDIA H20": "H20", "NVIDIA GeForce RTX 2070": "RTX-2070", "NVIDIA GeForce RTX 4080": "RTX-4080",
+    "AMD Radeon RX 7900 XTX": "RX-7900-XTX", "NVIDIA GeForce RTX 5090": "RTX-5090",
+}
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(REAL_LOG_GPUS.items()))
+def test_gpus_of_real_logs_resolve(name, expected):
+    assert ref.resolve_hardware(name) == expected
+
+
+def test_h20_is_its_own_400_w_part_not_the_h200():
+    t = ref.accelerators()
+    assert ref.resolve_hardware("H20") == "H20" != ref.resolve_hardware("H200")
+    assert t.loc["H20", "tdp_w"] == 400 and t.loc["H200-SXM", "tdp_w"] == 700
+    assert t.loc["H20", "peak_bf16_tflops"] < t.loc["H200-SXM", "peak_bf16_tflops"] / 5
+
+
+def test_laptop_and_desktop_parts_are_distinct_rows():
+    t = ref.accelerators()
+    assert ref.resolve_hardware("RTX 4080 Laptop GPU") != ref.resolve_hardware("RTX 4080")
+    assert t.loc["RTX-4080-LAPTOP", "tdp_w"] < t.loc["RTX-4080", "tdp_w"] / 2
+    # the renamed "RTX 4080 12GB" is the RTX 4070 Ti, not the 16 GB RTX 4080
+    assert ref.resolve_hardware("RTX 4080 12GB") == "RTX-4070TI"
+
+
+def test_a_suggestion_always_shows_its_class_and_power():
+    with pytest.raises(InputError) as info:
+        ref.resolve_hardware("H30")
+    msg = str(info.value)
+    assert "H20 (datacenter gpu, 400 W)" in msg and "H200-SXM (datacenter gpu, 700 W)" in msg
+
+
+def test_a_suggestion_of_another_class_is_said_to_be_one():
+    with pytest.raises(InputError) as info:
+        ref.resolve_hardware("NVIDIA GeForce MX550")  # a laptop part not in the table
+    msg = str(info.value)
+    assert "MX450 (laptop gpu, 25 W)" in msg
+    assert "reads as a laptop part" in msg and "datacenter" in msg.split("Careful:")[1]
+    assert "leave the hardware empty" in msg
+
+
+def test_a_family_no_fitted_run_uses_still_estimates():
+    """Radeon cards are a power family the shipped posterior never saw: new-group draws, finite energy."""
+    import carbon_bayes as cb
+
+    run = {"hardware": "RX 7900 XTX", "n_devices": 1, "device_hours": 100, "year": 2024, "parameters": 1e8,
+           "training_tokens": 1e9, "country": "DE"}
+    row = cb.estimate(run, seed=1).to_frame().iloc[0]
+    assert np.isfinite(row["energy_mwh_median"]) and 0 < row["energy_mwh_median"] < 100 * 355 * 3 / 1e6

@@ -151,7 +151,8 @@ def test_hf_card_block_parses_and_is_in_grams():
     assert card["training_type"] == "pre-training"
     assert card["hardware_used"] == "256 x H100-SXM5"
     assert "United States" in card["geographical_location"] and "gcp:us-east1" in card["geographical_location"]
-    assert card["source"].startswith(f"carbon_bayes {cb.__version__} posterior median (90% CI")
+    assert card["source"].startswith(f"carbon_bayes {cb.__version__} estimate, not a measurement: posterior "
+                                     "median (90% CI")
     tiny = yaml.safe_load(rp.report(TINY, format="hf-card", training_type="fine-tuning"))["co2_eq_emissions"]
     assert tiny["training_type"] == "fine-tuning" and tiny["hardware_used"] == "A100-SXM4-40GB"
     assert tiny["geographical_location"] == "France"

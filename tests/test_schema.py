@@ -214,7 +214,7 @@ def test_days_without_devices_is_noted_not_used():
 @pytest.mark.parametrize(("run", "tier"), [
     ({"device_hours": 1000, "hardware": "H100"}, "T1"),
     ({"n_devices": 8, "training_days": 1}, "T1"),
-    ({"device_hours": 1000, "parameters": 7e9, "training_tokens": 2e12}, "T1"),
+    ({"device_hours": 1e5, "parameters": 7e9, "training_tokens": 2e12}, "T1"),
     ({"training_flops": 1e23, "hardware": "H100"}, "T2"),
     ({"parameters": 7e9, "training_tokens": 2e12}, "T2"),
     ({"active_parameters": 3.7e10, "training_tokens": 1e12}, "T2"),

@@ -41,6 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at devnull so that Python's flush at exit does not report the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 2 bad input or data, 1 other failure)."""
     parser = build_parser()
@@ -60,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         warnings.showwarning = lambda msg, cat, *a, **k: print(f"warning: {msg}", file=sys.stderr)
         try:
             return int(args.func(args) or 0)
+        except BrokenPipeError:  # `carbon-bayes data | head`: the reader has what it wanted
+            _quiet_stdout()
+            return 0
         except CarbonBayesError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2

@@ -14,6 +14,7 @@ def register(sub) -> None:
     g.add_argument("--run", metavar="ID", help="show one row (run_id) or run group (run_group) with its citation")
     g.add_argument("--hardware", action="store_true", help="list the accelerators and their aliases")
     g.add_argument("--regions", action="store_true", help="list the cloud regions")
+    g.add_argument("--countries", action="store_true", help="list the countries: ISO codes, names and aliases")
     g.add_argument("--references", action="store_true", help="list the reference tables with their sources")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=run)
@@ -37,6 +38,10 @@ def run(args) -> int:
     if args.regions:
         write_table(pd.read_csv(priors_path("cloud_regions.csv"))[["provider", "region", "location", "country_iso3"]],
                     None, args.format)
+        return 0
+    if args.countries:
+        write_table(pd.read_csv(priors_path("countries.csv"), keep_default_na=False)[
+            ["iso3", "iso2", "name", "aliases", "continent"]], None, args.format)
         return 0
     if args.references:
         rows = []

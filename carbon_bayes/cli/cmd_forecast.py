@@ -52,7 +52,9 @@ def run(args) -> int:
     elif args.format == "csv":
         import sys
 
-        frame.to_csv(sys.stdout, index=False)
+        from carbon_bayes.safeio import escape_formulas
+
+        escape_formulas(frame).to_csv(sys.stdout, index=False)
     else:
         row = frame.drop(columns=["stop_rule", "notes"]).iloc[0]
         shown = pd.DataFrame({"": row.index, "value": [_fmt(v) for v in row.to_numpy()]})

@@ -34,6 +34,9 @@ def register(sub) -> None:
     p.add_argument("--cluster", default="user", help="name of your cluster (default 'user')")
     add_sampler_flags(p)
     p.add_argument("--dry-run", action="store_true", help="read and convert the file, print the rows, do not fit")
+    p.add_argument("--skip-invalid", action="store_true",
+                   help="read the valid rows and skip the others, listing every skipped row with its reason "
+                        "(default: stop, listing every invalid row)")
     g = p.add_argument_group("facts the file does not record (apply to every run in it; they override the file)")
     by_name = {c.name: c for c in COLUMNS}
     for name in _FACT_FLAGS:
@@ -45,12 +48,22 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so a killed update stops its sampler processes and removes its temporary file."""
+    import signal
+    import sys
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def run(args) -> int:
     """Run ``carbon-bayes update`` with the parsed ``args``; return the exit status."""
     import sys
 
     from carbon_bayes.errors import InputError
-    from carbon_bayes.measurements import check_fittable, read_measurements, update_from_measurements
+    from carbon_bayes.measurements import fittable_rows, read_measurements, skipped_summary, update_from_measurements
 
     for name in ("draws", "tune", "chains"):
         v = getattr(args, name)
@@ -59,11 +72,12 @@ def run(args) -> int:
     if args.target_accept is not None and not 0.5 <= args.target_accept < 1:
         raise InputError("--target-accept", args.target_accept, "give a value in [0.5, 1), e.g. 0.99")
     facts = {n: getattr(args, f"fact_{n}") for n in _FACT_FLAGS if getattr(args, f"fact_{n}") is not None}
-    rows = read_measurements(args.measurements, format=args.format, facts=facts)
-    check_fittable(rows)
+    rows = read_measurements(args.measurements, format=args.format, facts=facts, skip_invalid=args.skip_invalid)
+    rows = fittable_rows(rows, skip_invalid=args.skip_invalid)
     cols = ["run_id", "year", "hardware", "n_devices", "device_hours", "energy_mwh", "co2_t", "energy_basis",
             "power_scope", "pue_included"]
-    print(f"read {len(rows)} run(s) from {args.measurements} ({rows.attrs['format']}):", file=sys.stderr)
+    how = f", {rows.attrs['dialect']}" if rows.attrs.get("dialect", "").startswith(("';'", "tabs")) else ""
+    print(f"read {len(rows)} run(s) from {args.measurements} ({rows.attrs['format']}{how}):", file=sys.stderr)
     print(rows[cols].to_string(index=False, float_format=lambda x: f"{x:.4g}"), file=sys.stderr)
     notes = {}
     for r in rows.itertuples(index=False):
@@ -72,9 +86,13 @@ def run(args) -> int:
     for note, ids in notes.items():
         who = "all runs" if len(ids) == len(rows) and len(rows) > 1 else ", ".join(ids)
         print(f"note ({who}): {note}", file=sys.stderr)
+    summary = skipped_summary(rows)
+    if summary:
+        print(summary, file=sys.stderr)
     if args.dry_run:
         print("dry run: nothing fitted or written")
         return 0
+    _exit_cleanly_on_sigterm()
     result = update_from_measurements(rows, out=args.out, base=args.base, cluster=args.cluster,
                                       allow_unconverged=args.allow_unconverged, draws=args.draws, tune=args.tune,
                                       chains=args.chains, seed=args.seed, sampler=args.sampler,

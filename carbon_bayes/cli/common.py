@@ -10,7 +10,7 @@ import pandas as pd
 
 from carbon_bayes.constants import CI_LEVEL, N_DRAWS_BY_TIER
 from carbon_bayes.errors import InputError
-from carbon_bayes.posterior import atomic_write
+from carbon_bayes.safeio import atomic_write, escape_formulas
 from carbon_bayes.schema import COLUMNS
 
 
@@ -48,11 +48,12 @@ def runs_from_args(args) -> pd.DataFrame:
 def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> None:
     """Write ``df`` to ``output`` (CSV, atomically) or print it (table, csv or json)."""
     if output:
-        atomic_write(output, lambda tmp: df.to_csv(tmp, index=False))
+        safe = escape_formulas(df)
+        atomic_write(output, lambda tmp: safe.to_csv(tmp, index=False))
         print(f"wrote {len(df)} rows to {output}", file=sys.stderr)
         return
     if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        escape_formulas(df).to_csv(sys.stdout, index=False)
     elif fmt == "json":
         print(json.dumps(json.loads(df.to_json(orient="records")), indent=2))
     else:

@@ -6,9 +6,10 @@ Three formats are read, recognised from the file's columns or content (``format=
     CodeCarbon's ``emissions.csv`` (any version: 1.x files have ``experiment_id`` and no
     hardware columns; 2.x/3.x add ``run_id``, ``gpu_count``, ``gpu_model``, ``pue`` ...). One
     dataset row per tracked run: ``device_hours = gpu_count x duration / 3600``, hardware from
-    ``gpu_model`` (``"8 x NVIDIA A100-SXM4-80GB"``), ``energy_mwh = energy_consumed / 1000``
-    (a *measured*, whole-system figure: CPU + GPU + RAM; PUE inside only when the file's ``pue``
-    is above 1, because CodeCarbon multiplies every reading by it), ``co2_t = emissions / 1000``
+    ``gpu_model`` (``"8 x NVIDIA A100-SXM4-80GB"``), ``energy_mwh = gpu_energy / 1000`` with
+    ``power_scope`` gpu when the row has a GPU reading, else ``energy_consumed / 1000`` (CPU +
+    GPU + RAM, scope system); a note says which was fitted. PUE is inside only when the file's
+    ``pue`` is above 1 (CodeCarbon multiplies every reading by it). ``co2_t = emissions / 1000``
     with its intensity ``emissions / energy_consumed`` as ``source_carbon_intensity``. Rows that
     share a CodeCarbon ``run_id`` are cumulative snapshots of one run (``tracker.flush()``):
     the longest one is the run's total and the others are left out (a note says so).
@@ -26,7 +27,11 @@ Three formats are read, recognised from the file's columns or content (``format=
 
 Every reader only reads: the file is never written, and any problem raises
 :class:`~carbon_bayes.errors.InputError` naming the file, the row (as numbered in a
-spreadsheet, header = row 1), the column, the value and the fix.
+spreadsheet, header = row 1), the column, the value and the fix; several invalid rows raise
+one :class:`RowErrors` listing each. ``skip_invalid=True`` reads the valid rows instead and
+keeps every skipped row with its reason in ``attrs["skipped"]``. The CSV dialect (``,`` or
+``;`` between columns, decimal commas) is sniffed from the header; a co2_eq_emissions block or
+an estimate table carbon_bayes wrote itself is refused (an estimate is not a measurement).
 
 Facts a file lacks (CodeCarbon records no model size or architecture, a model card no
 training hours or year) can be given as ``facts`` (``{"architecture": "dense_transformer",
@@ -51,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import schema
+from carbon_bayes.csvio import sniff_dialect
 from carbon_bayes.errors import DataError, InputError
 from carbon_bayes.measurements._common import (
     _apply_facts,
@@ -59,9 +65,11 @@ from carbon_bayes.measurements._common import (
     normalise_facts,
     split_device_count,
 )
+from carbon_bayes.measurements._problems import Problems, RowErrors, skipped_summary
 from carbon_bayes.measurements.codecarbon import CODECARBON_REQUIRED, CODECARBON_SIGNATURE, _codecarbon_rows
 from carbon_bayes.measurements.modelcard import _model_card_rows, front_matter, parse_co2_metadata
 from carbon_bayes.measurements.usercsv import CSV_LABELS, _user_csv_rows
+from carbon_bayes.safeio import file_lock, remove_stale_temps
 
 FORMATS = ("codecarbon", "model-card", "csv")
 _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -113,8 +121,9 @@ def _detect(text: str, path: Path) -> str:
     first = text.lstrip().splitlines()[0].strip()
     if first == "---" or path.suffix.lower() in (".md", ".markdown"):
         return "model-card"
+    delimiter = sniff_dialect(text, "measurements", path).delimiter
     try:
-        header = [c.strip() for c in next(csv.reader([first]))]
+        header = [c.strip() for c in next(csv.reader([first], delimiter=delimiter))]
     except (csv.Error, StopIteration):
         header = []
     cols = set(header)
@@ -131,16 +140,19 @@ def _detect(text: str, path: Path) -> str:
 
 
 # ------------------------------------------------------------------------ entry points
-def _finish(rows: list[dict], path: Path, fmt: str) -> pd.DataFrame:
+def _finish(rows: list[dict], path: Path, fmt: str, problems: Problems, dialect: str = "") -> pd.DataFrame:
     from carbon_bayes.dataset import with_defaults
 
     df = with_defaults(pd.DataFrame(rows))
     df.attrs["format"] = fmt
     df.attrs["path"] = str(path)
+    df.attrs["skipped"] = problems.skipped()
+    df.attrs["dialect"] = dialect
     return df
 
 
-def read_measurements(path: str | Path, format: str | None = None, facts: dict | None = None) -> pd.DataFrame:
+def read_measurements(path: str | Path, format: str | None = None, facts: dict | None = None, *,
+                      skip_invalid: bool = False) -> pd.DataFrame:
     """Read a measurement file into rows of the ``data/training_runs.csv`` format.
 
     Parameters
@@ -155,17 +167,23 @@ def read_measurements(path: str | Path, format: str | None = None, facts: dict |
         Facts about every run of the file that it does not record (input-contract columns,
         e.g. ``{"architecture": "dense_transformer", "parameters": 7e9, "year": 2024}``);
         they take precedence over the file's values.
+    skip_invalid
+        Read the valid rows and skip the others, each with its reason in ``attrs["skipped"]``
+        (printed by :func:`skipped_summary`). Default (strict): any invalid row raises one
+        :class:`RowErrors` that lists every invalid row.
 
     Returns
     -------
     pandas.DataFrame
         One row per run with every dataset column (``attrs["format"]`` and ``attrs["path"]``
-        say what was read). Rows are not yet checked for fitting: see :func:`check_fittable`.
+        say what was read, ``attrs["dialect"]`` how a CSV was read, ``attrs["skipped"]`` what
+        was skipped). Rows are not yet checked for fitting: see :func:`check_fittable`.
 
     Raises
     ------
     InputError
-        Naming the file, the row, the column, the value and the fix. The file is never written.
+        Naming the file, the row, the column, the value and the fix (:class:`RowErrors`, an
+        InputError, when several rows are invalid). The file is never written.
     """
     path = Path(path)
     text = _read_text(path)
@@ -173,19 +191,22 @@ def read_measurements(path: str | Path, format: str | None = None, facts: dict |
         raise InputError("format", format, f"use one of {', '.join(FORMATS)} (or leave it out to detect it)")
     fmt = format or _detect(text, path)
     f = normalise_facts(facts)
-    if fmt == "codecarbon":
-        rows = _codecarbon_rows(_read_csv_text(text, path), path, f)
-    elif fmt == "model-card":
+    problems = Problems(path, skip_invalid=bool(skip_invalid))
+    dialect = ""
+    if fmt == "model-card":
         rows = _model_card_rows(text, path, f)
     else:
-        rows = _user_csv_rows(_read_csv_text(text, path), path, f)
+        df = _read_csv_text(text, path, problems)
+        dialect = df.attrs.get("dialect", "")
+        reader = _codecarbon_rows if fmt == "codecarbon" else _user_csv_rows
+        rows = reader(df, path, f, problems)
     _apply_facts(rows, f)
-    return _finish(rows, path, fmt)
+    return _finish(rows, path, fmt, problems, dialect)
 
 
-def read_codecarbon(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
+def read_codecarbon(path: str | Path, facts: dict | None = None, *, skip_invalid: bool = False) -> pd.DataFrame:
     """Dataset rows from a CodeCarbon ``emissions.csv`` (columns read: :mod:`carbon_bayes.measurements.codecarbon`)."""
-    return read_measurements(path, format="codecarbon", facts=facts)
+    return read_measurements(path, format="codecarbon", facts=facts, skip_invalid=skip_invalid)
 
 
 def read_model_card(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
@@ -193,45 +214,71 @@ def read_model_card(path: str | Path, facts: dict | None = None) -> pd.DataFrame
     return read_measurements(path, format="model-card", facts=facts)
 
 
-def read_user_csv(path: str | Path, facts: dict | None = None) -> pd.DataFrame:
+def read_user_csv(path: str | Path, facts: dict | None = None, *, skip_invalid: bool = False) -> pd.DataFrame:
     """Dataset rows from a CSV of runs in the input contract plus ``energy_mwh`` / ``co2_t`` labels."""
-    return read_measurements(path, format="csv", facts=facts)
+    return read_measurements(path, format="csv", facts=facts, skip_invalid=skip_invalid)
 
 
-def check_fittable(rows: pd.DataFrame) -> pd.DataFrame:
+def check_fittable(rows: pd.DataFrame, skip_invalid: bool = False) -> pd.DataFrame:
     """Check that every row can enter a fit; returns the rows validated as dataset rows.
 
     A fitted run needs its training year, its accelerator, and its device-hours (or
     ``n_devices`` and ``training_days``) or its compute (``training_flops``, or
-    ``parameters`` and ``training_tokens``).
+    ``parameters`` and ``training_tokens``). With ``skip_invalid`` a row that cannot is
+    dropped and added to ``attrs["skipped"]``; else every such row is listed in one error.
 
     Raises
     ------
     InputError
-        Naming the run, the missing fact and the flag that gives it.
+        Naming each run, the missing fact and the flag that gives it.
     """
     from carbon_bayes.dataset import load_training_runs
 
     path = rows.attrs.get("path", "<rows>")
-    for r in rows.itertuples(index=False):
-        where = f"run_id {r.run_id!r} from {path}"
-        if not np.isfinite(r.year):
-            raise InputError("year", "missing", "the training year is not recorded; give it with year=... "
-                             "(--year 2024)", row=where)
-        if not r.hardware:
-            raise InputError("hardware", r.hardware_as_published or "missing", "the accelerator is not known; "
-                             "give it with hardware=... (--hardware H100)", row=where)
-        hours = np.isfinite(r.device_hours) or (np.isfinite(r.n_devices) and np.isfinite(r.training_days))
-        params = r.active_parameters if np.isfinite(r.active_parameters) else r.parameters
-        compute = np.isfinite(r.training_flops) or (np.isfinite(params) and np.isfinite(r.training_tokens))
-        if not (hours or compute):
-            raise InputError("device_hours", "missing", "a fitted run needs its device-hours (--device-hours, or "
-                             "--n-devices and --training-days) or its compute (--training-flops, or --parameters and "
-                             "--training-tokens)", row=where)
+    problems = Problems(Path(path), skip_invalid=skip_invalid)
+    ok = [problems.row(lambda r=r: _fittable(r, path) or True) for r in rows.itertuples(index=False)]
+    kept = rows[[bool(x) for x in ok]].reset_index(drop=True) if len(rows) else rows
+    if problems.errors:
+        problems.finish([x for x in ok if x], "fittable run")
+        kept.attrs.update(rows.attrs)
+        kept.attrs["skipped"] = list(rows.attrs.get("skipped", [])) + problems.skipped()
     try:
-        return load_training_runs(rows)
+        out = load_training_runs(kept)
     except DataError as e:
         raise DataError(f"{path}: the converted rows are not valid dataset rows: {e}") from None
+    out.attrs.update(kept.attrs)
+    return out
+
+
+def fittable_rows(rows: pd.DataFrame, skip_invalid: bool = False) -> pd.DataFrame:
+    """Return the rows (as read) that can enter a fit, checked by :func:`check_fittable`.
+
+    With ``skip_invalid`` the others are dropped and listed in ``attrs["skipped"]``.
+    """
+    checked = check_fittable(rows, skip_invalid=skip_invalid)
+    if len(checked) == len(rows):
+        return rows
+    kept = rows[rows["run_id"].isin(set(checked["run_id"]))].reset_index(drop=True)
+    kept.attrs.update(checked.attrs)
+    return kept
+
+
+def _fittable(r, path) -> None:
+    """Raise when run ``r`` lacks what a fit needs (year, accelerator, hours or compute)."""
+    where = f"run_id {r.run_id!r} from {path}"
+    if not np.isfinite(r.year):
+        raise InputError("year", "missing", "the training year is not recorded; give it with year=... "
+                         "(--year 2024)", row=where)
+    if not r.hardware:
+        raise InputError("hardware", r.hardware_as_published or "missing", "the accelerator is not known; "
+                         "give it with hardware=... (--hardware H100)", row=where)
+    hours = np.isfinite(r.device_hours) or (np.isfinite(r.n_devices) and np.isfinite(r.training_days))
+    params = r.active_parameters if np.isfinite(r.active_parameters) else r.parameters
+    compute = np.isfinite(r.training_flops) or (np.isfinite(params) and np.isfinite(r.training_tokens))
+    if not (hours or compute):
+        raise InputError("device_hours", "missing", "a fitted run needs its device-hours (--device-hours, or "
+                         "--n-devices and --training-days) or its compute (--training-flops, or --parameters and "
+                         "--training-tokens)", row=where)
 
 
 # ------------------------------------------------------------------------ updating
@@ -263,17 +310,27 @@ class UpdateResult:
                 f"          or:  carbon-bayes forecast --posterior {self.path} ...")
 
 
+def _stamp(path: Path) -> tuple | None:
+    """Return what identifies a file's content cheaply (size, mtime, inode); None when absent."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
 def update_from_measurements(measurements, *, format: str | None = None, facts: dict | None = None, out=None,
                              base=None, cluster: str = "user", allow_unconverged: bool = False, priors=None,
-                             **sampler_overrides) -> UpdateResult:
+                             skip_invalid: bool = False, **sampler_overrides) -> UpdateResult:
     """Refit the model with a user's measurements as their own cluster and save the posterior.
 
     Parameters
     ----------
     measurements
         A measurement file (see :func:`read_measurements`) or rows it returned.
-    format, facts
-        As in :func:`read_measurements`.
+    format, facts, skip_invalid
+        As in :func:`read_measurements` (strict by default: any invalid row stops the update,
+        every such row listed).
     out
         Posterior file to write (atomically); default :func:`default_output_path` of ``cluster``.
     base
@@ -304,13 +361,20 @@ def update_from_measurements(measurements, *, format: str | None = None, facts: 
     if isinstance(measurements, pd.DataFrame):
         rows = measurements
     else:
-        rows = read_measurements(measurements, format=format, facts=facts)
-    check_fittable(rows)
+        rows = read_measurements(measurements, format=format, facts=facts, skip_invalid=skip_invalid)
+    rows = fittable_rows(rows, skip_invalid=skip_invalid)
     from carbon_bayes.fitting import CarbonModel
 
     m = CarbonModel(priors=priors, sampler_config={k: v for k, v in sampler_overrides.items() if v is not None})
-    m.update(rows, base=base, cluster=cluster, allow_unconverged=allow_unconverged)
-    path = m.save(out)
+    before = _stamp(out)
+    with file_lock(out, field="out"):  # a second update of the same file waits here
+        if _stamp(out) != before:
+            raise InputError("out", str(out), "another update wrote this file while this one waited for it; to add "
+                             f"these runs to that result, run again with base={str(out)!r} (--base), else write "
+                             "elsewhere (--out)")
+        remove_stale_temps(out)
+        m.update(rows, base=base, cluster=cluster, allow_unconverged=allow_unconverged)
+        path = m.save(out)
     added = m.dataset[m.dataset["cluster"] == cluster].reset_index(drop=True)
     return UpdateResult(path=Path(path), rows=added, cluster=cluster, convergence=dict(m.convergence or {}))
 
@@ -318,4 +382,4 @@ def update_from_measurements(measurements, *, format: str | None = None, facts: 
 __all__ = ["FORMATS", "read_measurements", "read_codecarbon", "read_model_card", "read_user_csv", "detect_format",
            "check_fittable", "normalise_facts", "user_data_dir", "default_output_path", "update_from_measurements",
            "UpdateResult", "check_cluster", "split_device_count", "front_matter", "parse_co2_metadata",
-           "CODECARBON_SIGNATURE", "CODECARBON_REQUIRED", "CSV_LABELS"]
+           "CODECARBON_SIGNATURE", "CODECARBON_REQUIRED", "CSV_LABELS", "RowErrors", "skipped_summary", "fittable_rows"]

@@ -5,6 +5,7 @@ File reading, numbers, hardware and region names, and facts the user states for 
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import reference, schema
+from carbon_bayes.csvio import decimal_point, sniff_dialect
 from carbon_bayes.errors import InputError
 
 #: Input-contract columns that can be stated as facts, and the dataset column each becomes.
@@ -48,24 +50,61 @@ def _read_text(path: Path) -> str:
     return text
 
 
-def _read_csv_text(text: str, path: Path) -> pd.DataFrame:
+def _read_csv_text(text: str, path: Path, problems=None) -> pd.DataFrame:
+    """Cells of a CSV as stripped strings, in the file's own dialect (see :func:`carbon_bayes.csvio.sniff_dialect`).
+
+    ``df.attrs["lines"]`` holds each row's line number as a spreadsheet counts it (header = 1),
+    ``df.attrs["dialect"]`` how the file was read. A row with more or fewer fields than the
+    header goes to ``problems`` (:class:`~carbon_bayes.measurements._problems.Problems`), or raises.
+    """
+    dialect = sniff_dialect(text, "measurements", path)
+    reader = csv.reader(io.StringIO(text), delimiter=dialect.delimiter, skipinitialspace=True)
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as e:
-        msg = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
-        raise InputError("measurements", str(path), f"not a readable CSV ({msg}); save it as comma-separated UTF-8 "
+        records = [(reader.line_num, row) for row in reader]
+    except csv.Error as e:
+        raise InputError("measurements", str(path), f"not a readable CSV ({e}); save it as comma-separated UTF-8 "
                          "with one header row") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    if len(df) == 0:
+    records = [(n, row) for n, row in records if any(c.strip() for c in row)]
+    if not records:
+        raise InputError("measurements", str(path), "the file is empty: no header row")
+    header = [c.strip() for c in records[0][1]]
+    dup = sorted({h for h in header if header.count(h) > 1})
+    if dup:
+        raise InputError("measurements", str(path), f"duplicate column name(s) {dup} in the header: which one holds "
+                         "the value is not knowable; rename or delete one of each")
+    lines, cells = [], []
+    fix = decimal_point if dialect.decimal_comma else str
+    for n, row in records[1:]:
+        while len(row) > len(header) and not row[-1].strip():
+            row = row[:-1]  # trailing empty cells (a spreadsheet's extra delimiter)
+        if len(row) != len(header):
+            err = InputError("fields", len(row), f"the header has {len(header)} columns: an unquoted delimiter or a "
+                             "missing cell shifts every value after it; fix or delete the row", row=_where(path, n))
+            if problems is None:
+                raise err
+            problems.add(err)
+            continue
+        lines.append(n)
+        cells.append([fix(c.strip()) for c in row])
+    if not cells and not (problems is not None and problems.errors):
         raise InputError("measurements", str(path), "only a header, no rows: the file records no run")
-    return df.apply(lambda s: s.str.strip())
+    df = pd.DataFrame(cells, columns=header, dtype=object)
+    df.attrs["lines"] = lines
+    df.attrs["dialect"] = dialect.describe()
+    return df
+
+
+def _line(df: pd.DataFrame, i: int) -> int:
+    """Line of row ``i`` as a spreadsheet numbers it (header = 1)."""
+    lines = df.attrs.get("lines")
+    return int(lines[i]) if lines else i + 2
 
 
 def _number(path: Path, df: pd.DataFrame, i: int, col: str, unit: str, *, lower: float | None = None,
             strict_lower: bool = False, required: bool = False, what: str = "") -> float:
     """One numeric cell (NaN when empty), or an InputError naming file, row, column and the fix."""
     raw = df[col].iloc[i] if col in df.columns else ""
-    row = _where(path, i + 2)
+    row = _where(path, _line(df, i))
     if raw == "" or raw.lower() in ("nan", "none", "null"):
         if required:
             raise InputError(col, raw, f"is empty; every row needs {what or col} in {unit}", row=row)
@@ -73,7 +112,9 @@ def _number(path: Path, df: pd.DataFrame, i: int, col: str, unit: str, *, lower:
     try:
         v = float(raw)
     except ValueError:
-        raise InputError(col, raw, f"must be a number in {unit}; correct the cell or delete the row "
+        hint = (f" (a decimal comma? write {raw.replace(',', '.')}, or save the file with ';' between columns)"
+                if re.fullmatch(r"[-+]?\d+,\d+", raw) else "")
+        raise InputError(col, raw, f"must be a number in {unit}{hint}; correct the cell or delete the row "
                          "(the file was not changed)", row=row) from None
     if not np.isfinite(v):
         raise InputError(col, raw, f"must be a finite number in {unit}", row=row)
@@ -84,6 +125,30 @@ def _number(path: Path, df: pd.DataFrame, i: int, col: str, unit: str, *, lower:
         raise InputError(col, raw, f"{problem}; correct the cell or delete the row (the file was not changed)",
                          row=row)
     return v
+
+
+#: Implied watts per device (energy / device-hours) above this many times the TDP is an error: for the
+#: GPUs' own reading (scope gpu), and for a whole-system figure (CPU, RAM and host included).
+WATTS_ERROR = {"gpu": 2.0, "system": 5.0}
+#: Below this fraction of the TDP the figure is noted as implausibly low (idle devices, or wrong units).
+WATTS_NOTE = 0.02
+
+
+def _check_watts(energy_mwh: float, device_hours: float, hardware: str, scope: str, where: str,
+                 notes: list[str], field: str = "energy_consumed") -> None:
+    """Energy against hours and devices: the implied watts per device must be possible for the chip."""
+    if not (hardware and np.isfinite(energy_mwh) and np.isfinite(device_hours) and device_hours > 0):
+        return
+    tdp = float(reference.accelerators().loc[hardware, "tdp_w"])
+    watts = energy_mwh * 1e6 / device_hours
+    said = (f"{energy_mwh:.4g} MWh over {device_hours:.4g} device-hours is {watts:,.4g} W per device, "
+            f"{watts / tdp:.3g}x the {hardware} TDP of {tdp:g} W")
+    limit = WATTS_ERROR.get(scope or "system", WATTS_ERROR["system"])
+    if watts > limit * tdp:
+        raise InputError(field, f"{energy_mwh * 1000:.4g} kWh", f"{said} (more than {limit:g}x is not possible "
+                         "for this scope); check the units (kWh), the GPU count and the hardware", row=where)
+    if watts < WATTS_NOTE * tdp:
+        notes.append(f"{said}: implausibly low (idle devices, or the wrong unit or count?)")
 
 
 def _canonical_region(provider: str, region: str):

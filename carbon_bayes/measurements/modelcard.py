@@ -11,6 +11,9 @@ from carbon_bayes import reference
 from carbon_bayes.errors import InputError
 from carbon_bayes.measurements._common import _provider_of, _resolve_device, split_device_count
 
+#: A ``source`` naming carbon_bayes: a block ``report --format hf-card`` wrote (an estimate).
+_OWN_OUTPUT_RE = re.compile(r"carbon[_ -]?bayes", re.IGNORECASE)
+
 
 # ------------------------------------------------------------------------ Hugging Face model cards
 def front_matter(text: str, path: Path | str = "<text>") -> list[str]:
@@ -28,93 +31,29 @@ def front_matter(text: str, path: Path | str = "<text>") -> list[str]:
                      "a '---' line after the metadata")
 
 
-def _strip_comment(value: str) -> str:
-    quote = None
-    for k, ch in enumerate(value):
-        if ch in "\"'" and quote is None:
-            quote = ch
-        elif ch == quote:
-            quote = None
-        elif ch == "#" and quote is None and (k == 0 or value[k - 1] in " \t"):
-            return value[:k].rstrip()
-    return value.strip()
-
-
-def _scalar(value: str):
-    """Parse a YAML scalar of the small subset model cards use: quoted or plain strings, numbers, null."""
-    v = _strip_comment(value).strip()
-    if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
-        inner = v[1:-1]
-        return inner.replace("''", "'") if v[0] == "'" else inner.replace('\\"', '"').replace("\\\\", "\\")
-    if v.lower() in ("", "~", "null"):
-        return None
-    try:
-        return int(v) if re.fullmatch(r"[-+]?\d+", v) else float(v)
-    except ValueError:
-        return v
-
-
-def _flow_mapping(text: str, path) -> dict:
-    inner = text.strip()[1:-1]
-    out = {}
-    for part in re.split(r",(?=(?:[^\"']*[\"'][^\"']*[\"'])*[^\"']*$)", inner):
-        if not part.strip():
-            continue
-        if ":" not in part:
-            raise InputError("co2_eq_emissions", text, f"{path}: cannot read {part.strip()!r} as 'key: value'")
-        k, v = part.split(":", 1)
-        out[k.strip().strip("\"'")] = _scalar(v)
-    return out
-
-
 def parse_co2_metadata(lines: list[str], path: Path | str = "<text>"):
-    """Parse the ``co2_eq_emissions`` value of front-matter lines: a number, a dict, or None if absent.
+    """Return the ``co2_eq_emissions`` value of front-matter lines: a number, a dict, or None if absent.
 
-    Handles the YAML subset model cards use: ``co2_eq_emissions: 12.3``, a block mapping of
-    indented ``key: value`` lines (plain or quoted scalars, ``#`` comments, ``>``/``|``
-    block scalars), and a flow mapping ``{emissions: 12.3, source: ...}``.
+    The front matter is parsed with a real YAML parser (PyYAML's ``safe_load``, the loader the
+    Hugging Face Hub's card metadata uses), so every YAML form a card can take reads: block and
+    flow mappings, quoted and plain scalars, comments, ``>``/``|`` block scalars, anchors.
     """
-    for k, line in enumerate(lines):
-        m = re.match(r"^(['\"]?)co2_eq_emissions\1\s*:(.*)$", line)
-        if not m:
-            continue
-        rest = _strip_comment(m.group(2))
-        if rest.startswith("{"):
-            return _flow_mapping(rest, path)
-        if rest:
-            return _scalar(rest)
-        block = []
-        for ln in lines[k + 1:]:
-            if ln.strip() and not ln[0].isspace():
-                break
-            block.append(ln)
-        out: dict = {}
-        indent = None
-        j = 0
-        while j < len(block):
-            ln = block[j]
-            j += 1
-            if not ln.strip() or ln.strip().startswith("#"):
-                continue
-            ind = len(ln) - len(ln.lstrip())
-            indent = ind if indent is None else indent
-            if ind != indent:
-                continue  # deeper structure the reader does not use
-            km = re.match(r"^\s*(['\"]?)([A-Za-z0-9_ -]+)\1\s*:(.*)$", ln)
-            if not km:
-                raise InputError("co2_eq_emissions", ln.strip(), f"{path}: cannot read this line of co2_eq_emissions "
-                                 "as 'key: value'; fix the YAML")
-            key, val = km.group(2).strip(), _strip_comment(km.group(3))
-            if val[:1] in ("|", ">"):
-                parts = []
-                while j < len(block) and (not block[j].strip() or len(block[j]) - len(block[j].lstrip()) > indent):
-                    parts.append(block[j].strip())
-                    j += 1
-                out[key] = (" " if val[0] == ">" else "\n").join(p for p in parts if p)
-            else:
-                out[key] = _scalar(val)
-        return out or None
-    return None
+    import yaml
+
+    try:
+        meta = yaml.safe_load("\n".join(lines))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at front-matter line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or type(e).__name__
+        raise InputError("co2_eq_emissions", "front matter", f"{path}: the YAML front matter cannot be parsed{where} "
+                         f"({problem}); fix the YAML between the '---' lines") from None
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        raise InputError("co2_eq_emissions", type(meta).__name__, f"{path}: the front matter is not a mapping of "
+                         "'key: value' lines; fix the YAML between the '---' lines")
+    return meta.get("co2_eq_emissions")
 
 
 def _location(text: str) -> tuple[str, str, str]:
@@ -158,6 +97,11 @@ def _model_card_rows(text: str, path: Path, facts: dict) -> list[dict]:
         raise InputError(field_name, grams, f"{path}: emissions cannot be negative; give grams of CO2e")
     notes = []
     source = str(meta.get("source") or "")
+    if _OWN_OUTPUT_RE.search(source):
+        raise InputError("co2_eq_emissions.source", source, f"{path}: this block was written by carbon_bayes "
+                         "(report --format hf-card): it is an estimate, and reading it back as a measurement would fit "
+                         "the model to itself; give the measurement the card reports (a CodeCarbon emissions.csv, or "
+                         "a card whose co2_eq_emissions was measured)")
     measured = re.search(r"code\s*_?carbon", source, re.IGNORECASE) is not None
     hw_text = str(meta.get("hardware_used") or "")
     n_dev, hw = np.nan, ""

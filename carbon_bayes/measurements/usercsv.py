@@ -10,7 +10,8 @@ import pandas as pd
 
 from carbon_bayes import schema
 from carbon_bayes.errors import InputError
-from carbon_bayes.measurements._common import _FALSE, _TRUE, _number, _where
+from carbon_bayes.measurements._common import _FALSE, _TRUE, _check_watts, _line, _number, _where
+from carbon_bayes.measurements._problems import Problems
 
 #: Label columns of a user CSV (unit conversions to the dataset's MWh and t).
 CSV_LABELS = {"energy_mwh": ("energy_mwh", 1.0, "MWh"), "energy_kwh": ("energy_mwh", 1e-3, "kWh"),
@@ -18,13 +19,13 @@ CSV_LABELS = {"energy_mwh": ("energy_mwh", 1.0, "MWh"), "energy_kwh": ("energy_m
 CSV_EXTRA_TEXT = ("source", "source_quote", "scope")
 
 # ------------------------------------------------------------------------ user CSV
-def _file_row(row) -> str:
-    m = re.match(r"^\s*(\d+)", str(row)) if row is not None else None
-    return str(int(m.group(1)) + 2) if m else str(row)
-
-
-def _user_csv_rows(df: pd.DataFrame, path: Path, facts: dict) -> list[dict]:
+def _user_csv_rows(df: pd.DataFrame, path: Path, facts: dict, problems: Problems) -> list[dict]:
     labels = [c for c in df.columns if c in CSV_LABELS]
+    estimates = [c for c in df.columns if re.fullmatch(r"(energy_mwh|co2_t)_(median|mean|lower|upper)", c)]
+    if estimates and not labels:
+        raise InputError("column", estimates[0], f"{path} is carbon_bayes's own estimate output (column "
+                         f"{estimates[0]!r}), not a measurement: an estimate read back as a label would fit the model "
+                         "to itself; give the measured energy_mwh and/or co2_t of your runs")
     if not labels:
         raise InputError("column", "energy_mwh", f"{path} has no label column: add energy_mwh (MWh) and/or co2_t "
                          "(t CO2e) with each run's measured figure (energy_kwh / co2_kg are accepted too)")
@@ -32,57 +33,72 @@ def _user_csv_rows(df: pd.DataFrame, path: Path, facts: dict) -> list[dict]:
         both = [c for c in labels if CSV_LABELS[c][0] == target]
         if len(both) > 1:
             raise InputError("column", both[1], f"{path} gives both {both[0]} and {both[1]}; keep one")
-    n = len(df)
-    vals = {"energy_mwh": np.full(n, np.nan), "co2_t": np.full(n, np.nan)}
+    contract = df.drop(columns=[c for c in df.columns if c in CSV_LABELS or c in CSV_EXTRA_TEXT
+                                or c == "pue_included"])
+    runs = _normalised(contract.replace({"": None}) if contract.shape[1] else pd.DataFrame(index=range(len(df))),
+                       df, path)
+    rows = [problems.row(lambda i=i: _user_row(df, i, path, labels, runs[i])) for i in range(len(df))]
+    return problems.finish(rows, "run")
+
+
+def _normalised(contract: pd.DataFrame, df: pd.DataFrame, path: Path) -> list:
+    """Each row checked against the input contract: a Series, or the InputError that row raised."""
+    try:
+        runs = schema.normalise_runs(contract)
+        return [runs.iloc[i] for i in range(len(contract))]
+    except InputError:
+        pass  # find every bad row, not only the first
+    out: list = []
+    for i in range(len(contract)):
+        try:
+            out.append(schema.normalise_runs(contract.iloc[[i]].reset_index(drop=True)).iloc[0])
+        except InputError as e:
+            out.append(InputError(e.field, e.value, e.fix, row=_where(path, _line(df, i))))
+    return out
+
+
+def _labels(df: pd.DataFrame, i: int, path: Path, labels: list[str]) -> dict[str, float]:
+    vals = {"energy_mwh": np.nan, "co2_t": np.nan}
     for c in labels:
         target, factor, unit = CSV_LABELS[c]
         strict = target == "energy_mwh"
-        vals[target] = np.array([_number(path, df, i, c, unit, lower=0.0, strict_lower=strict,
-                                         what="energy" if strict else "CO2e") for i in range(n)]) * factor
-    for i in range(n):
-        if np.isnan(vals["energy_mwh"][i]) and np.isnan(vals["co2_t"][i]):
-            raise InputError(", ".join(labels), "", "this run has no label: give its energy_mwh and/or co2_t, or "
-                             "delete the row", row=_where(path, i + 2))
-    pue_inc = np.zeros(n, dtype=bool)
-    if "pue_included" in df.columns:
-        for i, v in enumerate(df["pue_included"]):
-            if v.lower() not in _TRUE | _FALSE:
-                raise InputError("pue_included", v, "must be True or False (does the energy include the "
-                                 "facility overhead?)", row=_where(path, i + 2))
-            pue_inc[i] = v.lower() in _TRUE
-    extra = {c: df[c].tolist() if c in df.columns else [""] * n for c in CSV_EXTRA_TEXT}
-    scope_ok = {"final_pretraining", "finetune", "aggregate", ""}
-    for i, s in enumerate(extra["scope"]):
-        if s not in scope_ok:
-            raise InputError("scope", s, "use final_pretraining or finetune (or aggregate)", row=_where(path, i + 2))
-    given_ids = df["run_id"].tolist() if "run_id" in df.columns else [""] * n
-    contract = df.drop(columns=[c for c in df.columns if c in CSV_LABELS or c in CSV_EXTRA_TEXT
-                                or c == "pue_included"])
-    contract = contract.replace({"": None}) if contract.shape[1] else pd.DataFrame(index=range(n))
-    try:
-        runs = schema.normalise_runs(contract)
-    except InputError as e:
-        raise InputError(e.field, e.value, e.fix, row=_where(path, _file_row(e.row))) from None
-    rows = []
-    for i in range(n):
-        r = runs.iloc[i]
-        line = i + 2
-        rid = given_ids[i] or f"{path.stem}-row{line}"
-        quote = "; ".join(f"{c}={df[c].iloc[i]}" for c in labels if df[c].iloc[i])
-        rows.append({
-            "run_id": rid, "model_name": r["model_name"], "year": r["year"], "task": r["task"] or "other",
-            "architecture": r["architecture"] or "other", "parameters": r["parameters"],
-            "active_parameters": r["active_parameters"], "training_tokens": r["training_tokens"],
-            "training_flops": r["training_flops"], "hardware": r["hardware"], "n_devices": r["n_devices"],
-            "device_hours": r["device_hours"], "training_days": r["training_days"], "country": r["country"],
-            "region": r["region"], "provider": r["provider"], "scope": extra["scope"][i] or "final_pretraining",
-            "energy_mwh": vals["energy_mwh"][i], "co2_t": vals["co2_t"][i], "energy_basis": r["energy_basis"],
-            "power_scope": r["power_scope"], "pue_included": bool(pue_inc[i]), "source_pue": r["pue"],
-            "source_carbon_intensity": r["carbon_intensity"], "source_power_w": r["power_per_device_w"],
-            "accounting": r["accounting"], "decision_note": r["warnings"],
-            "source": extra["source"][i] or f"user measurement: {path.name} row {line}",
-            "source_quote": extra["source_quote"][i] or quote,
-        })
-    return rows
+        vals[target] = _number(path, df, i, c, unit, lower=0.0, strict_lower=strict,
+                               what="energy" if strict else "CO2e") * factor
+    if np.isnan(vals["energy_mwh"]) and np.isnan(vals["co2_t"]):
+        raise InputError(", ".join(labels), "", "this run has no label: give its energy_mwh and/or co2_t, or "
+                         "delete the row", row=_where(path, _line(df, i)))
+    return vals
 
 
+def _user_row(df: pd.DataFrame, i: int, path: Path, labels: list[str], r) -> dict:
+    line = _line(df, i)
+    vals = _labels(df, i, path, labels)
+    if isinstance(r, InputError):
+        raise r
+    cell = {c: df[c].iloc[i] for c in df.columns}
+    pue_inc = cell.get("pue_included", "")
+    if pue_inc.lower() not in _TRUE | _FALSE:
+        raise InputError("pue_included", pue_inc, "must be True or False (does the energy include the "
+                         "facility overhead?)", row=_where(path, line))
+    scope = cell.get("scope", "")
+    if scope not in {"final_pretraining", "finetune", "aggregate", ""}:
+        raise InputError("scope", scope, "use final_pretraining or finetune (or aggregate)", row=_where(path, line))
+    quote = "; ".join(f"{c}={cell[c]}" for c in labels if cell[c])
+    notes = [r["warnings"]] if r["warnings"] else []
+    _check_watts(vals["energy_mwh"], r["device_hours"], r["hardware"], r["power_scope"], _where(path, line), notes,
+                 next((c for c in labels if CSV_LABELS[c][0] == "energy_mwh"), "energy_mwh"))
+    return {
+        "run_id": cell.get("run_id", "") or f"{path.stem}-row{line}", "model_name": r["model_name"],
+        "year": r["year"], "task": r["task"] or "other",
+        "architecture": r["architecture"] or "other", "parameters": r["parameters"],
+        "active_parameters": r["active_parameters"], "training_tokens": r["training_tokens"],
+        "training_flops": r["training_flops"], "hardware": r["hardware"], "n_devices": r["n_devices"],
+        "device_hours": r["device_hours"], "training_days": r["training_days"], "country": r["country"],
+        "region": r["region"], "provider": r["provider"], "scope": scope or "final_pretraining",
+        "energy_mwh": vals["energy_mwh"], "co2_t": vals["co2_t"], "energy_basis": r["energy_basis"],
+        "power_scope": r["power_scope"], "pue_included": pue_inc.lower() in _TRUE, "source_pue": r["pue"],
+        "source_carbon_intensity": r["carbon_intensity"], "source_power_w": r["power_per_device_w"],
+        "accounting": r["accounting"], "decision_note": "; ".join(notes),
+        "source": cell.get("source", "") or f"user measurement: {path.name} row {line}",
+        "source_quote": cell.get("source_quote", "") or quote,
+    }

@@ -128,8 +128,47 @@ def resolve_hardware(name: str) -> str:
     hid = _lookup_hardware(name, index)
     if hid is not None:
         return hid
-    fix = "use one of the names in `carbon-bayes data --hardware`" + _did_you_mean(_norm_hw(name), index)
+    hint = _did_you_mean(_norm_hw(name), index, label=_describe_part)
+    fix = "use one of the names in `carbon-bayes data --hardware`" + hint + _class_warning(name, hint)
     raise InputError("hardware", name, fix)
+
+
+_LAPTOP = re.compile(r"laptop|mobile|max-?q|notebook|\bmx\s?\d{3}", re.I)
+_CONSUMER = re.compile(r"geforce|radeon|\b(rtx|gtx)\s?\d{4}|\brx\s?\d{4}", re.I)
+_WORKSTATION = re.compile(r"quadro|\brtx\s?a\d{4}|ada generation", re.I)
+
+
+def _part_class(hid: str) -> str:
+    """Class of a table row as a user sees it: datacenter, workstation, consumer or laptop."""
+    row = _accelerator_table().loc[hid]
+    return "laptop" if "laptop" in str(row["display_name"]).lower() else str(row["segment"])
+
+
+def _describe_part(hid: str) -> str:
+    """Name ``hid`` with its class and power, e.g. "H200-SXM (datacenter gpu, 700 W)"."""
+    row = _accelerator_table().loc[hid]
+    return f"{hid} ({_part_class(hid)} {row['kind']}, {float(row['tdp_w']):.0f} W)"
+
+
+def _guess_class(name: str) -> str | None:
+    """Guess the class a name reads as (laptop, consumer, workstation); None when it does not say."""
+    for cls, pattern in (("laptop", _LAPTOP), ("workstation", _WORKSTATION), ("consumer", _CONSUMER)):
+        if pattern.search(name):
+            return cls
+    return None
+
+
+def _class_warning(name: str, hint: str) -> str:
+    """Say what the suggestions in ``hint`` are; warn when one is of another class than ``name`` reads as."""
+    if not hint:
+        return ""
+    guessed = _guess_class(name)
+    others = [c for c in ("datacenter", "workstation", "consumer", "laptop") if c != guessed and f"({c} " in hint]
+    if guessed is None or not others:
+        return " (class and power of each suggestion in brackets: a different part changes the estimate)"
+    return (f" Careful: {name!r} reads as a {guessed} part, and some suggestions are {' or '.join(others)} parts "
+            "of another power; if your chip is not in the table, leave the hardware empty rather than pick a part "
+            "of another class (the estimate then uses the mix of chips published runs of that year used)")
 
 
 def _resolve_precision(precision: str) -> str:
