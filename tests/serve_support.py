@@ -12,6 +12,12 @@ import urllib.request
 from contextlib import contextmanager
 
 
+class Served(str):
+    """The base URL of a running service, with the ``pid`` of its process."""
+
+    pid: int
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -24,7 +30,8 @@ def live_server(*flags: str, timeout: float = 90.0):
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "carbon_bayes", "serve", "--port", str(port), "--log-level",
                              "warning", *flags], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
+    url = Served(f"http://127.0.0.1:{port}")
+    url.pid = proc.pid
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -203,7 +203,7 @@ def test_the_page_and_its_assets_are_served_locally(url):
     status, html = call(url, "/")
     assert status == 200 and "<form" in html
     assets = re.findall(r'(?:src|href)="([^"]+)"', html)
-    assert assets and all(a.startswith(("/", "#")) for a in assets), assets
+    assert assets and all(a.startswith(("/", "#", "data:")) for a in assets), assets
     for a in (a for a in assets if a.startswith("/static/")):
         status, text = call(url, a)
         assert status == 200 and text

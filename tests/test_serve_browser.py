@@ -41,7 +41,7 @@ def page():
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = BROWSER
-    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,2100",
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,2700",
               "--disable-gpu", "--no-first-run"):
         opts.add_argument(a)
     with live_server() as url:

@@ -246,7 +246,7 @@ function density(bins) {
 function drawPlot(budget) {
   const W = 720, H = 260, L = 50, R = 15, T = 15, B = 45;
   const [lo, hi] = axis();
-  const [xs, ys] = density(80);
+  const [xs, ys] = density(50);
   const ymax = Math.max(...ys) * 1.1 || 1;
   const X = (lx) => L + (W - L - R) * (lx - lo) / (hi - lo);
   const Y = (d) => H - B - (H - T - B) * d / ymax;
