@@ -98,11 +98,16 @@ def test_estimate_budget_and_report(page, tmp_path):
     slider.send_keys(*[Keys.ARROW_LEFT] * 120)
     assert float(budget.get_attribute("value")) < 30 and _p_exceed(page) > p30
 
-    WebDriverWait(page, 60).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#alternatives tbody tr")
+    # the ranking follows the budget once it stops moving, and agrees with the P(exceed) above it
+    final = budget.get_attribute("value")
+    WebDriverWait(page, 60).until(lambda d: d.find_element(By.ID, "alternatives").get_attribute("data-budget") == final
                                   and d.find_element(By.ID, "paragraph").get_attribute("value")
                                   and d.find_element(By.ID, "voi").text)
     rows = page.find_elements(By.CSS_SELECTOR, "#alternatives tbody tr")
-    assert len(rows) >= 4 and any("your run" in r.text for r in rows)
+    yours = [r for r in rows if "your run" in r.text]
+    assert len(rows) >= 4 and len(yours) == 1
+    shown = yours[0].find_elements(By.TAG_NAME, "td")[4].text
+    assert float(shown.strip("%<> ")) / 100 == pytest.approx(_p_exceed(page), abs=0.02)
     ranks = [int(r.find_element(By.TAG_NAME, "td").text) for r in rows]
     assert ranks == list(range(1, len(rows) + 1))
     assert page.find_element(By.ID, "voi").get_attribute("data-input")
