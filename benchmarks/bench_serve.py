@@ -64,12 +64,17 @@ def batch_runs(n: int = 1000, seed: int = 20261202) -> list[dict]:
     return runs
 
 
+#: Seconds a client waits for an answer: longer than the queue of 32 batches (each ~10 s on 2 cores),
+#: so that a slow answer counts as latency, not as an error.
+TIMEOUT = 1800
+
+
 class Client:
     """One keep-alive connection to the service."""
 
     def __init__(self, port: int):
         self.port = port
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
 
     def post(self, path: str, body: bytes) -> int:
         """POST ``body`` to ``path``; return the status (-1 when the connection failed)."""
@@ -80,7 +85,7 @@ class Client:
             return r.status
         except (OSError, http.client.HTTPException):
             self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=TIMEOUT)
             return -1
 
 
