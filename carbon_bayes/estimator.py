@@ -58,7 +58,11 @@ def quantiles(draws: np.ndarray, qs) -> np.ndarray:
 
     One partial sort of contiguous rows: about twice as fast as ``np.quantile`` on large batches.
     """
-    x = np.ascontiguousarray(draws.T)
+    return _row_quantiles(np.ascontiguousarray(draws.T), qs)
+
+
+def _row_quantiles(x: np.ndarray, qs) -> np.ndarray:
+    """Quantiles of each row of the C-contiguous ``x`` (runs x draws), as rows of (quantile, run)."""
     n = x.shape[1]
     h = (n - 1) * np.asarray(qs, dtype=float)
     lo = np.floor(h).astype(int)
@@ -70,8 +74,9 @@ def quantiles(draws: np.ndarray, qs) -> np.ndarray:
 @renamed_kwargs(ci="ci_level")
 def summarise(draws: np.ndarray, ci_level: float) -> dict[str, np.ndarray]:
     """mean, median and equal-tailed interval of draws (axis 0)."""
-    q = quantiles(draws, [(1 - ci_level) / 2, 0.5, (1 + ci_level) / 2])
-    return {"mean": draws.mean(axis=0, dtype=np.float64), "median": q[1], "lower": q[0], "upper": q[2]}
+    x = np.ascontiguousarray(draws.T)  # each run's draws in a row: its mean is summed alike in any batch
+    q = _row_quantiles(x, [(1 - ci_level) / 2, 0.5, (1 + ci_level) / 2])
+    return {"mean": x.mean(axis=1, dtype=np.float64), "median": q[1], "lower": q[0], "upper": q[2]}
 
 
 @dataclass
@@ -262,7 +267,10 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     ----------
     runs
         One run (dict), several (list of dicts) or a DataFrame, in the input contract
-        (``carbon_bayes.schema.COLUMNS``); every column is optional.
+        (``carbon_bayes.schema.COLUMNS``); every column is optional. A dask DataFrame or an
+        xarray Dataset gives a lazy dask DataFrame of the output contract instead
+        (:func:`carbon_bayes.catalogue.estimate_dask`); a file too large to hold goes through
+        :func:`carbon_bayes.chunked.estimate_chunks`.
     ci_level
         Credible-interval level, default 0.9 (equal-tailed). ``ci=`` is a deprecated alias.
     posterior
@@ -287,6 +295,10 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     ...                    "device_hours": 184320, "country": "US", "year": 2023})
     >>> est.to_frame()[["co2_t_median", "co2_t_lower", "co2_t_upper"]]  # doctest: +SKIP
     """
+    if type(runs).__module__.split(".")[0] in ("dask", "xarray"):  # mapped over its partitions
+        from carbon_bayes.catalogue import estimate_dask
+
+        return estimate_dask(runs, ci_level, posterior, n_draws=n_draws, seed=seed)
     ci = check_ci_level(ci_level)
     noise_seed(seed)  # a bad seed fails before any work
     inputs = schema.normalise_runs(runs)

@@ -12,8 +12,15 @@ def register(sub) -> None:
     p = sub.add_parser("estimate", help="energy and CO2e with credible intervals from whatever you know",
                        description="Estimate training energy (MWh) and CO2e (t) with credible intervals from the "
                                    "shipped posterior (or --model). Every input column is optional.")
-    add_run_flags(p)
-    p.add_argument("--output", metavar="CSV", help="write the output contract to this CSV (default: print a table)")
+    add_run_flags(p, input_help="CSV or Parquet file of runs, one per row, columns of the input contract; read, "
+                  "estimated and written in blocks of --chunk-size runs")
+    p.add_argument("--output", metavar="FILE", help="write the output contract to this CSV or Parquet file, "
+                   "atomically (default: print a table)")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="RUNS",
+                   help="runs read and estimated at a time with --input (default 10,000); memory is bounded by it")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="estimate the --input blocks on this dask.distributed "
+                   "scheduler (e.g. tcp://10.0.0.5:8786); needs the dask extra")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress line of --input")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="stdout format")
     add_prediction_flags(p)
     p.add_argument("--voi", action="store_true", help="add the most valuable unknown input per run and how many times "
@@ -26,6 +33,13 @@ def run(args) -> int:
     from carbon_bayes.cli.common import runs_from_args, write_table
     from carbon_bayes.estimator import estimate
 
+    if args.input and not args.voi:
+        return _streamed(args)
+    if args.scheduler or args.chunk_size is not None:
+        from carbon_bayes.errors import InputError
+
+        flag = "--scheduler" if args.scheduler else "--chunk-size"
+        raise InputError(flag, args.scheduler or args.chunk_size, "blocks are for --input FILE (without --voi)")
     runs = runs_from_args(args)
     if args.voi:
         from carbon_bayes.errors import InputError
@@ -43,4 +57,34 @@ def run(args) -> int:
         out["voi_top_input"] = v["voi_top_input"].to_numpy()
         out["voi_narrowing"] = v["voi_narrowing"].to_numpy()
     write_table(out, args.output, args.format)
+    return 0
+
+
+def _streamed(args) -> int:
+    """Estimate the ``--input`` file block by block, locally or on ``--scheduler``; write or print the frames."""
+    import sys
+
+    import pandas as pd
+
+    from carbon_bayes.chunked import CHUNK_ROWS, estimate_chunks, write_frames
+    from carbon_bayes.cli.common import check_one_source, write_table
+
+    check_one_source(args)
+    size = CHUNK_ROWS if args.chunk_size is None else args.chunk_size
+    progress = not args.no_progress and sys.stderr.isatty()
+    options = {"ci_level": args.ci_level, "posterior": args.posterior, "n_draws": args.n_draws, "seed": args.seed}
+    if args.scheduler:
+        from carbon_bayes.catalogue import estimate_on_cluster
+
+        frames = estimate_on_cluster(args.input, args.scheduler, size, progress=progress, **options)
+    else:
+        frames = estimate_chunks(args.input, size, progress=progress, **options)
+    if args.output:
+        rows = write_frames(frames, args.output)
+        print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
+    elif args.format == "csv":
+        for k, frame in enumerate(frames):
+            frame.to_csv(sys.stdout, index=False, header=k == 0)
+    else:
+        write_table(pd.concat(list(frames), ignore_index=True), None, args.format)
     return 0
