@@ -71,11 +71,16 @@ def main(argv=None) -> None:
             wall, rss = timed(cmd)
             lines.append(f"| {n:,} | {args.format} | {wall:,.0f} s | {rss:,.0f} MB | {wall * 1e5 / n:,.0f} s |")
             print(lines[-1], file=sys.stderr, flush=True)
+    finish(lines, args.out)
+
+
+def finish(lines: list[str], out: str | None) -> None:
+    """Print the lines and the load average after; also write them to ``out`` when given."""
     lines += ["", f"load average after: {os.getloadavg()[0]:.2f}"]
     text = "\n".join(lines)
     print(text)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+    if out:
+        Path(out).write_text(text + "\n")
 
 
 if __name__ == "__main__":

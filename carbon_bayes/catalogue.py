@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 
-from carbon_bayes.chunked import CHUNK_ROWS, check_chunk_rows, read_runs, shifted, with_run_ids
-from carbon_bayes.constants import CI_LEVEL
 from carbon_bayes.errors import InputError
+from carbon_bayes.runblocks import CHUNK_ROWS, check_chunk_rows, read_runs, shifted, with_run_ids
 
 #: Blocks sent to the cluster ahead of the one being written, per worker.
 IN_FLIGHT_PER_WORKER = 2
@@ -35,26 +34,10 @@ def _need(module: str, what: str):
         raise InputError(what, module, "install the dask extra: pip install 'carbon_bayes[dask]'") from None
 
 
-def output_meta(mcse: bool = False) -> pd.DataFrame:
-    """Return an empty frame with the columns and dtypes of the output contract (dask's ``meta``)."""
-    from carbon_bayes.estimator import MCSE_COLUMNS, OUTPUT_COLUMNS
-
-    cols = [*OUTPUT_COLUMNS, *MCSE_COLUMNS] if mcse else list(OUTPUT_COLUMNS)
+def output_meta(columns: Sequence[str]) -> pd.DataFrame:
+    """Return an empty frame of the output contract's ``columns`` with their dtypes (dask's ``meta``)."""
     kinds = {"run_id": object, "tier": object, "warnings": object, "n_draws": np.int64}
-    return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, np.float64)) for c in cols})
-
-
-def estimate_block(block: pd.DataFrame, offset: int, ci_level: float = CI_LEVEL, posterior=None, *,
-                   n_draws: int | None = None, seed: int | None = None, mcse: bool = False) -> pd.DataFrame:
-    """Return the output contract of one block of runs that starts at row ``offset`` of its catalogue."""
-    from carbon_bayes.estimator import estimate
-
-    try:
-        est = estimate(with_run_ids(block, offset), ci_level, posterior, n_draws=n_draws, seed=seed,
-                       keep_draws=False)
-    except InputError as e:
-        raise shifted(e, offset) from None
-    return est.to_frame(mcse=mcse)
+    return pd.DataFrame({c: pd.Series(dtype=kinds.get(c, np.float64)) for c in columns})
 
 
 def _as_dask_frame(runs):
@@ -71,37 +54,36 @@ def _as_dask_frame(runs):
     return frame.drop(columns=[dim]) if dim in frame.columns and dim != "run_id" else frame
 
 
-def estimate_dask(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int | None = None,
-                  seed: int | None = None, mcse: bool = False):
-    """Map the predictor over the partitions of a dask DataFrame (or a dask-backed xarray Dataset).
+def estimate_dask(runs, estimate: Callable[[pd.DataFrame], pd.DataFrame], columns: Sequence[str]):
+    """Map ``estimate`` (a frame of runs -> its output contract) over the partitions of ``runs``.
 
-    Returns a lazy dask DataFrame of the output contract (``.compute()`` it, or write it with
-    ``.to_parquet``); with the numbers of one in-process :func:`~carbon_bayes.estimator.estimate`
-    call on every run. The partitions' lengths are counted first, so that runs without a run_id
-    are numbered ``run-<row>`` over the whole frame; run_ids are checked for duplicates within
-    a partition.
+    ``runs`` is a dask DataFrame or an xarray Dataset (dask-backed or not) with one dimension.
+    Returns a lazy dask DataFrame of the output ``columns`` (``.compute()`` it, or write it with
+    ``.to_parquet``). :func:`~carbon_bayes.estimator.estimate` calls this with itself, so that a
+    run's numbers are those of one in-process call on every run. The partitions' lengths are
+    counted first, so that runs without a run_id are numbered ``run-<row>`` over the whole frame;
+    run_ids are checked for duplicates within a partition.
     """
-    from carbon_bayes.estimator import check_ci_level, noise_seed
-
-    check_ci_level(ci_level)
-    noise_seed(seed)
     frame = _as_dask_frame(runs)
     offsets = np.concatenate([[0], np.cumsum(frame.map_partitions(len).compute())])[:-1].tolist()
 
     def run(block: pd.DataFrame, partition_info=None) -> pd.DataFrame:
-        k = partition_info["number"] if partition_info else 0
-        return estimate_block(block, offsets[k], ci_level, posterior, n_draws=n_draws, seed=seed, mcse=mcse)
+        offset = offsets[partition_info["number"] if partition_info else 0]
+        try:
+            return estimate(with_run_ids(block, offset))
+        except InputError as e:
+            raise shifted(e, offset) from None
 
-    return frame.map_partitions(run, meta=output_meta(mcse), enforce_metadata=False)
+    return frame.map_partitions(run, meta=output_meta(columns), enforce_metadata=False)
 
 
-def estimate_on_cluster(path, scheduler: str, chunk_size: int = CHUNK_ROWS, ci_level: float = CI_LEVEL,
-                        posterior=None, *, n_draws: int | None = None, seed: int | None = None,
-                        progress: bool = False) -> Iterator[pd.DataFrame]:
+def estimate_on_cluster(path, scheduler: str, estimate_block: Callable[..., pd.DataFrame],
+                        chunk_size: int = CHUNK_ROWS, progress: bool = False, **options) -> Iterator[pd.DataFrame]:
     """Yield the output contract of the runs in ``path``, estimated block by block on ``scheduler``.
 
-    Blocks are read here (memory bounded by the blocks in flight, a few per worker) and their
-    results are yielded in the file's order.
+    ``estimate_block(block, offset, **options)`` (:func:`carbon_bayes.chunked.estimate_block`)
+    runs on the workers. Blocks are read here (memory bounded by the blocks in flight, a few per
+    worker) and their results are yielded in the file's order.
     """
     distributed = _need("distributed", "--scheduler")
     chunk_size = check_chunk_rows(chunk_size)
@@ -115,8 +97,7 @@ def estimate_on_cluster(path, scheduler: str, chunk_size: int = CHUNK_ROWS, ci_l
         pending: deque = deque()
         offset, done = 0, [0]
         for block in read_runs(path, chunk_size):
-            pending.append(client.submit(estimate_block, block, offset, ci_level, posterior, n_draws=n_draws,
-                                         seed=seed, pure=False))
+            pending.append(client.submit(estimate_block, block, offset, pure=False, **options))
             offset += len(block)
             yield from _ready(pending, window - 1, done, progress)
         yield from _ready(pending, 0, done, progress)

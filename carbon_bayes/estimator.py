@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import xarray as xr
 
 from carbon_bayes import risk, schema, streams
 from carbon_bayes._compat import deprecated_attribute, renamed_kwargs
@@ -22,6 +22,9 @@ from carbon_bayes.constants import CHUNK_ELEMENTS, CI_LEVEL, MCSE_TARGET, N_DRAW
 from carbon_bayes.errors import InputError
 from carbon_bayes.predict import Predictor, Simulation, get_predictor
 from carbon_bayes.streams import Streams
+
+if TYPE_CHECKING:  # xarray is imported when draws are kept: a one-run CLI call does without it
+    import xarray as xr
 
 QUANTITIES = ("energy_mwh", "co2_t")
 STATS = ("mean", "median", "lower", "upper")
@@ -268,8 +271,9 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     runs
         One run (dict), several (list of dicts) or a DataFrame, in the input contract
         (``carbon_bayes.schema.COLUMNS``); every column is optional. A dask DataFrame or an
-        xarray Dataset gives a lazy dask DataFrame of the output contract instead
-        (:func:`carbon_bayes.catalogue.estimate_dask`); a file too large to hold goes through
+        xarray Dataset gives a lazy dask DataFrame of the output contract instead, the runs
+        estimated partition by partition (:func:`carbon_bayes.catalogue.estimate_dask`); a file too
+        large to hold goes through
         :func:`carbon_bayes.chunked.estimate_chunks`.
     ci_level
         Credible-interval level, default 0.9 (equal-tailed). ``ci=`` is a deprecated alias.
@@ -295,12 +299,15 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     ...                    "device_hours": 184320, "country": "US", "year": 2023})
     >>> est.to_frame()[["co2_t_median", "co2_t_lower", "co2_t_upper"]]  # doctest: +SKIP
     """
-    if type(runs).__module__.split(".")[0] in ("dask", "xarray"):  # mapped over its partitions
-        from carbon_bayes.catalogue import estimate_dask
-
-        return estimate_dask(runs, ci_level, posterior, n_draws=n_draws, seed=seed)
     ci = check_ci_level(ci_level)
     noise_seed(seed)  # a bad seed fails before any work
+    if type(runs).__module__.split(".")[0] in ("dask", "xarray"):  # this function mapped over its partitions
+        from functools import partial
+
+        from carbon_bayes.catalogue import estimate_dask
+
+        one = partial(estimate, ci_level=ci, posterior=posterior, n_draws=n_draws, seed=seed, keep_draws=False)
+        return estimate_dask(runs, lambda block: one(block).to_frame(), OUTPUT_COLUMNS)
     inputs = schema.normalise_runs(runs)
     n = len(inputs)
     pred: Predictor = get_predictor(posterior)
@@ -466,6 +473,8 @@ def summarise_batch(chunk: pd.DataFrame, sim: Simulation, ci_level: float) -> pd
 
 def _draws_dataset(results, n: int, summary: pd.DataFrame, max_s: int, ci: float) -> xr.Dataset:
     """Kept draws as (run, draw); runs with fewer draws than the batch's most are padded with NaN."""
+    import xarray as xr
+
     data = {}
     for q in QUANTITIES:
         out = np.full((n, max_s), np.nan, dtype=np.float32)

@@ -15,13 +15,15 @@ import json
 import os
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
+
+if TYPE_CHECKING:  # xarray and pandas are imported where they are used: the predictor reads with h5py alone
+    import pandas as pd
+    import xarray as xr
 
 from carbon_bayes import effects
 from carbon_bayes._version import __version__
@@ -86,6 +88,8 @@ def atomic_write(path: str | Path, write: Callable[[str], object]) -> Path:
 
 
 def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
+    import xarray as xr
+
     data = {}
     for c in df.columns:
         s = df[c]
@@ -98,6 +102,8 @@ def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
 
 def dataset_from_tree(tree: xr.DataTree) -> pd.DataFrame:
     """Read the ``fit_data`` group of a posterior file as a DataFrame."""
+    import pandas as pd
+
     ds = tree["fit_data"].to_dataset()
     return pd.DataFrame({c: ds[c].values for c in ds.data_vars})
 
@@ -109,6 +115,9 @@ def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_con
     It has the posterior (without raw ``*_z`` draws), sample stats, fit data and provenance
     attributes.
     """
+    import pandas as pd
+    import xarray as xr
+
     post = tree["posterior"].to_dataset()
     post = post[[v for v in post.data_vars if not str(v).endswith("_z")]].isel(draw=slice(None, None, thin))
     out = xr.DataTree()
@@ -151,7 +160,14 @@ class Posterior:
     convergence: dict
     attrs: dict
     path: str
-    tree: xr.DataTree
+    _tree: xr.DataTree | None = field(default=None, repr=False)
+
+    @property
+    def tree(self) -> xr.DataTree:
+        """The whole file as an xarray DataTree (read on first use: the predictor does not need it)."""
+        if self._tree is None:
+            self._tree = _read_tree(Path(self.path))
+        return self._tree
 
     @property
     def n_draws(self) -> int:
@@ -178,18 +194,46 @@ def load_posterior(path: str | Path | None = None) -> Posterior:
                 if path == default_posterior_path()
                 else "check the path, or fit one with `carbon-bayes fit --out FILE`")
         raise PosteriorFileError(f"posterior file {str(path)!r} not found: {hint}")
+    from carbon_bayes import posterior_h5
+
+    names = {*PREDICTOR_VARIABLES, *effects.LEGACY_NAMES, "u_cluster", "rho_cluster"}
+    fast = posterior_h5.read_predictor_parts(path, names)  # only the predictor's variables, without xarray
+    if fast is not None:
+        return _checked(*fast, str(path), None)
+    return posterior_from_tree(_read_tree(path), str(path))
+
+
+def _read_tree(path: Path) -> xr.DataTree:
+    """Read a whole posterior file as a DataTree."""
+    import xarray as xr
+
     try:
         with xr.open_datatree(path, engine="h5netcdf") as t:
-            tree = t.load()
+            return t.load()
     except Exception as e:  # h5py/netCDF raise many types for corrupt files
         raise PosteriorFileError(f"{path}: not a readable netCDF posterior ({type(e).__name__}: {e}); "
                                  "re-create it with `carbon-bayes fit`") from None
-    return posterior_from_tree(tree, str(path))
 
 
 def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
     """Check a posterior DataTree (as written by :func:`save_posterior` or built in memory) and wrap it."""
-    attrs = dict(tree.attrs)
+    from carbon_bayes.posterior_h5 import Variable
+
+    groups = {g for g in ("posterior", "fit_data") if g in tree}
+    post = tree["posterior"].to_dataset() if "posterior" in groups else None
+
+    def variable(name: str) -> Variable | None:
+        if post is None or name not in post:
+            return None
+        da = post[name]
+        return Variable(tuple(str(d) for d in da.dims), da.values,
+                        {str(d): list(da[d].values.astype(str)) for d in da.dims[2:]})
+
+    return _checked(dict(tree.attrs), groups, variable, path, tree)
+
+
+def _checked(attrs: dict, groups: set[str], variable: Callable, path: str, tree: xr.DataTree | None) -> Posterior:
+    """Check a posterior's attributes and the predictor's variables (``variable(name)``) and wrap them."""
     missing = [a for a in REQUIRED_ATTRS if a not in attrs]
     if missing or attrs.get("format") != FORMAT:
         raise PosteriorFileError(f"{path}: not a carbon_bayes posterior (missing attributes {missing}); "
@@ -207,33 +251,46 @@ def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
                else "refit it with `carbon-bayes fit`, or use the shipped posterior")
         raise PosteriorFileError(f"{path}: fitted by an older model version (no {missing_fixed}); {fix}")
     for group in ("posterior", "fit_data"):
-        if group not in tree:
+        if group not in groups:
             raise PosteriorFileError(f"{path}: missing the {group!r} group; re-create the file with `carbon-bayes fit`")
-    post = tree["posterior"].to_dataset()
-    legacy = {old: new for old, new in effects.LEGACY_NAMES.items() if old in post and new not in post}
-    if legacy:  # files written before the intensity variables were renamed
-        post = post.rename(legacy)
     levels = config["model_config"]["levels"]
-    draws = {}
-    for name, dims in effects.predictor_variables().items():
-        if name not in post:
-            raise PosteriorFileError(f"{path}: posterior lacks {name!r}; it was not fitted by this model version")
-        da = post[name]
-        if tuple(da.dims) != ("chain", "draw", *dims):
-            raise PosteriorFileError(f"{path}: {name} has dims {da.dims}, expected {('chain', 'draw', *dims)}")
-        for d in dims:
-            if list(da[d].values.astype(str)) != list(levels[d]):
-                raise PosteriorFileError(f"{path}: {name} levels of {d!r} do not match the file's model_config")
-        arr = da.values.reshape((-1,) + da.shape[2:])
-        if not np.all(np.isfinite(arr)):
-            raise PosteriorFileError(f"{path}: {name} has non-finite draws")
-        draws[name] = arr.astype(float)
+    draws = {name: _checked_draws(name, dims, variable, levels, path)
+             for name, dims in effects.predictor_variables().items()}
     cluster = config["model_config"].get("default_cluster")
     if cluster:
         for name in ("u_cluster", "rho_cluster"):
-            if name not in post or cluster not in list(post[name]["cluster"].values.astype(str)):
+            var = _renamed(variable, name)
+            clusters = var.coords.get("cluster", []) if var is not None else []
+            if cluster not in clusters:
                 raise PosteriorFileError(f"{path}: model_config names cluster {cluster!r} but {name} lacks it")
-            draws[name] = post[name].sel(cluster=cluster).values.reshape(-1).astype(float)
+            at = np.take(np.asarray(var.values), clusters.index(cluster), axis=var.dims.index("cluster"))
+            draws[name] = at.reshape(-1).astype(float)
     return Posterior(draws=draws, levels=levels, model_config=config["model_config"],
                      sampler_config=config["sampler_config"], convergence=config["convergence"], attrs=attrs,
-                     path=str(path), tree=tree)
+                     path=str(path), _tree=tree)
+
+
+def _renamed(variable: Callable, name: str) -> Any:
+    """``variable(name)``, or the variable under its name before the intensity variables were renamed."""
+    var = variable(name)
+    if var is None:
+        old = [o for o, n in effects.LEGACY_NAMES.items() if n == name]
+        var = variable(old[0]) if old else None
+    return var
+
+
+def _checked_draws(name: str, dims: tuple[str, ...], variable: Callable, levels: dict, path: str) -> np.ndarray:
+    """Check one predictor variable's dims, levels and values; return its draws as (draws, ...)."""
+    var = _renamed(variable, name)
+    if var is None:
+        raise PosteriorFileError(f"{path}: posterior lacks {name!r}; it was not fitted by this model version")
+    if var.dims != ("chain", "draw", *dims):
+        raise PosteriorFileError(f"{path}: {name} has dims {var.dims}, expected {('chain', 'draw', *dims)}")
+    for d in dims:
+        if var.coords[d] != list(levels[d]):
+            raise PosteriorFileError(f"{path}: {name} levels of {d!r} do not match the file's model_config")
+    values = np.asarray(var.values)
+    arr = values.reshape((-1,) + values.shape[2:])
+    if not np.all(np.isfinite(arr)):
+        raise PosteriorFileError(f"{path}: {name} has non-finite draws")
+    return arr.astype(float)

@@ -7,9 +7,10 @@ import pytest
 from catalogue_runs import catalogue
 
 import carbon_bayes as cb
-from carbon_bayes.chunked import estimate_chunks, iter_estimates, write_frames
+from carbon_bayes.chunked import estimate_chunks, iter_estimates
 from carbon_bayes.cli import main
 from carbon_bayes.errors import InputError
+from carbon_bayes.runblocks import write_frames
 
 
 @pytest.fixture(scope="module")

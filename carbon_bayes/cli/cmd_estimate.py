@@ -48,7 +48,8 @@ def run(args) -> int:
         if len(runs) > MAX_VOI_RUNS:
             raise InputError("--voi", f"{len(runs)} runs", f"value of information re-estimates every run many times; "
                              f"give at most {MAX_VOI_RUNS} runs (split the file) or drop --voi")
-    est = estimate(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed)
+    est = estimate(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed,
+                   keep_draws=False)  # the table needs no draws (and so no xarray)
     out = est.to_frame()
     if args.voi:
         from carbon_bayes.voi import voi_columns
@@ -66,8 +67,9 @@ def _streamed(args) -> int:
 
     import pandas as pd
 
-    from carbon_bayes.chunked import CHUNK_ROWS, estimate_chunks, write_frames
+    from carbon_bayes.chunked import estimate_block, estimate_chunks
     from carbon_bayes.cli.common import check_one_source, write_table
+    from carbon_bayes.runblocks import CHUNK_ROWS, write_frames
 
     check_one_source(args)
     size = CHUNK_ROWS if args.chunk_size is None else args.chunk_size
@@ -76,7 +78,7 @@ def _streamed(args) -> int:
     if args.scheduler:
         from carbon_bayes.catalogue import estimate_on_cluster
 
-        frames = estimate_on_cluster(args.input, args.scheduler, size, progress=progress, **options)
+        frames = estimate_on_cluster(args.input, args.scheduler, estimate_block, size, progress=progress, **options)
     else:
         frames = estimate_chunks(args.input, size, progress=progress, **options)
     if args.output:
