@@ -125,7 +125,7 @@ def section(runs: pd.DataFrame, scored: pd.DataFrame, refused: pd.Series, second
         models=("co2_t_median", "size"), median_t=("co2_t_median", "median"), largest_t=("co2_t_median", "max"))
     from carbon_bayes.schema import COLUMNS
 
-    bounds = {c.name: f"{c.lower:g}-{c.upper:g} {c.unit}" for c in COLUMNS if c.kind == "number"}
+    bounds = {c.name: f"{c.lower:g}-{c.upper:g}" for c in COLUMNS if c.lower is not None and c.upper is not None}
     why = ", ".join(f"{k} outside {bounds.get(k, 'the contract')}: {v}" for k, v in refused.items()) or "none"
     lines = [f"{len(runs) + int(refused.sum())} rows of the table; {len(runs)} accepted by the input contract, "
              f"{int(refused.sum())} refused ({why}); scored in {seconds:.0f} s on a shared 2-core machine.", "",
