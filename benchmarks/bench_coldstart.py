@@ -27,12 +27,16 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from bench_stream import finish  # same folder
 
 ONE_RUN = ["estimate", "--parameters", "7e9", "--year", "2023"]
+#: Every command runs in an empty folder: ``python -c`` and ``-m`` put the working directory first on
+#: sys.path, where a checkout's carbon_bayes/ would shadow the one under test.
+CWD = tempfile.mkdtemp(prefix="coldstart-")
 CASES = [
     ("`python -c 'import numpy'` (floor)", ["-c", "import numpy"]),
     ("`python -c 'import pandas'`", ["-c", "import pandas"]),
@@ -44,15 +48,21 @@ CASES = [
 ]
 
 
-def median_seconds(argv: list[str], repeats: int, env: dict | None = None) -> float:
-    """Median wall time of ``python argv`` in fresh interpreters (one warm-up run first)."""
-    times = []
+def median_seconds(argv: list[str], repeats: int, env: dict | None = None, other: dict | None = None) -> list[float]:
+    """Median wall times of ``python argv`` in fresh interpreters (one warm-up run first).
+
+    With ``other`` (another environment) the same command is also timed there, the two runs
+    alternating so that both see the same load; returns [median] or [median, median in ``other``].
+    """
+    envs = [env] if other is None else [env, other]
+    times: list[list[float]] = [[] for _ in envs]
     for k in range(repeats + 1):
-        t = time.perf_counter()
-        subprocess.run([sys.executable, *argv], check=True, stdout=subprocess.DEVNULL, env=env)
-        if k:  # the first run warms the file cache
-            times.append(time.perf_counter() - t)
-    return statistics.median(times)
+        for e, out in zip(envs, times, strict=True):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, *argv], check=True, stdout=subprocess.DEVNULL, env=e, cwd=CWD)
+            if k:  # the first run warms the file cache
+                out.append(time.perf_counter() - t)
+    return [statistics.median(t) for t in times]
 
 
 def main(argv=None) -> None:
@@ -65,15 +75,15 @@ def main(argv=None) -> None:
              f"{args.repeats} fresh interpreters", "", "| what | median | x the `import numpy` floor |",
              "| --- | ---: | ---: |"]
     floor = None
+    before = {**os.environ, "PYTHONPATH": str(Path(args.before).resolve())} if args.before else None
     for label, case in CASES:
-        s = median_seconds(case, args.repeats)
+        s, *old = median_seconds(case, args.repeats, other=before if case[0] == "-m" else None)
         floor = floor or s
         lines.append(f"| {label} | {s:.3f} s | {s / floor:.1f}x |")
+        if old:
+            lines.append(f"| the same CLI call, before (`{Path(args.before).name}`; runs alternating with the row "
+                         f"above) | {old[0]:.3f} s | {old[0] / floor:.1f}x |")
         print(lines[-1], file=sys.stderr, flush=True)
-    if args.before:
-        env = {**os.environ, "PYTHONPATH": str(Path(args.before).resolve())}
-        s = median_seconds(["-m", "carbon_bayes", *ONE_RUN], args.repeats, env)
-        lines.append(f"| the same CLI call, before (`{Path(args.before).name}`) | {s:.3f} s | {s / floor:.1f}x |")
     finish(lines, args.out)
 
 
