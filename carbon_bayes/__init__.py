@@ -34,6 +34,8 @@ _LAZY = {
     "estimate": "carbon_bayes.estimator",
     "Estimate": "carbon_bayes.estimator",
     "normalise_runs": "carbon_bayes.schema",
+    "estimate_chunks": "carbon_bayes.chunked",
+    "iter_estimates": "carbon_bayes.chunked",
     # budgets and what to find out next
     "plan": "carbon_bayes.budget",
     "sweep": "carbon_bayes.budget",

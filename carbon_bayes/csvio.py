@@ -6,14 +6,16 @@ leading fields become an index); carbon_bayes refuses such files and names the l
 The dialect is sniffed from the header, never assumed: a file with ``;`` (or tabs) between
 its columns, as spreadsheets in much of Europe save CSV, is read with that delimiter, and
 its decimal commas (``1234,5``, ``1.234,5``) become decimal points; a file whose header
-could be either is refused with a message (:func:`sniff_dialect`).
+could be either is refused with a message (:func:`sniff_dialect`, from the first
+:data:`SNIFF_BYTES` of the file). :func:`iter_csv_strict` reads a file in blocks of rows with
+the same checks, so that memory is bounded by the block.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,8 @@ import pandas as pd
 
 from carbon_bayes.errors import InputError
 
+#: How much of a file the dialect is told from (the header and the rows that fit).
+SNIFF_BYTES = 1 << 16
 _DECIMAL_COMMA = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+([eE][-+]?\d+)?$")
 
 
@@ -90,33 +94,64 @@ def read_csv_strict(path: str | Path, field: str = "input") -> pd.DataFrame:
         Naming ``field``, the path, the line and the fix, for a missing, empty, ragged or
         undecodable file.
     """
+    blocks = list(iter_csv_strict(path, field))
+    df = blocks[0] if len(blocks) == 1 else pd.concat(blocks, ignore_index=True)
+    df.attrs["dialect"] = blocks[0].attrs["dialect"]
+    return df
+
+
+def iter_csv_strict(path: str | Path, field: str = "input", chunk_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """Yield a CSV as DataFrames of strings of at most ``chunk_rows`` rows (default: one block).
+
+    The checks of :func:`read_csv_strict` apply to every line; a bad line raises when its block
+    is read, naming the line.
+    """
     p = Path(path)
     if not p.is_file():
         raise InputError(field, str(path), "file not found; check the path")
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
-            text = fh.read()
-        dialect = sniff_dialect(text, field, path)
-        rows = list(csv.reader(io.StringIO(text), strict=True, delimiter=dialect.delimiter))
+            dialect = sniff_dialect(fh.read(SNIFF_BYTES), field, path)
+            fh.seek(0)
+            if fh.read(1) != "\ufeff":  # utf-8-sig skips a byte-order mark only at the first read
+                fh.seek(0)
+            rows = (r for r in csv.reader(fh, strict=True, delimiter=dialect.delimiter) if any(c.strip() for c in r))
+            header = [h.strip() for h in next(rows, [])]
+            if not header:
+                raise InputError(field, str(path), "the file is empty; give a header row and at least one row")
+            dup = {h for h in header if header.count(h) > 1}
+            if dup:
+                raise InputError(field, str(path), f"duplicate column name(s) {sorted(dup)} in the header")
+            yield from _blocks(rows, header, p, field, chunk_rows, dialect)
     except UnicodeDecodeError:
         raise InputError(field, str(path), "not a readable CSV (not UTF-8 text); save it as comma-separated "
                                            "UTF-8") from None
     except csv.Error as e:
         raise InputError(field, str(path), f"not a readable CSV ({e}); save it as comma-separated UTF-8") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
-        raise InputError(field, str(path), "the file is empty; give a header row and at least one row")
-    header = [h.strip() for h in rows[0]]
-    if len(rows) == 1:
-        raise InputError(field, str(path), "no rows under the header; give at least one row")
-    for i, r in enumerate(rows[1:], start=2):
-        if len(r) != len(header):
-            raise InputError(field, str(path), f"line {i} has {len(r)} fields but the header has {len(header)}; "
-                             "check for unquoted commas or a missing/extra column")
-    dup = {h for h in header if header.count(h) > 1}
-    if dup:
-        raise InputError(field, str(path), f"duplicate column name(s) {sorted(dup)} in the header")
+
+
+def _blocks(rows: Iterator[list[str]], header: list[str], path: Path, field: str,
+            chunk_rows: int | None, dialect: Dialect) -> Iterator[pd.DataFrame]:
+    """Group checked data rows into DataFrames of strings (decimal commas made points); each says its dialect."""
     fix = decimal_point if dialect.decimal_comma else str
-    df = pd.DataFrame([[fix(c.strip()) for c in r] for r in rows[1:]], columns=header, dtype=object)
+    block: list[list[str]] = []
+    line = 1  # counts non-blank lines, as the error messages always have
+    for r in rows:
+        line += 1
+        if len(r) != len(header):
+            raise InputError(field, str(path), f"line {line} has {len(r)} fields but the header has {len(header)}; "
+                             "check for unquoted commas or a missing/extra column")
+        block.append([fix(c.strip()) for c in r])
+        if chunk_rows is not None and len(block) >= chunk_rows:
+            yield _frame(block, header, dialect)
+            block = []
+    if line == 1:
+        raise InputError(field, str(path), "no rows under the header; give at least one row")
+    if block:
+        yield _frame(block, header, dialect)
+
+
+def _frame(block: list[list[str]], header: list[str], dialect: Dialect) -> pd.DataFrame:
+    df = pd.DataFrame(block, columns=header, dtype=object)
     df.attrs["dialect"] = dialect.describe()
     return df

@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import xarray as xr
 
-from carbon_bayes import effects
+if TYPE_CHECKING:  # xarray and pandas are imported where they are used: the predictor reads with h5py alone
+    import pandas as pd
+    import xarray as xr
+
+from carbon_bayes import effects, posterior_checks
 from carbon_bayes._version import __version__
 from carbon_bayes.errors import PosteriorFileError
 from carbon_bayes.resources import default_posterior_path, priors_path
@@ -62,22 +65,9 @@ def dataset_sha256(df: pd.DataFrame) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
-#: A posterior with fewer draws (all chains together) gives no usable interval.
-MIN_DRAWS = 20
-#: No posterior variable of the model lives beyond this magnitude (logit, log and standardised scales).
-MAX_ABS_DRAW = 50.0
-
-
-def content_sha256(post: xr.Dataset) -> str:
-    """Hash of the posterior draws as stored (float32), variable by variable in name order."""
-    h = hashlib.sha256()
-    for name in sorted(map(str, post.data_vars)):
-        h.update(name.encode())
-        h.update(np.ascontiguousarray(post[name].values, dtype="<f4").tobytes())
-    return h.hexdigest()
-
-
 def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
+    import xarray as xr
+
     data = {}
     for c in df.columns:
         s = df[c]
@@ -90,6 +80,8 @@ def _frame_to_dataset(df: pd.DataFrame) -> xr.Dataset:
 
 def dataset_from_tree(tree: xr.DataTree) -> pd.DataFrame:
     """Read the ``fit_data`` group of a posterior file as a DataFrame."""
+    import pandas as pd
+
     ds = tree["fit_data"].to_dataset()
     return pd.DataFrame({c: ds[c].values for c in ds.data_vars})
 
@@ -101,6 +93,9 @@ def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_con
     It has the posterior (without raw ``*_z`` draws), sample stats, fit data and provenance
     attributes.
     """
+    import pandas as pd
+    import xarray as xr
+
     post = tree["posterior"].to_dataset()
     post = post[[v for v in post.data_vars if not str(v).endswith("_z")]].isel(draw=slice(None, None, thin))
     out = xr.DataTree()
@@ -116,9 +111,19 @@ def build_posterior_tree(tree: xr.DataTree, *, fit_rows: pd.DataFrame, model_con
         "model_config": json.dumps(model_config, sort_keys=True),
         "sampler_config": json.dumps(sampler_config, sort_keys=True),
         "convergence": json.dumps(convergence, sort_keys=True),
-        "data_sha256": data_sha256, "priors_sha256": priors_sha256, "content_sha256": content_sha256(post),
+        "data_sha256": data_sha256, "priors_sha256": priors_sha256,
+        "content_sha256": content_sha256(post),
     }
     return out
+
+
+#: The variables the content hash covers: those the predictor reads (with a user cluster's effects).
+HASHED = (*effects.predictor_variables(), "u_cluster", "rho_cluster")
+
+
+def content_sha256(post: xr.Dataset) -> str:
+    """Hash of the draws the predictor reads, as stored (float32), in name order (see :mod:`.posterior_checks`)."""
+    return posterior_checks.content_sha256(HASHED, lambda n: post[n].values if n in post else None)
 
 
 def save_posterior(tree: xr.DataTree, path: str | Path, **provenance: Any) -> Path:
@@ -132,60 +137,6 @@ def save_posterior(tree: xr.DataTree, path: str | Path, **provenance: Any) -> Pa
     return atomic_write(path, lambda tmp: out.to_netcdf(tmp, engine="h5netcdf", encoding=encoding))
 
 
-def _version_tuple(text: str) -> tuple[int, ...]:
-    import re
-
-    return tuple(int(x) for x in re.findall(r"\d+", str(text).split("+")[0].split("rc")[0].split("dev")[0])[:3])
-
-
-def _check_versions(attrs: dict, path: str) -> None:
-    """Refuse a file format or a package version newer than this one (and a non-numeric format version)."""
-    try:
-        version = int(str(attrs["format_version"]).strip())
-    except ValueError:
-        raise PosteriorFileError(f"{path}: format_version {attrs['format_version']!r} is not a number: the file "
-                                 "is corrupt or not written by carbon_bayes; re-create it with `carbon-bayes fit`"
-                                 ) from None
-    if version > FORMAT_VERSION:
-        raise PosteriorFileError(f"{path}: written by a newer carbon_bayes (file format "
-                                 f"{attrs['format_version']} > {FORMAT_VERSION}); upgrade carbon_bayes")
-    wrote = str(attrs.get("carbon_bayes_version", ""))
-    if _version_tuple(wrote) > _version_tuple(__version__):
-        raise PosteriorFileError(f"{path}: written by carbon_bayes {wrote}, newer than the installed {__version__}; "
-                                 "its model may differ from this one: upgrade carbon_bayes (pip install -U "
-                                 "carbon_bayes)")
-
-
-def _check_integrity(tree: xr.DataTree, post: xr.Dataset, attrs: dict, path: str) -> None:
-    """Verify the stored content and data hashes and that there are enough draws."""
-    stored = attrs.get("content_sha256")
-    if stored is not None and stored != content_sha256(post):
-        raise PosteriorFileError(f"{path}: the posterior draws do not match the file's content hash (stored "
-                                 f"{str(stored)[:12]}): the file was modified or damaged; re-create it with "
-                                 "`carbon-bayes fit` (or `update`)")
-    if "fit_data" in tree and dataset_sha256(dataset_from_tree(tree)) != attrs["data_sha256"]:
-        raise PosteriorFileError(f"{path}: the fit data stored in the file do not match its data_sha256 "
-                                 f"({str(attrs['data_sha256'])[:12]}): the file was modified or damaged; re-create it")
-    n = int(np.prod([post.sizes.get("chain", 0), post.sizes.get("draw", 0)]))
-    if n < MIN_DRAWS:
-        raise PosteriorFileError(f"{path}: {n} posterior draws; at least {MIN_DRAWS} are needed for an interval: "
-                                 "refit with more draws (`carbon-bayes fit --draws 1000`)")
-
-
-def _checked_draws(name: str, arr: np.ndarray, path: str) -> np.ndarray:
-    """Draws of one variable as float, refused when non-finite or beyond any value the model can take."""
-    if not np.all(np.isfinite(arr)):
-        raise PosteriorFileError(f"{path}: {name} has non-finite draws")
-    if not arr.size:
-        return arr.astype(float)  # no draws: refused with the count after every variable is read
-    worst = float(np.abs(arr).max())
-    if worst > MAX_ABS_DRAW or ((name.endswith("_sigma") or name.endswith("_spread")) and float(arr.min()) < 0):
-        raise PosteriorFileError(f"{path}: {name} has draws up to {worst:.3g} (or a negative scale), beyond anything "
-                                 f"this model fits (|x| <= {MAX_ABS_DRAW:g} on its log/logit scales): the file is "
-                                 "damaged or edited; re-create it")
-    return arr.astype(float)
-
-
 @dataclass
 class Posterior:
     """A loaded posterior, as the predictor needs it (numpy arrays of shape (draws, ...))."""
@@ -197,7 +148,16 @@ class Posterior:
     convergence: dict
     attrs: dict
     path: str
-    tree: xr.DataTree
+    _tree: xr.DataTree | None = field(default=None, repr=False)
+
+    @property
+    def tree(self) -> xr.DataTree:
+        """The whole file as an xarray DataTree (read on first use: the predictor does not need it)."""
+        if self._tree is None:
+            tree = _read_tree(Path(self.path))
+            _check_fit_data(tree, self.attrs, self.path)  # the fit data are read (and checked) only when used
+            self._tree = tree
+        return self._tree
 
     @property
     def n_draws(self) -> int:
@@ -224,23 +184,51 @@ def load_posterior(path: str | Path | None = None) -> Posterior:
                 if path == default_posterior_path()
                 else "check the path, or fit one with `carbon-bayes fit --out FILE`")
         raise PosteriorFileError(f"posterior file {str(path)!r} not found: {hint}")
+    from carbon_bayes import posterior_h5
+
+    names = {*PREDICTOR_VARIABLES, *effects.LEGACY_NAMES, "u_cluster", "rho_cluster"}
+    fast = posterior_h5.read_predictor_parts(path, names)  # only the predictor's variables, without xarray
+    if fast is not None:
+        return _checked(*fast, str(path), None)
+    return posterior_from_tree(_read_tree(path), str(path))
+
+
+def _read_tree(path: Path) -> xr.DataTree:
+    """Read a whole posterior file as a DataTree."""
+    import xarray as xr
+
     try:
         with xr.open_datatree(path, engine="h5netcdf") as t:
-            tree = t.load()
+            return t.load()
     except Exception as e:  # h5py/netCDF raise many types for corrupt files
         raise PosteriorFileError(f"{path}: not a readable netCDF posterior ({type(e).__name__}: {e}); "
                                  "re-create it with `carbon-bayes fit`") from None
-    return posterior_from_tree(tree, str(path))
 
 
 def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
     """Check a posterior DataTree (as written by :func:`save_posterior` or built in memory) and wrap it."""
-    attrs = dict(tree.attrs)
+    from carbon_bayes.posterior_h5 import Variable
+
+    groups = {g for g in ("posterior", "fit_data") if g in tree}
+    post = tree["posterior"].to_dataset() if "posterior" in groups else None
+
+    def variable(name: str) -> Variable | None:
+        if post is None or name not in post:
+            return None
+        da = post[name]
+        return Variable(tuple(str(d) for d in da.dims), da.values,
+                        {str(d): list(da[d].values.astype(str)) for d in da.dims[2:]})
+
+    return _checked(dict(tree.attrs), groups, variable, path, tree)
+
+
+def _checked(attrs: dict, groups: set[str], variable: Callable, path: str, tree: xr.DataTree | None) -> Posterior:
+    """Check a posterior's attributes and the predictor's variables (``variable(name)``) and wrap them."""
     missing = [a for a in REQUIRED_ATTRS if a not in attrs]
     if missing or attrs.get("format") != FORMAT:
         raise PosteriorFileError(f"{path}: not a carbon_bayes posterior (missing attributes {missing}); "
                                  "fit one with `carbon-bayes fit`")
-    _check_versions(attrs, path)
+    posterior_checks.check_versions(attrs, path, FORMAT_VERSION)
     try:
         config = {k: json.loads(attrs[k]) for k in ("model_config", "sampler_config", "convergence")}
     except json.JSONDecodeError as e:
@@ -251,31 +239,61 @@ def posterior_from_tree(tree: xr.DataTree, path: str = "<memory>") -> Posterior:
                else "refit it with `carbon-bayes fit`, or use the shipped posterior")
         raise PosteriorFileError(f"{path}: fitted by an older model version (no {missing_fixed}); {fix}")
     for group in ("posterior", "fit_data"):
-        if group not in tree:
+        if group not in groups:
             raise PosteriorFileError(f"{path}: missing the {group!r} group; re-create the file with `carbon-bayes fit`")
-    post = tree["posterior"].to_dataset()
-    legacy = {old: new for old, new in effects.LEGACY_NAMES.items() if old in post and new not in post}
-    if legacy:  # files written before the intensity variables were renamed
-        post = post.rename(legacy)
     levels = config["model_config"]["levels"]
-    draws = {}
-    for name, dims in effects.predictor_variables().items():
-        if name not in post:
-            raise PosteriorFileError(f"{path}: posterior lacks {name!r}; it was not fitted by this model version")
-        da = post[name]
-        if tuple(da.dims) != ("chain", "draw", *dims):
-            raise PosteriorFileError(f"{path}: {name} has dims {da.dims}, expected {('chain', 'draw', *dims)}")
-        for d in dims:
-            if list(da[d].values.astype(str)) != list(levels[d]):
-                raise PosteriorFileError(f"{path}: {name} levels of {d!r} do not match the file's model_config")
-        draws[name] = _checked_draws(name, da.values.reshape((-1,) + da.shape[2:]), path)
-    _check_integrity(tree, tree["posterior"].to_dataset(), attrs, path)
+    draws = {name: _checked_draws(name, dims, variable, levels, path)
+             for name, dims in effects.predictor_variables().items()}
     cluster = config["model_config"].get("default_cluster")
     if cluster:
         for name in ("u_cluster", "rho_cluster"):
-            if name not in post or cluster not in list(post[name]["cluster"].values.astype(str)):
+            var = _renamed(variable, name)
+            clusters = var.coords.get("cluster", []) if var is not None else []
+            if cluster not in clusters:
                 raise PosteriorFileError(f"{path}: model_config names cluster {cluster!r} but {name} lacks it")
-            draws[name] = post[name].sel(cluster=cluster).values.reshape(-1).astype(float)
+            at = np.take(np.asarray(var.values), clusters.index(cluster), axis=var.dims.index("cluster"))
+            draws[name] = at.reshape(-1).astype(float)
+    posterior_checks.check_content(attrs, HASHED, lambda n: _values(variable, n), path)
+    posterior_checks.check_count(len(draws["u_intercept"]), path)
+    if tree is not None:
+        _check_fit_data(tree, attrs, path)
     return Posterior(draws=draws, levels=levels, model_config=config["model_config"],
                      sampler_config=config["sampler_config"], convergence=config["convergence"], attrs=attrs,
-                     path=str(path), tree=tree)
+                     path=str(path), _tree=tree)
+
+
+def _values(variable: Callable, name: str) -> np.ndarray | None:
+    var = variable(name)
+    return None if var is None else np.asarray(var.values)
+
+
+def _check_fit_data(tree: xr.DataTree, attrs: dict, path: str) -> None:
+    """Refuse a file whose stored fit data do not match its ``data_sha256``."""
+    if "fit_data" in tree and dataset_sha256(dataset_from_tree(tree)) != attrs["data_sha256"]:
+        raise PosteriorFileError(f"{path}: the fit data stored in the file do not match its data_sha256 "
+                                 f"({str(attrs['data_sha256'])[:12]}): the file was modified or damaged; re-create it")
+
+
+def _renamed(variable: Callable, name: str) -> Any:
+    """``variable(name)``, or the variable under its name before the intensity variables were renamed."""
+    var = variable(name)
+    if var is None:
+        old = [o for o, n in effects.LEGACY_NAMES.items() if n == name]
+        var = variable(old[0]) if old else None
+    return var
+
+
+def _checked_draws(name: str, dims: tuple[str, ...], variable: Callable, levels: dict, path: str) -> np.ndarray:
+    """Check one predictor variable's dims, levels and values; return its draws as (draws, ...)."""
+    var = _renamed(variable, name)
+    if var is None:
+        raise PosteriorFileError(f"{path}: posterior lacks {name!r}; it was not fitted by this model version")
+    if var.dims != ("chain", "draw", *dims):
+        raise PosteriorFileError(f"{path}: {name} has dims {var.dims}, expected {('chain', 'draw', *dims)}")
+    for d in dims:
+        if var.coords[d] != list(levels[d]):
+            raise PosteriorFileError(f"{path}: {name} levels of {d!r} do not match the file's model_config")
+    values = np.asarray(var.values)
+    arr = values.reshape((-1,) + values.shape[2:])
+    posterior_checks.check_values(name, arr, path)
+    return arr.astype(float)

@@ -10,8 +10,9 @@ Units: those of the draws (t CO2e for ``co2_t``).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
-import xarray as xr
 
 from carbon_bayes.errors import InputError
 
@@ -20,7 +21,8 @@ __all__ = ["carbon_at_risk", "check_budget", "check_risk", "expected_shortfall",
 
 def _values(draws) -> np.ndarray:
     """Draws as a float array with the draws on the last axis (xarray: the ``draw`` dim)."""
-    if isinstance(draws, xr.DataArray):
+    xr = sys.modules.get("xarray")  # not imported: draws cannot be a DataArray (a one-run CLI call does without it)
+    if xr is not None and isinstance(draws, xr.DataArray):
         if "draw" in draws.dims:
             draws = draws.transpose(..., "draw")
         return np.asarray(draws.values, dtype=float)

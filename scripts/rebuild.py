@@ -74,6 +74,8 @@ STEPS = [
          "worked examples: docs/budgeting.md, docs/reporting.md", "~25 s"),
     Step("update-example", [PY, "scripts/build_update_example.py"],
          "update and forecast walkthrough: docs/updating.md section 4", "1-2 min"),
+    Step("catalogue-example", [PY, "scripts/build_catalogue_example.py"],
+         "Epoch AI's notable models scored: docs/catalogue.md section and its plot", "1-2 min"),
     Step("readme", [PY, "scripts/build_readme_headline.py"],
          "README.md validation headline, from the saved validation runs", "~5 s"),
     Step("bench-speed", [PY, "benchmarks/bench_speed.py", "--doc", "docs/benchmarks.md"],
@@ -95,6 +97,7 @@ GENERATED: dict[str, list[str] | None] = {
     "docs/reporting.md": None,
     "docs/model.md": ["model-checks"],
     "docs/updating.md": ["update-example"],
+    "docs/catalogue.md": ["catalogue-example"],
     "docs/benchmarks.md": ["bench-speed", "bench-fit"],
     "README.md": ["validation-headline"],
 }

@@ -63,7 +63,7 @@ def test_the_public_set():
     assert set(cb.__all__) == {
         "__version__", "CI_LEVEL", "INTERVAL_KIND",
         "CarbonBayesError", "CarbonBayesWarning", "ConvergenceError", "DataError", "InputError", "PosteriorFileError",
-        "estimate", "Estimate", "normalise_runs",
+        "estimate", "Estimate", "normalise_runs", "estimate_chunks", "iter_estimates",
         "plan", "sweep", "SweepResult", "prob_exceeds", "carbon_at_risk", "expected_shortfall", "value_of_information",
         "load_training_runs", "load_posterior", "CarbonModel", "read_measurements", "update_from_measurements",
         "cross_validate",

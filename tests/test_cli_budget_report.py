@@ -119,8 +119,13 @@ def test_report_errors(capsys, tmp_path):
     assert code == 2 and err.startswith("error: parameters=")
 
 
-def test_a_metadata_only_run_gets_its_most_valuable_input_as_a_hint(capsys):
+def test_a_metadata_only_run_gets_its_most_valuable_input_as_a_hint(capsys, monkeypatch):
+    import sys
+
     t3 = ("estimate", "--parameters", "7e10", "--year", "2024", "--architecture", "dense_transformer")
+    code, out, err = run_cli(capsys, *t3)
+    assert code == 0 and "hint:" not in err  # not at a terminal (a script, a pipe): no hint, no extra time
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     code, out, err = run_cli(capsys, *t3)
     assert code == 0 and "T3" in out
     hint = [line for line in err.splitlines() if line.startswith("hint: metadata only; giving ")]

@@ -12,13 +12,20 @@ def register(sub) -> None:
     p = sub.add_parser("estimate", help="energy and CO2e with credible intervals from whatever you know",
                        description="Estimate training energy (MWh) and CO2e (t) with credible intervals from the "
                                    "shipped posterior (or --model). Every input column is optional.")
-    add_run_flags(p)
-    p.add_argument("--output", metavar="CSV", help="write the output contract to this CSV (default: print a table)")
+    add_run_flags(p, input_help="CSV or Parquet file of runs, one per row, columns of the input contract; read, "
+                  "estimated and written in blocks of --chunk-size runs")
+    p.add_argument("--output", metavar="FILE", help="write the output contract to this CSV or Parquet file, "
+                   "atomically (default: print a table)")
+    p.add_argument("--chunk-size", type=int, default=None, metavar="RUNS",
+                   help="runs read and estimated at a time with --input (default 10,000); memory is bounded by it")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="estimate the --input blocks on this dask.distributed "
+                   "scheduler (e.g. tcp://10.0.0.5:8786); needs the dask extra")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress line of --input")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="stdout format")
     add_prediction_flags(p)
     p.add_argument("--voi", action="store_true", help="add the most valuable unknown input per run and how many times "
                    "its interval would narrow once known (voi_top_input, voi_narrowing; at most 50 runs); a single "
-                   "metadata-only run printed as a table gets this as a hint on stderr without it")
+                   "metadata-only run printed as a table at a terminal gets this as a hint on stderr without it")
     p.set_defaults(func=run)
 
 
@@ -27,6 +34,13 @@ def run(args) -> int:
     from carbon_bayes.cli.common import runs_from_args, write_table
     from carbon_bayes.estimator import estimate
 
+    if args.input and not args.voi:
+        return _streamed(args)
+    if args.scheduler or args.chunk_size is not None:
+        from carbon_bayes.errors import InputError
+
+        flag = "--scheduler" if args.scheduler else "--chunk-size"
+        raise InputError(flag, args.scheduler or args.chunk_size, "blocks are for --input FILE (without --voi)")
     runs = runs_from_args(args)
     if args.voi:
         from carbon_bayes.errors import InputError
@@ -35,7 +49,8 @@ def run(args) -> int:
         if len(runs) > MAX_VOI_RUNS:
             raise InputError("--voi", f"{len(runs)} runs", f"value of information re-estimates every run many times; "
                              f"give at most {MAX_VOI_RUNS} runs (split the file) or drop --voi")
-    est = estimate(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed)
+    est = estimate(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed,
+                   keep_draws=False)  # the table needs no draws (and so no xarray)
     out = est.to_frame()
     if args.voi:
         from carbon_bayes.voi import voi_columns
@@ -45,14 +60,16 @@ def run(args) -> int:
         out["voi_narrowing"] = v["voi_narrowing"].to_numpy()
     write_table(out, args.output, args.format)
     if not args.voi and len(runs) == 1 and est.summary["tier"].iloc[0] == "T3" and args.format == "table":
-        _t3_hint(runs, args)
+        _t3_hint(runs, args)  # for a person at a terminal (it re-estimates the run ~100 times)
     return 0
 
 
 def _t3_hint(runs, args) -> None:
-    """For one metadata-only run, say which one extra input would narrow its interval most (on stderr)."""
+    """For one metadata-only run at a terminal, say which one extra input would narrow its interval most (stderr)."""
     import sys
 
+    if not sys.stderr.isatty():
+        return
     from carbon_bayes.voi import voi_columns
 
     v = voi_columns(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed)
@@ -60,3 +77,34 @@ def _t3_hint(runs, args) -> None:
     if isinstance(top, str) and top:
         print(f"hint: metadata only; giving {top} would narrow this interval about {narrowing:.1f}x "
               "(--voi adds this to the output)", file=sys.stderr)
+
+
+def _streamed(args) -> int:
+    """Estimate the ``--input`` file block by block, locally or on ``--scheduler``; write or print the frames."""
+    import sys
+
+    import pandas as pd
+
+    from carbon_bayes.chunked import estimate_block, estimate_chunks
+    from carbon_bayes.cli.common import check_one_source, write_table
+    from carbon_bayes.runblocks import CHUNK_ROWS, write_frames
+
+    check_one_source(args)
+    size = CHUNK_ROWS if args.chunk_size is None else args.chunk_size
+    progress = not args.no_progress and sys.stderr.isatty()
+    options = {"ci_level": args.ci_level, "posterior": args.posterior, "n_draws": args.n_draws, "seed": args.seed}
+    if args.scheduler:
+        from carbon_bayes.catalogue import estimate_on_cluster
+
+        frames = estimate_on_cluster(args.input, args.scheduler, estimate_block, size, progress=progress, **options)
+    else:
+        frames = estimate_chunks(args.input, size, progress=progress, **options)
+    if args.output:
+        rows = write_frames(frames, args.output)
+        print(f"wrote {rows} rows to {args.output}", file=sys.stderr)
+    elif args.format == "csv":
+        for k, frame in enumerate(frames):
+            frame.to_csv(sys.stdout, index=False, header=k == 0)
+    else:
+        write_table(pd.concat(list(frames), ignore_index=True), None, args.format)
+    return 0

@@ -32,11 +32,17 @@ def read_table(path: str, field: str = "input") -> pd.DataFrame:
     return read_csv_strict(path, field).replace({"": None})
 
 
-def runs_from_args(args) -> pd.DataFrame:
-    """Return the runs the flags describe: the ``--input`` CSV or one run from the column flags."""
+def check_one_source(args) -> dict:
+    """Return the run flags given; refuse them beside ``--input``."""
     flags = {c.name: getattr(args, f"run_{c.name}") for c in COLUMNS if getattr(args, f"run_{c.name}") is not None}
     if args.input and flags:
         raise InputError("--input", args.input, "give either --input FILE or run flags, not both")
+    return flags
+
+
+def runs_from_args(args) -> pd.DataFrame:
+    """Return the runs the flags describe: the ``--input`` CSV or one run from the column flags."""
+    flags = check_one_source(args)
     if args.input:
         return read_table(args.input)
     if not flags:
