@@ -253,8 +253,8 @@ def _checked(attrs: dict, groups: set[str], variable: Callable, path: str, tree:
                 raise PosteriorFileError(f"{path}: model_config names cluster {cluster!r} but {name} lacks it")
             at = np.take(np.asarray(var.values), clusters.index(cluster), axis=var.dims.index("cluster"))
             draws[name] = at.reshape(-1).astype(float)
-    posterior_checks.check_content(attrs, HASHED, lambda n: _values(variable, n), path)
     posterior_checks.check_count(len(draws["u_intercept"]), path)
+    posterior_checks.check_content(attrs, HASHED, lambda n: _values(variable, n), path)
     if tree is not None:
         _check_fit_data(tree, attrs, path)
     return Posterior(draws=draws, levels=levels, model_config=config["model_config"],
@@ -263,7 +263,7 @@ def _checked(attrs: dict, groups: set[str], variable: Callable, path: str, tree:
 
 
 def _values(variable: Callable, name: str) -> np.ndarray | None:
-    var = variable(name)
+    var = _renamed(variable, name)
     return None if var is None else np.asarray(var.values)
 
 

@@ -18,7 +18,8 @@ from carbon_bayes.errors import PosteriorFileError
 
 #: A posterior with fewer draws (all chains together) gives no usable interval.
 MIN_DRAWS = 20
-#: No posterior variable of the model lives beyond this magnitude (logit, log and standardised scales).
+#: No posterior variable of the model other than a scale lives beyond this magnitude (logit, log and
+#: standardised scales); a scale of a level no figure informs can (its prior is heavy-tailed).
 MAX_ABS_DRAW = 50.0
 
 
@@ -65,11 +66,17 @@ def check_values(name: str, arr: np.ndarray, path: str) -> None:
         raise PosteriorFileError(f"{path}: {name} has non-finite draws")
     if not arr.size:
         return  # no draws: refused with the count after every variable is read
+    if name.endswith("_sigma") or name.endswith("_spread"):
+        # a scale: never negative; a level no figure informs carries its heavy-tailed prior, so no upper bound
+        if float(arr.min()) < 0:
+            raise PosteriorFileError(f"{path}: {name} has a negative draw ({float(arr.min()):.3g}) of a scale: the "
+                                     "file is damaged or edited; re-create it")
+        return
     worst = float(np.abs(arr).max())
-    if worst > MAX_ABS_DRAW or ((name.endswith("_sigma") or name.endswith("_spread")) and float(arr.min()) < 0):
-        raise PosteriorFileError(f"{path}: {name} has draws up to {worst:.3g} (or a negative scale), beyond anything "
-                                 f"this model fits (|x| <= {MAX_ABS_DRAW:g} on its log/logit scales): the file is "
-                                 "damaged or edited; re-create it")
+    if worst > MAX_ABS_DRAW:
+        raise PosteriorFileError(f"{path}: {name} has draws up to {worst:.3g}, beyond anything this model fits "
+                                 f"(|x| <= {MAX_ABS_DRAW:g} on its log/logit scales): the file is damaged or edited; "
+                                 "re-create it")
 
 
 def check_count(n: int, path: str) -> None:

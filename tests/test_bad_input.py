@@ -274,6 +274,21 @@ def test_a_shifted_variable_is_refused_not_turned_into_1e15_mwh(shipped_tree):
         posterior_from_tree(tree)
 
 
+def test_a_scale_is_refused_when_negative_but_may_be_large(shipped_tree):
+    """A scale of a level no figure informs carries its heavy-tailed prior (a validation fold's operator
+    spread can reach tens on the log scale); only a negative scale is impossible."""
+    tree = shipped_tree.copy(deep=True)
+    post = tree["posterior"].to_dataset()
+    post["intensity_spread"] = post["intensity_spread"] * 0 + 60.0
+    tree["posterior"] = xr.DataTree(post)
+    tree.attrs = {k: v for k, v in tree.attrs.items() if k != "content_sha256"}  # as a fold's in-memory posterior
+    assert posterior_from_tree(tree).draws["intensity_spread"].max() == 60.0
+    post["intensity_spread"] = post["intensity_spread"] * 0 - 0.1
+    tree["posterior"] = xr.DataTree(post)
+    with pytest.raises(PosteriorFileError, match="intensity_spread has a negative draw"):
+        posterior_from_tree(tree)
+
+
 def test_a_content_hash_catches_any_change_of_the_draws(tmp_path, shipped_tree):
     from carbon_bayes.posterior import build_posterior_tree, content_sha256
 

@@ -64,6 +64,8 @@ PARTS = [(doc, name) for doc, sections in rebuild.GENERATED.items() for name in 
 
 @pytest.mark.parametrize("doc,name", PARTS, ids=[f"{d}[{n}]" if n else d for d, n in PARTS])
 def test_every_generated_doc_names_the_shipped_posterior(doc, name):
+    if doc in rebuild.OPTIONAL and not (ROOT / doc).is_file():
+        pytest.skip(f"{doc} is written only by an optional long rebuild step and has not been run")
     text = (ROOT / doc).read_text()
     part, label = (text.split("\n", 1)[0], doc) if name is None else (section(text, name), f"{doc} [{name}]")
     got = recorded(part)
@@ -89,13 +91,15 @@ def test_the_saved_validation_runs_record_the_posterior_their_reports_name():
     from carbon_bayes.validation_report import saved_posterior_sha256
 
     for report in ("docs/validation.md", "docs/validation_groups.md", "docs/validation_loo.md"):
+        if report in rebuild.OPTIONAL and not (ROOT / report).is_file():
+            continue
         first = (ROOT / report).read_text().split("\n", 1)[0]
         assert recorded(first) == [saved_posterior_sha256(ROOT / report)], report
 
 
 def test_the_readme_headline_is_written_from_the_saved_validation_runs():
     headline = _script("build_readme_headline")
-    body, sha = headline.headline("docs/validation.md", "docs/validation_loo.md", ROOT)
+    body, sha = headline.headline("docs/validation.md", "docs/validation_loo.md", ROOT, "docs/validation_groups.md")
     expected = marker(sha) + "\n" + body + "\n"
     assert section((ROOT / "README.md").read_text(), "validation-headline") == expected, (
         "the README headline differs from the saved validation runs: python scripts/rebuild.py --only readme")
