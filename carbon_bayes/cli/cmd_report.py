@@ -8,17 +8,23 @@ ORDER = 14
 def register(sub) -> None:
     """Add the ``report`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
+    from carbon_bayes.exports import EXPORT_FORMATS
     from carbon_bayes.report import FORMATS
 
     p = sub.add_parser(
-        "report", help="report an estimate for a paper or a model card (markdown, LaTeX, BibTeX, HF card, JSON)",
+        "report", help="report an estimate for a paper or a model card (markdown, LaTeX, BibTeX, HF card, JSON) "
+                         "or export it for a reporting scheme (BoAmps, EU AI Act, HF co2_eq_emissions)",
         description="Write the estimated training energy and CO2e with credible intervals as a paragraph a paper "
                     "can print, with the assumptions, the model version and posterior hashes, and the BibTeX of the "
-                    "data behind the model; or the Hugging Face model-card co2_eq_emissions block (grams).",
+                    "data behind the model; or the Hugging Face model-card co2_eq_emissions block (grams); or one "
+                    "run's estimate as a BoAmps 1.1 report (boamps), the energy section of the EU AI Act "
+                    "general-purpose model documentation (eu-ai-act, eu-ai-act-json) or a model card's front "
+                    "matter and environmental-impact paragraph (hf-co2).",
         epilog="Example: carbon-bayes report --parameters 7e9 --training-tokens 2e12 --hardware H100 --n-devices 256 "
                "--region gcp:europe-north1 --year 2024 --format hf-card")
     add_run_flags(p)
-    p.add_argument("--format", choices=FORMATS, default="markdown", help="output format (default markdown)")
+    p.add_argument("--format", choices=FORMATS + EXPORT_FORMATS, default="markdown",
+                   help="output format (default markdown); see docs/exports.md for the reporting-scheme exports")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     add_prediction_flags(p)
     p.add_argument("--training-type", default="pre-training", help="model card training_type (default pre-training)")
@@ -30,9 +36,11 @@ def run(args) -> int:
     import sys
 
     from carbon_bayes.cli.common import runs_from_args
+    from carbon_bayes.exports import EXPORT_FORMATS, export
     from carbon_bayes.report import report
 
-    text = report(runs_from_args(args), format=args.format, ci_level=args.ci_level, posterior=args.posterior,
+    render = export if args.format in EXPORT_FORMATS else report
+    text = render(runs_from_args(args), format=args.format, ci_level=args.ci_level, posterior=args.posterior,
                   seed=args.seed, n_draws=args.n_draws, training_type=args.training_type)
     if args.output:
         from carbon_bayes.posterior import atomic_write
