@@ -125,13 +125,16 @@ class Estimate:
         return self.draws[quantity]
 
     def quantile(self, q, quantity: str = "co2_t") -> pd.DataFrame:
-        """Quantiles ``q`` (a number or list in [0, 1]) of ``quantity`` per run (rows: run_id)."""
+        """Quantiles ``q`` (a number or list in [0, 1]) of ``quantity`` per run (rows: run_id).
+
+        The columns name the quantity and the level (``co2_t_q0.05``, ``energy_mwh_q0.5``).
+        """
         qs = np.atleast_1d(np.asarray(q, dtype=float))
         if np.any((qs < 0) | (qs > 1)):
             raise InputError("q", q, "quantiles are fractions between 0 and 1")
         vals = np.nanquantile(self._da(quantity).values, qs, axis=1).T  # NaN pads runs with fewer draws
         return pd.DataFrame(vals, index=pd.Index(self.summary["run_id"], name="run_id"),
-                            columns=[f"q{x:g}" for x in qs])
+                            columns=pd.Index([f"{quantity}_q{x:g}" for x in qs], name=quantity))
 
     def prob_exceeds(self, co2_t: float | None = None, energy_mwh: float | None = None) -> pd.Series:
         """P(quantity > threshold) per run; give exactly one of ``co2_t`` or ``energy_mwh``."""

@@ -37,11 +37,13 @@ def _one_error_line(err: str) -> str:
 # ----------------------------------------------------------------------------- estimate
 
 
-def test_estimate_from_flags_prints_the_contract(capsys):
+def test_estimate_from_flags_prints_the_contract(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # a terminal wide enough for the table in one block
     code, out, err = _run(capsys, "estimate", *FLAGS)
     assert code == 0, err
-    header, row = out.strip().splitlines()[:2]
-    assert header.split() == CONTRACT[:-1] + ["warnings"]
+    level, header, row = out.strip().splitlines()[:3]
+    assert "90% equal-tailed credible interval" in level
+    assert header.split() == CONTRACT[:-1]  # warnings go under the table, one line per run that has any
     assert row.split()[0] == "run-0"
     assert " T1" in row
 

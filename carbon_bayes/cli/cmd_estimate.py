@@ -58,7 +58,7 @@ def run(args) -> int:
         v = voi_columns(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed)
         out["voi_top_input"] = v["voi_top_input"].to_numpy()
         out["voi_narrowing"] = v["voi_narrowing"].to_numpy()
-    write_table(out, args.output, args.format)
+    write_table(out, args.output, args.format, ci_level=args.ci_level)
     if not args.voi and len(runs) == 1 and est.summary["tier"].iloc[0] == "T3" and args.format == "table":
         _t3_hint(runs, args)  # for a person at a terminal (it re-estimates the run ~100 times)
     return 0
@@ -106,5 +106,5 @@ def _streamed(args) -> int:
         for k, frame in enumerate(frames):
             frame.to_csv(sys.stdout, index=False, header=k == 0)
     else:
-        write_table(pd.concat(list(frames), ignore_index=True), None, args.format)
+        write_table(pd.concat(list(frames), ignore_index=True), None, args.format, ci_level=args.ci_level)
     return 0

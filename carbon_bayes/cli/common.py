@@ -51,8 +51,12 @@ def runs_from_args(args) -> pd.DataFrame:
     return pd.DataFrame([flags])
 
 
-def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> None:
-    """Write ``df`` to ``output`` (CSV, atomically) or print it (table, csv or json)."""
+def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table", ci_level: float | None = None) -> None:
+    """Write ``df`` to ``output`` (CSV, atomically) or print it (table, csv or json).
+
+    ``csv``, ``json`` and ``--output`` carry every column unchanged; ``table`` is for a person
+    (see :func:`print_human`), with ``ci_level`` named in its header when given.
+    """
     if output:
         safe = escape_formulas(df)
         atomic_write(output, lambda tmp: safe.to_csv(tmp, index=False))
@@ -63,8 +67,66 @@ def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table") -> Non
     elif fmt == "json":
         print(json.dumps(json.loads(df.to_json(orient="records")), indent=2))
     else:
-        with pd.option_context("display.max_columns", None, "display.width", 200, "display.max_colwidth", 80):
-            print(df.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+        print_human(df, ci_level)
+
+
+_VOI = ("voi_top_input", "voi_narrowing")
+
+
+def _fmt_number(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _blocks(df: pd.DataFrame, key: str | None, width: int) -> list[str]:
+    """``df`` as tables no wider than ``width`` where possible, each block repeating the ``key`` column."""
+    def render(cols: list) -> str:
+        return df[cols].to_string(index=False, float_format=_fmt_number)
+
+    def fits(cols: list) -> bool:
+        return max(len(ln) for ln in render(cols).splitlines()) <= width
+
+    lead = [key] if key else []
+    rest = [c for c in df.columns if c != key]
+    if not rest or fits(lead + rest):
+        return [render(lead + rest)]
+    blocks, group = [], []
+    for c in rest:
+        if group and not fits(lead + group + [c]):
+            blocks.append(render(lead + group))
+            group = []
+        group.append(c)
+    blocks.append(render(lead + group))
+    return ["\n\n".join(blocks)]
+
+
+def print_human(df: pd.DataFrame, ci_level: float | None = None, width: int | None = None) -> None:
+    """Print ``df`` as a table that fits the terminal.
+
+    The interval level heads the table; ``warnings`` are printed on their own lines under it
+    (one per run that has any) and the ``--voi`` columns as a table of their own, so no column
+    is hundreds of characters wide. Columns that still do not fit wrap into blocks.
+    """
+    import shutil
+    import textwrap
+
+    width = width or shutil.get_terminal_size((100, 24)).columns
+    key = "run_id" if "run_id" in df.columns else None
+    main = df.drop(columns=[c for c in ("warnings", *_VOI) if c in df.columns])
+    if ci_level is not None and any(str(c).endswith(("_lower", "_upper")) for c in df.columns):
+        print(f"{ci_level:.0%} equal-tailed credible interval: *_lower to *_upper")
+    with pd.option_context("display.max_columns", None, "display.max_colwidth", 60):
+        for block in _blocks(main, key, width):
+            print(block)
+        voi = [c for c in _VOI if c in df.columns]
+        if voi:
+            print("\nvalue of information (voi_narrowing: times narrower once known):")
+            print(df[[key, *voi] if key else voi].to_string(index=False, float_format=_fmt_number))
+    if "warnings" in df.columns:
+        notes = [(df[key].iloc[i] if key else i, w) for i, w in enumerate(df["warnings"]) if isinstance(w, str) and w]
+        if notes:
+            print("\nwarnings:")
+        for who, w in notes:
+            print(textwrap.fill(f"{who}: {w}", width=max(40, width - 1), initial_indent="  ", subsequent_indent="    "))
 
 
 class _DeprecatedAlias(argparse.Action):
