@@ -21,7 +21,7 @@ from pathlib import Path
 
 from carbon_bayes.constants import CI_LEVEL
 from carbon_bayes.errors import InputError
-from carbon_bayes.report import _hf_card, _level, report_data, sig2
+from carbon_bayes.report import _NAMES, _hf_card, _level, report_data, sig2
 
 EXPORT_FORMATS = ("boamps", "eu-ai-act", "eu-ai-act-json", "hf-co2")
 BOAMPS_VERSION = "1.1"
@@ -155,17 +155,21 @@ def eu_ai_act(data: dict) -> dict:
               + ("Energy basis: nominal (device-hours x TDP x PUE). " if basis == "tdp" else
                  "Energy basis: physical (energy drawn, power per device learned from measured runs). ")
               + "Inputs not reported were drawn from the model's priors: "
-              + (", ".join(k.replace("_", " ") for k in rec["drawn_from_priors"]) or "none") + ".")
+              + (", ".join(_NAMES.get(k, k) for k in rec["drawn_from_priors"]) or "none") + ".")
     flops = inp.get("training_flops")
+    drawn = rec["drawn_from_priors"]
+
+    def status(given: bool, key: str) -> str:
+        return "reported" if given else "not reported" + (" (drawn from the model's priors)" if key in drawn else "")
+
     return {
         "training_energy_mwh": e["median"], "training_energy_interval_mwh": [e["lower"], e["upper"]],
         "interval_level": data["ci"], "energy_status": "estimated", "method": method,
         "training_compute_flop": float(flops) if flops else None,
-        "training_compute_status": "reported" if flops else "not reported (drawn from the model's priors)",
+        "training_compute_status": status(bool(flops), "training_flops"),
         "training_time_days": float(inp["training_days"]) if inp.get("training_days") else None,
         "training_device_hours": float(inp["device_hours"]) if inp.get("device_hours") else None,
-        "training_time_status": "reported" if (inp.get("training_days") or inp.get("device_hours")) else
-        "not reported (drawn from the model's priors)",
+        "training_time_status": status(bool(inp.get("training_days") or inp.get("device_hours")), "device_hours"),
         "carbon_bayes_version": data["carbon_bayes_version"],
     }
 

@@ -96,7 +96,11 @@ def test_eu_ai_act_section(data):
     assert sec["training_energy_interval_mwh"] == [e["lower"], e["upper"]]
     assert sec["energy_status"] == "estimated" and "Estimated, not measured" in sec["method"]
     assert sec["training_time_days"] == 20 and sec["training_compute_flop"] is None
-    assert "not reported" in sec["training_compute_status"]
+    assert sec["training_compute_status"] == "not reported"  # hours follow from devices x days: compute not needed
+    bare = eu_ai_act(report_data({k: v for k, v in RUN.items() if k != "training_days"}, seed=SEED))
+    assert bare["training_time_status"] == "not reported (drawn from the model's priors)"
+    assert bare["training_compute_status"] == "not reported"  # 6 x parameters x tokens, not drawn
+    assert "device-hours" in bare["method"] and "PUE" in bare["method"]
     md = export({**RUN, "training_flops": 8.4e22}, "eu-ai-act", seed=SEED)
     assert "| Training compute | 8.4e+22 FLOP |" in md
     assert "90% credible interval" in md and "| Measured or estimated | estimated |" in md
