@@ -6,6 +6,7 @@ import io
 import json
 
 import pandas as pd
+import pytest
 
 from carbon_bayes.cli import main
 from carbon_bayes.cli.common import print_human
@@ -58,3 +59,19 @@ def test_quantile_columns_name_the_quantity():
     q = est.quantile([0.05, 0.95], quantity="energy_mwh")
     assert list(q.columns) == ["energy_mwh_q0.05", "energy_mwh_q0.95"] and q.columns.name == "energy_mwh"
     assert list(est.quantile(0.5).columns) == ["co2_t_q0.5"]
+
+
+def test_readme_reproduces_the_llama2_card_next_to_the_physical_estimate():
+    """README "Reproducing a model card's figure": the card's 31.22 t with its accounting; the default is wider."""
+    from carbon_bayes import estimate
+
+    run = {"parameters": 7e9, "training_tokens": 2e12, "hardware": "A100-80GB", "device_hours": 184320,
+           "country": "US", "year": 2023}
+    card = estimate({**run, "energy_basis": "tdp", "power_per_device_w": 400, "pue": 1.0,
+                     "carbon_intensity": 0.4234}).to_frame().iloc[0]
+    assert card["energy_mwh_median"] == pytest.approx(184320 * 0.4 / 1000, rel=0.01)  # kWh -> MWh
+    assert card["co2_t_median"] == pytest.approx(31.22, rel=0.01)
+    phys = estimate(run).to_frame().iloc[0]
+    assert round(phys["energy_mwh_median"]) == 112 and round(phys["co2_t_median"]) == 40
+    assert (round(phys["energy_mwh_lower"]), round(phys["energy_mwh_upper"])) == (73, 179)
+    assert (round(phys["co2_t_lower"]), round(phys["co2_t_upper"])) == (24, 65)
