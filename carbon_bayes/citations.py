@@ -36,6 +36,7 @@ SOURCE_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (r"HuggingFaceM4/idefics-80b", ("huggingfacem42023ideficscard",)),
     (r"minipost-olmo3-training-cost", ("bradbury2025olmo3",)),
     (r"Granite 3\.0 technical report", ("ibm2024granite3",)),
+    (r"TeenyTinyLlama model card", ("correa2024teenytinyllama",)),
     (r"Meta Llama 3\.3 model card", ("meta2024llama33card",)),
     (r"Patterson et al\. 2021|2104\.10350", ("patterson2021carbon",)),
     (r"2211\.02001", ("luccioni2022bloom",)),

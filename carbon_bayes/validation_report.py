@@ -144,7 +144,9 @@ def _plots(pred: pd.DataFrame, outdir: Path, stem: str) -> list[str]:
         g = p[(p["tier"] == tier) & (p["method"] == "carbon_bayes")]
         for basis, col in (("measured", "tab:blue"), ("nominal", "tab:orange")):
             b = g[g["basis"] == basis]
-            ax.errorbar(b["value"], b["median"], yerr=[b["median"] - b["lower90"], b["upper90"] - b["median"]],
+            # printed rounding ties many draws, so a median can sit a rounding error outside its interval
+            yerr = [np.maximum(b["median"] - b["lower90"], 0), np.maximum(b["upper90"] - b["median"], 0)]
+            ax.errorbar(b["value"], b["median"], yerr=yerr,
                         fmt="o", ms=3.5, color=col, alpha=0.75, elinewidth=0.8, label=f"{basis} (n={len(b)})")
         ax.set_xscale("log")
         ax.set_yscale("log")

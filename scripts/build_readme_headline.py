@@ -32,7 +32,7 @@ FORMULA_NAMES = {"ml_co2_impact": "ML CO2 Impact", "green_algorithms": "Green Al
                  "flops_formula": "FLOPs formula (u = 0.4)"}
 BASELINE_NAMES = {**FORMULA_NAMES, "random_forest": "the random forest", "gradient_boosting": "gradient boosting"}
 TARGET_KINDS = {"median APE": "median-error", "90% intervals": "90%-coverage", "50% intervals": "50%-coverage",
-                "CRPS": "CRPS"}
+                "CRPS": "CRPS", "90% width": "width"}
 
 
 def pct(v: float) -> str:

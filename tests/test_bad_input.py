@@ -275,8 +275,11 @@ def test_a_shifted_variable_is_refused_not_turned_into_1e15_mwh(shipped_tree):
 
 
 def test_a_scale_is_refused_when_negative_but_may_be_large(shipped_tree):
-    """A scale of a level no figure informs carries its heavy-tailed prior (a validation fold's operator
-    spread can reach tens on the log scale); only a negative scale is impossible."""
+    """A scale may be large but never negative.
+
+    A scale of a level no figure informs carries its heavy-tailed prior: a validation fold's operator
+    spread can reach tens on the log scale.
+    """
     tree = shipped_tree.copy(deep=True)
     post = tree["posterior"].to_dataset()
     post["intensity_spread"] = post["intensity_spread"] * 0 + 60.0
