@@ -203,7 +203,9 @@ def make_runs(n: int, seed: int = 0):
     runs = base.iloc[rng.integers(0, len(base), n)].reset_index(drop=True)
     size = np.exp(rng.normal(0, 0.7, n))
     data = np.exp(rng.normal(0, 0.5, n))
-    runs["device_hours"] = np.clip(runs["device_hours"] * np.exp(rng.normal(0, 1.0, n)), 0.01, 1e9)
+    # hours scale with the compute they buy (and +-30% of utilisation), so that the input contract's
+    # hours-against-compute check accepts every run, as it accepts the published ones
+    runs["device_hours"] = np.clip(runs["device_hours"] * size * data * np.exp(rng.normal(0, 0.3, n)), 0.01, 1e9)
     runs["parameters"] = np.clip(runs["parameters"] * size, 1e6, 5e13)
     runs["active_parameters"] = np.minimum(runs["active_parameters"] * size, runs["parameters"])
     runs["training_tokens"] = np.clip(runs["training_tokens"] * data, 1e6, 1e15)
