@@ -20,9 +20,10 @@ def catalogue(n: int, seed: int = 7) -> pd.DataFrame:
     rows = []
     for i in range(n):
         run = dict(BASE[i % len(BASE)])
-        run["parameters"] *= float(np.exp(rng.normal(0, 0.5)))
-        if "device_hours" in run:
-            run["device_hours"] *= float(np.exp(rng.normal(0, 0.5)))
+        size = float(np.exp(rng.normal(0, 0.5)))
+        run["parameters"] *= size
+        if "device_hours" in run:  # the hours the bigger (smaller) model needs, +-20%: a utilisation the chips allow
+            run["device_hours"] *= size * float(np.exp(rng.normal(0, 0.2)))
         run["run_id"] = "" if i % 3 == 0 else f"r{i}"
         rows.append(run)
     return pd.DataFrame(rows)
