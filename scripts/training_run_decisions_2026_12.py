@@ -31,6 +31,9 @@ _CALC = ("Model-card 'Environmental Impact' block in the ML CO2 Impact calculato
 _HF = dict(energy_basis="tdp", pue_included=False, pue_stated=False, in_fit=False,
            decision_note="Hugging Face card figure: no hours, tokens or FLOPs, method not stated (most card "
            "figures come from the ML CO2 Impact calculator). Scored at tier T3 only; not fitted.")
+_CODECARBON = dict(hardware="A100-SXM4-40GB", energy_basis="measured", power_scope="system", pue_included=False,
+                   country="DEU", decision_note="CodeCarbon measurement of one machine (GPU, CPU and RAM energy; "
+                   "PUE 1.0 in its log): system scope, no PUE.")
 _LLAMA4 = ("active_parameters: 17B active per token, as the Llama 4 card names the models (17B active x 16 / x 128 "
            "experts)")
 
@@ -132,16 +135,8 @@ DECISIONS: dict[str, dict] = {
     "dodge-vit-huge": dict(run_group="dodge-vit-huge", hardware="V100-SXM2", energy_basis="measured",
                            power_scope="gpu", pue_included=False, country="USA", provider="azure"),
     # --- data/collected_training_runs.csv: figures this project read in their sources ---
-    "kluge-teenytinyllama-160m": dict(run_group="teenytinyllama-160m", hardware="A100-SXM4-40GB",
-                                      energy_basis="measured", power_scope="system", pue_included=False,
-                                      country="DEU",
-                                      decision_note="CodeCarbon measurement of one machine (GPU, CPU and RAM "
-                                      "energy; PUE 1.0 in its log): system scope, no PUE."),
-    "kluge-teenytinyllama-460m": dict(run_group="teenytinyllama-460m", hardware="A100-SXM4-40GB",
-                                      energy_basis="measured", power_scope="system", pue_included=False,
-                                      country="DEU",
-                                      decision_note="CodeCarbon measurement of one machine (GPU, CPU and RAM "
-                                      "energy; PUE 1.0 in its log): system scope, no PUE."),
+    "kluge-teenytinyllama-160m": dict(_CODECARBON, run_group="teenytinyllama-160m"),
+    "kluge-teenytinyllama-460m": dict(_CODECARBON, run_group="teenytinyllama-460m"),
     "distilgpt2": dict(_HF, run_group="distilgpt2", hardware="V100-SXM2", country="USA"),
     "it5-base": dict(_HF, run_group="it5-base", hardware="TPUV3", region="gcp:europe-west4", country="NLD",
                      provider="google"),

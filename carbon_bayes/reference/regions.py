@@ -234,14 +234,20 @@ def location_weights() -> tuple[tuple[str, ...], np.ndarray]:
     return tuple(counts.index), (counts.to_numpy(dtype=float) / float(counts.sum()))
 
 
-def location_mixture(years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log weights (K,) and log grid intensities (n, K) of the location mixture for runs of ``years``."""
+@functools.lru_cache(maxsize=64)
+def _location_log_grid(year: float) -> np.ndarray:
+    """Log grid intensity (K,) of each country of the location mixture in ``year`` (read once per year)."""
     from .grid import grid_intensity_many
 
-    codes, weights = location_weights()
+    codes, _ = location_weights()
+    values, _ = grid_intensity_many(codes, np.full(len(codes), year))
+    return np.log(np.maximum(values, 1e-3))
+
+
+def location_mixture(years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log weights (K,) and log grid intensities (n, K) of the location mixture for runs of ``years``."""
+    _, weights = location_weights()
     years = np.asarray(years, dtype=float)
-    flat_codes = np.tile(np.array(codes, dtype=object), len(years))
-    flat_years = np.repeat(years, len(codes))
-    values, _ = grid_intensity_many(flat_codes, flat_years)
-    log_ci = np.log(np.maximum(values, 1e-3)).reshape(len(years), len(codes))
-    return np.log(weights), log_ci
+    unique, inverse = np.unique(years, return_inverse=True)
+    table = np.stack([_location_log_grid(float(y)) for y in unique]) if len(unique) else np.empty((0, len(weights)))
+    return np.log(weights), table[inverse.reshape(-1)]
