@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pandas as pd
 
 from carbon_bayes.constants import CI_LEVEL
-from carbon_bayes.errors import InputError
+from carbon_bayes.errors import InputError, row_number
 from carbon_bayes.runblocks import CHUNK_ROWS, blocks_of, shifted, with_run_ids
 
 
@@ -47,7 +47,7 @@ def iter_estimates(runs, chunk_size: int = CHUNK_ROWS, ci_level: float = CI_LEVE
         if again:
             rid = min(again)
             raise InputError("run_id", rid, "run_id must be unique; rename or drop the duplicate row",
-                             row=offset + ids.index(rid))
+                             row=row_number(offset + ids.index(rid)))
         seen.update(ids)
         offset += len(block)
         if progress:

@@ -135,12 +135,12 @@ def _blocks(rows: Iterator[list[str]], header: list[str], path: Path, field: str
     """Group checked data rows into DataFrames of strings (decimal commas made points); each says its dialect."""
     fix = decimal_point if dialect.decimal_comma else str
     block: list[list[str]] = []
-    line = 1  # counts non-blank lines, as the error messages always have
+    line = 1  # rows as every error counts them: header = row 1, blank lines not counted
     for r in rows:
         line += 1
         if len(r) != len(header):
-            raise InputError(field, str(path), f"line {line} has {len(r)} fields but the header has {len(header)}; "
-                             "check for unquoted commas or a missing/extra column")
+            raise InputError(field, str(path), f"this row has {len(r)} fields but the header has {len(header)}; "
+                             "check for unquoted commas or a missing/extra column", row=line)
         block.append([fix(c.strip()) for c in r])
         if chunk_rows is not None and len(block) >= chunk_rows:
             yield _frame(block, header, dialect)

@@ -7,6 +7,15 @@ already catch ``ValueError`` keep working.
 
 from __future__ import annotations
 
+#: The row number of the first run: rows are counted as a spreadsheet shows a table of runs, the
+#: header being row 1 (blank lines of a file are not counted).
+FIRST_RUN_ROW = 2
+
+
+def row_number(position: int) -> int:
+    """Row number, in every error message, of the run at zero-based ``position`` (the first run is row 2)."""
+    return int(position) + FIRST_RUN_ROW
+
 
 class CarbonBayesError(Exception):
     """Base class of every carbon_bayes error."""
@@ -24,7 +33,9 @@ class InputError(CarbonBayesError, ValueError):
     fix
         What to do instead.
     row
-        Zero-based row position (or run_id) of the offending row, when known.
+        Where the offending run is, when known, counted one way everywhere (:func:`row_number`):
+        as a spreadsheet numbers the table of runs, the header being row 1 and the first run row
+        2, for a file, a DataFrame or a list of dicts alike; a file's rows may add ``of <path>``.
     """
 
     def __init__(self, field: str, value: object, fix: str, row: object | None = None):

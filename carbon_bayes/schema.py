@@ -35,7 +35,7 @@ from carbon_bayes.contract import (  # noqa: F401  (re-exported: schema.COLUMNS,
     PASSTHROUGH,
     Column,
 )
-from carbon_bayes.errors import CarbonBayesWarning, InputError
+from carbon_bayes.errors import CarbonBayesWarning, InputError, row_number
 
 
 def _suggest(value: str, choices) -> str:
@@ -69,7 +69,8 @@ def _to_frame(runs) -> pd.DataFrame:
 
 def _row_label(df: pd.DataFrame, i: int) -> str:
     rid = df["run_id"].iloc[i] if "run_id" in df.columns else None
-    return f"{i}, run_id {rid!r}" if isinstance(rid, str) and rid else str(i)
+    n = row_number(i)
+    return f"{n}, run_id {rid!r}" if isinstance(rid, str) and rid else str(n)
 
 
 #: Implied utilisation of the dense peak (compute / (device-hours x peak)) outside this band is an error...
@@ -292,7 +293,7 @@ def _check_ids_and_year(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
     rid[empty] = [f"run-{i}" for i in np.flatnonzero(empty)]
     if len(set(rid)) < len(rid):
         i = int(np.flatnonzero(pd.Series(rid).duplicated().to_numpy())[0])
-        raise InputError("run_id", rid[i], "run_id must be unique; rename or drop the duplicate row", row=i)
+        raise InputError("run_id", rid[i], "run_id must be unique; rename or drop the duplicate row", row=row_number(i))
 
     yr = out["year"]
     frac = ~np.isnan(yr) & (yr != np.round(yr))

@@ -352,3 +352,19 @@ def test_a_killed_update_exits_cleanly_and_leaves_no_temporary_file(tmp_path):
         assert list(tmp_path.iterdir()) == []
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+# ------------------------------------------------------------------------------ rows counted one way
+def test_a_bad_row_has_the_same_number_in_the_api_the_cli_and_the_readers(tmp_path, capsys):
+    # the third run is bad: a spreadsheet shows it in row 4 (header = row 1); a blank line is not counted
+    text = "hardware,device_hours,year,energy_mwh\nH100,10,2024,0.005\nH100,10,2024,0.005\n\nH1000,10,2024,0.005\n"
+    path = tmp_path / "runs.csv"
+    path.write_text(text)
+    frame = pd.read_csv(path)
+    with pytest.raises(InputError) as api:
+        cb.estimate(frame.drop(columns="energy_mwh"))
+    code, _, err = _cli(capsys, "estimate", "--input", str(path))
+    with pytest.raises(InputError) as reader:
+        cb.read_measurements(path)
+    assert code == 2
+    assert str(api.value.row).startswith("4") and "(row 4" in err and str(reader.value.row).startswith("4 of")

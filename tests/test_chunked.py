@@ -44,13 +44,13 @@ def test_a_run_id_repeated_in_another_block_is_refused_with_its_row(runs):
     dup.loc[25, "run_id"] = "r1"
     with pytest.raises(InputError, match="unique") as e:
         list(estimate_chunks(dup, chunk_size=10))
-    assert e.value.row == 25
+    assert e.value.row == 27  # position 25: the first run is row 2
 
 
 def test_a_bad_value_in_a_later_block_names_its_row_in_the_catalogue(runs):
     bad = runs.iloc[:30].astype({"year": float})
     bad.loc[23, "year"] = 2023.5
-    with pytest.raises(InputError, match=r"year=2023.5 \(row 23"):
+    with pytest.raises(InputError, match=r"year=2023.5 \(row 25"):
         list(estimate_chunks(bad, chunk_size=10))
 
 
@@ -89,7 +89,7 @@ def test_a_ragged_line_in_a_later_block_is_named(tmp_path, capsys):
     src = tmp_path / "runs.csv"
     src.write_text("parameters,year\n" + "7e9,2023\n" * 8 + "7e9,2023,extra\n")
     assert main(["estimate", "--input", str(src), "--chunk-size", "3"]) != 0
-    assert "line 10 has 3 fields but the header has 2" in capsys.readouterr().err
+    assert "(row 10): this row has 3 fields but the header has 2" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(("argv", "field"), [

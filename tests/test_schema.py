@@ -92,7 +92,7 @@ def test_error_names_the_row_of_the_bad_value():
     with pytest.raises(InputError) as info:
         normalise_runs(runs)
     assert "bad-one" in str(info.value.row)
-    assert "row 1" in str(info.value)
+    assert "(row 3, run_id" in str(info.value)  # header = row 1, the first run row 2
 
 
 def test_unknown_hardware_suggests_the_right_chip():
@@ -105,7 +105,7 @@ def test_unknown_country_names_the_column_in_a_batch():
     with pytest.raises(InputError) as info:
         normalise_runs(pd.DataFrame({"country": ["US", "FR", "Atlantis"]}))
     assert info.value.field == "country"
-    assert "2" in str(info.value.row)
+    assert str(info.value.row) == "4"  # third run: row 4, the header being row 1
 
 
 # ----------------------------------------------------------------------------- good inputs

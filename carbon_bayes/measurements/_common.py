@@ -53,18 +53,20 @@ def _read_text(path: Path) -> str:
 def _read_csv_text(text: str, path: Path, problems=None) -> pd.DataFrame:
     """Cells of a CSV as stripped strings, in the file's own dialect (see :func:`carbon_bayes.csvio.sniff_dialect`).
 
-    ``df.attrs["lines"]`` holds each row's line number as a spreadsheet counts it (header = 1),
+    ``df.attrs["lines"]`` holds each row's number as every error counts it (header = row 1,
+    blank lines not counted),
     ``df.attrs["dialect"]`` how the file was read. A row with more or fewer fields than the
     header goes to ``problems`` (:class:`~carbon_bayes.measurements._problems.Problems`), or raises.
     """
     dialect = sniff_dialect(text, "measurements", path)
     reader = csv.reader(io.StringIO(text), delimiter=dialect.delimiter, skipinitialspace=True)
     try:
-        records = [(reader.line_num, row) for row in reader]
+        rows = [row for row in reader if any(c.strip() for c in row)]
     except csv.Error as e:
         raise InputError("measurements", str(path), f"not a readable CSV ({e}); save it as comma-separated UTF-8 "
                          "with one header row") from None
-    records = [(n, row) for n, row in records if any(c.strip() for c in row)]
+    # rows as every error counts them (header = row 1, blank lines not counted; see errors.row_number)
+    records = list(enumerate(rows, start=1))
     if not records:
         raise InputError("measurements", str(path), "the file is empty: no header row")
     header = [c.strip() for c in records[0][1]]
