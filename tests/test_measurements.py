@@ -374,6 +374,14 @@ def test_user_data_dir_precedence(monkeypatch, tmp_path):
     assert not (tmp_path / "cb").exists()  # nothing is created until a posterior is written
 
 
+def test_user_data_dir_is_the_platforms_without_carbon_bayes_home(monkeypatch):
+    import platformdirs
+
+    monkeypatch.delenv("CARBON_BAYES_HOME", raising=False)
+    monkeypatch.setattr(platformdirs, "user_data_dir", lambda app, appauthor: f"/platform/{app}/{appauthor}")
+    assert user_data_dir() == Path("/platform/carbon_bayes/False")
+
+
 @pytest.mark.parametrize("bad", ["", "  ", "../up", "a b", "x" * 65, None])
 def test_cluster_names_must_be_file_safe(bad):
     with pytest.raises(InputError, match="name your cluster"):

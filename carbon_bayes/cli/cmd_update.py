@@ -29,7 +29,7 @@ def register(sub) -> None:
                    help="CodeCarbon emissions.csv, model card README.md, or CSV of runs with energy_mwh/co2_t")
     p.add_argument("--format", choices=FORMATS, help="format of FILE (default: recognised from its columns)")
     p.add_argument("--out", metavar="NC", help="posterior file to write (default: posterior-<cluster>.nc in "
-                   "$CARBON_BAYES_HOME, $XDG_DATA_HOME/carbon_bayes or ~/.local/share/carbon_bayes)")
+                   "$CARBON_BAYES_HOME, else the per-user data directory, on Linux ~/.local/share/carbon_bayes)")
     p.add_argument("--base", metavar="NC", help="posterior to extend (default: the shipped posterior; never modified)")
     p.add_argument("--cluster", default="user", help="name of your cluster (default 'user')")
     add_sampler_flags(p)

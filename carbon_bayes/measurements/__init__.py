@@ -79,16 +79,17 @@ _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 def user_data_dir() -> Path:
     """Directory for a user's own posteriors.
 
-    ``$CARBON_BAYES_HOME`` when set, else ``$XDG_DATA_HOME/carbon_bayes``, else
-    ``~/.local/share/carbon_bayes``. It is created when a posterior is first written there.
+    ``$CARBON_BAYES_HOME`` when set, else the platform's per-user data directory as
+    ``platformdirs`` finds it (Linux: ``$XDG_DATA_HOME/carbon_bayes`` or
+    ``~/.local/share/carbon_bayes``; macOS: ``~/Library/Application Support/carbon_bayes``;
+    Windows: ``%LOCALAPPDATA%/carbon_bayes``). It is created when a posterior is first written there.
     """
     home = os.environ.get("CARBON_BAYES_HOME", "").strip()
     if home:
         return Path(home).expanduser()
-    xdg = os.environ.get("XDG_DATA_HOME", "").strip()
-    if xdg:
-        return Path(xdg).expanduser() / "carbon_bayes"
-    return Path.home() / ".local" / "share" / "carbon_bayes"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("carbon_bayes", appauthor=False))
 
 
 def check_cluster(cluster) -> str:
