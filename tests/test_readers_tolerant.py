@@ -296,3 +296,62 @@ def test_a_user_csv_label_against_its_hours_is_checked(tmp_path):
     p.write_text("\n".join(text) + "\n")
     with pytest.raises(InputError, match=r"energy_mwh=.*W per device.*the H100-SXM5 TDP of 700 W"):
         read_measurements(p)
+
+
+# ------------------------------------------------------------------------------ physical consistency in every reader
+def _csv(tmp_path, text, name="runs.csv"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_co2_against_energy_beyond_any_grid_is_an_error_naming_the_column(tmp_path):
+    # 5 t from 1 MWh is 5 kg/kWh: no grid emits that (a t-for-kg slip); 0.4 t is a normal grid
+    head = "hardware,device_hours,year,energy_mwh,co2_t\n"
+    with pytest.raises(InputError, match=r"5 kg CO2e/kWh, more than any grid") as e:
+        read_measurements(_csv(tmp_path, head + "H100,2000,2024,1,5\n"))
+    assert e.value.field == "co2_t" and str(e.value.row).startswith("2 of")
+    ok = read_measurements(_csv(tmp_path, head + "H100,2000,2024,1,0.4\n", "ok.csv"))
+    assert ok.loc[0, "co2_t"] == pytest.approx(0.4) and "kg CO2e/kWh" not in ok.loc[0, "decision_note"]
+    with pytest.raises(InputError) as kg:
+        read_measurements(_csv(tmp_path, "hardware,device_hours,year,energy_kwh,co2_kg\nH100,2000,2024,1000,5000\n",
+                               "kg.csv"))
+    assert kg.value.field == "co2_kg"
+
+
+@pytest.mark.parametrize(("co2_t", "says"), [(1.5, "unusually high"), (0.0, "market-based")])
+def test_a_high_or_zero_intensity_is_read_with_a_note(tmp_path, co2_t, says):
+    rows = read_measurements(_csv(tmp_path, f"hardware,device_hours,year,energy_mwh,co2_t\nH100,2000,2024,1,{co2_t}\n"))
+    assert rows.loc[0, "co2_t"] == co2_t and says in rows.loc[0, "decision_note"]
+
+
+def test_co2_without_energy_is_checked_against_hours_and_devices(tmp_path):
+    # 10 H100-hours at 5 x 700 W on a 2.5 kg/kWh grid emit at most 0.0875 t; 1 t is impossible, 0.01 t is not
+    head = "hardware,device_hours,year,co2_t\n"
+    with pytest.raises(InputError, match=r"more than 10 H100-SXM5 device-hours can emit \(0.0875 t"):
+        read_measurements(_csv(tmp_path, head + "H100,10,2024,1\n"))
+    assert read_measurements(_csv(tmp_path, head + "H100,10,2024,0.01\n", "ok.csv")).loc[0, "co2_t"] == 0.01
+
+
+def test_codecarbon_emissions_beyond_any_grid_is_an_error(tmp_path):
+    text = CC.read_text().splitlines()
+    header = text[0].split(",")
+    cells = next(csv.reader([text[1]]))
+    cells[header.index("emissions")] = str(float(cells[header.index("energy_consumed")]) * 3.0)  # 3 kg/kWh
+    path = tmp_path / "emissions.csv"
+    path.write_text(text[0] + "\n" + ",".join(cells) + "\n")
+    with pytest.raises(InputError, match="more than any grid") as e:
+        read_measurements(path)
+    assert e.value.field == "emissions"
+
+
+def test_facts_that_make_a_run_impossible_are_named(tmp_path):
+    with pytest.raises(InputError, match=r"more compute than the devices can do.*training_flops=1e\+25 given"):
+        read_measurements(CC, facts={"training_flops": 1e25})
+    with pytest.raises(InputError, match=r"W per device.*device_hours=0.001, hardware=A100-SXM4-40GB given") as e:
+        read_measurements(CC, facts={"hardware": "A100", "device_hours": 1e-3})
+    assert e.value.field == "energy_mwh"
+    card = DATA / "model_card" / "README.md"
+    with pytest.raises(InputError, match="device-hours can emit"):
+        read_measurements(card, facts={"hardware": "T4", "device_hours": 1e-3})
+    assert read_measurements(card, facts={"hardware": "T4", "device_hours": 1e4}).loc[0, "hardware"] == "T4"

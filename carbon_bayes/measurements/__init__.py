@@ -60,6 +60,8 @@ from carbon_bayes.csvio import sniff_dialect
 from carbon_bayes.errors import DataError, InputError
 from carbon_bayes.measurements._common import (
     _apply_facts,
+    _check_co2_hours,
+    _check_watts,
     _read_csv_text,
     _read_text,
     normalise_facts,
@@ -202,7 +204,44 @@ def read_measurements(path: str | Path, format: str | None = None, facts: dict |
         reader = _codecarbon_rows if fmt == "codecarbon" else _user_csv_rows
         rows = reader(df, path, f, problems)
     _apply_facts(rows, f)
+    _check_with_facts(rows, f, path)
     return _finish(rows, path, fmt, problems, dialect)
+
+
+#: Facts that change what a run's energy or CO2 can physically be.
+_PHYSICAL_FACTS = {"hardware", "n_devices", "device_hours", "training_days", "training_flops", "parameters",
+                   "active_parameters", "training_tokens", "power_scope"}
+
+
+def _check_with_facts(rows: list[dict], facts: dict, path: Path) -> None:
+    """Check again, physically, the runs whose hardware, hours or compute came from ``facts``.
+
+    Hours against compute (through the input contract), energy against hours and devices, CO2
+    against hours and devices: a fact that makes a run impossible is an error naming the fact.
+    """
+    given = _PHYSICAL_FACTS & set(facts)
+    if not given or not rows:
+        return
+    contract = ["hardware", "device_hours", "training_flops", "parameters", "active_parameters", "training_tokens"]
+    for r in rows:
+        named = "with " + ", ".join(f"{k}={facts[k]:g}" if isinstance(facts[k], (int, float)) else f"{k}={facts[k]}"
+                                    for k in sorted(given)) + " given for every run"
+        try:
+            schema.normalise_runs([{c: r[c] for c in contract if c in r and _known(r[c])}])
+            notes: list[str] = []
+            _check_watts(r.get("energy_mwh", np.nan), r.get("device_hours", np.nan), r.get("hardware", ""),
+                         r.get("power_scope", ""), "", notes, "energy_mwh")
+            if not np.isfinite(r.get("energy_mwh", np.nan)):
+                _check_co2_hours(r.get("co2_t", np.nan), r.get("device_hours", np.nan), r.get("hardware", ""), "")
+        except InputError as e:
+            raise InputError(e.field, e.value, f"{e.fix} ({named}: run {r.get('run_id', '')!r} of {path.name}); "
+                             "correct the fact") from None
+        if notes:
+            r["decision_note"] = "; ".join(x for x in (r.get("decision_note", ""), *notes) if x)
+
+
+def _known(v) -> bool:
+    return not (v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()))
 
 
 def read_codecarbon(path: str | Path, facts: dict | None = None, *, skip_invalid: bool = False) -> pd.DataFrame:

@@ -153,6 +153,42 @@ def _check_watts(energy_mwh: float, device_hours: float, hardware: str, scope: s
         notes.append(f"{said}: implausibly low (idle devices, or the wrong unit or count?)")
 
 
+#: Implied carbon intensity (CO2e / energy, kg/kWh) above this is an error: the dirtiest grids emit about
+#: 1.1 kg/kWh and a PUE of 2 at most doubles it for a figure of IT energy, so more is a unit slip (t vs kg).
+INTENSITY_ERROR = 2.5
+#: Above this the intensity is noted as unusually high (coal-heavy grid, or CO2 including PUE over IT energy).
+INTENSITY_NOTE = 1.2
+
+
+def _check_intensity(co2_t: float, energy_mwh: float, where: str, notes: list[str], field: str = "co2_t") -> float:
+    """CO2 against energy: the implied intensity (kg/kWh) must be one a grid can have; returns it (NaN if unknown)."""
+    if not (np.isfinite(co2_t) and np.isfinite(energy_mwh) and energy_mwh > 0):
+        return float("nan")
+    intensity = co2_t / energy_mwh  # t/MWh = kg/kWh
+    said = f"{co2_t:.4g} t CO2e from {energy_mwh:.4g} MWh is {intensity:.3g} kg CO2e/kWh"
+    if intensity > INTENSITY_ERROR:
+        raise InputError(field, f"{co2_t:.4g} t", f"{said}, more than any grid emits (at most about 1.1 kg/kWh, "
+                         f"{INTENSITY_ERROR:g} with a PUE of 2): check the units (t vs kg, MWh vs kWh)", row=where)
+    if intensity > INTENSITY_NOTE:
+        notes.append(f"{said}: unusually high (a coal-heavy grid, or CO2 including the PUE over IT energy?)")
+    elif intensity == 0:
+        notes.append(f"{said}: zero (market-based accounting or offsets? say accounting=market_based)")
+    return intensity
+
+
+def _check_co2_hours(co2_t: float, device_hours: float, hardware: str, where: str, field: str = "co2_t") -> None:
+    """CO2 with no energy, against hours and devices: at most every device at the watts limit on the dirtiest grid."""
+    if not (hardware and np.isfinite(co2_t) and np.isfinite(device_hours) and device_hours > 0):
+        return
+    tdp = float(reference.accelerators().loc[hardware, "tdp_w"])
+    most_t = device_hours * tdp * WATTS_ERROR["system"] * 1e-6 * INTENSITY_ERROR
+    if co2_t > most_t:
+        raise InputError(field, f"{co2_t:.4g} t", f"is more than {device_hours:.4g} {hardware} device-hours can emit "
+                         f"({most_t:.3g} t even at {WATTS_ERROR['system']:g}x the {tdp:g} W TDP on a "
+                         f"{INTENSITY_ERROR:g} kg/kWh grid): check the units (grams vs kg vs t) and the hours",
+                         row=where)
+
+
 def _canonical_region(provider: str, region: str):
     if not provider or not region:
         return None

@@ -13,6 +13,7 @@ from carbon_bayes.errors import InputError
 from carbon_bayes.formula import SECONDS_PER_HOUR
 from carbon_bayes.measurements._common import (
     _canonical_region,
+    _check_intensity,
     _check_watts,
     _line,
     _number,
@@ -31,6 +32,8 @@ CODECARBON_SIGNATURE = frozenset({
     "cloud_region", "gpu_model", "gpu_count", "water_consumed",
 })
 CODECARBON_REQUIRED = ("duration", "energy_consumed")
+#: CodeCarbon computes emissions from a grid's intensity: above this (kg/kWh) the row's is not used as one.
+CODECARBON_MAX_INTENSITY = 1.5
 
 # ------------------------------------------------------------------------ CodeCarbon
 def _codecarbon_rows(df: pd.DataFrame, path: Path, facts: dict, problems: Problems) -> list[dict]:
@@ -243,9 +246,9 @@ def _codecarbon_row(df: pd.DataFrame, i: int, path: Path, facts: dict, dropped: 
     _check_size(kwh_all, duration, n_dev, cell, where)
     _check_watts(kwh / 1000.0, n_dev * duration / SECONDS_PER_HOUR, hw, power_scope, where, notes,
                  "gpu_energy" if power_scope == "gpu" else "energy_consumed")
-    intensity = kg / kwh_all if np.isfinite(kg) else np.nan
-    if np.isfinite(intensity) and not 0 <= intensity <= 1.5:
-        notes.append(f"intensity emissions/energy_consumed = {intensity:.3g} kg/kWh is implausible: not used")
+    intensity = _check_intensity(kg / 1000.0, kwh_all / 1000.0, where, notes, "emissions")
+    if intensity > CODECARBON_MAX_INTENSITY:
+        notes.append(f"intensity emissions/energy_consumed = {intensity:.3g} kg/kWh is above any grid's: not used")
         intensity = np.nan
     return _record(cell, path, line, used_ids, {
         "year": year, "hardware": hw, "hardware_as_published": gpu_model, "n_devices": float(n_dev),

@@ -10,7 +10,16 @@ import pandas as pd
 
 from carbon_bayes import schema
 from carbon_bayes.errors import InputError
-from carbon_bayes.measurements._common import _FALSE, _TRUE, _check_watts, _line, _number, _where
+from carbon_bayes.measurements._common import (
+    _FALSE,
+    _TRUE,
+    _check_co2_hours,
+    _check_intensity,
+    _check_watts,
+    _line,
+    _number,
+    _where,
+)
 from carbon_bayes.measurements._problems import Problems
 
 #: Label columns of a user CSV (unit conversions to the dataset's MWh and t).
@@ -85,8 +94,13 @@ def _user_row(df: pd.DataFrame, i: int, path: Path, labels: list[str], r) -> dic
         raise InputError("scope", scope, "use final_pretraining or finetune (or aggregate)", row=_where(path, line))
     quote = "; ".join(f"{c}={cell[c]}" for c in labels if cell[c])
     notes = [r["warnings"]] if r["warnings"] else []
-    _check_watts(vals["energy_mwh"], r["device_hours"], r["hardware"], r["power_scope"], _where(path, line), notes,
+    where = _where(path, line)
+    _check_watts(vals["energy_mwh"], r["device_hours"], r["hardware"], r["power_scope"], where, notes,
                  next((c for c in labels if CSV_LABELS[c][0] == "energy_mwh"), "energy_mwh"))
+    co2_col = next((c for c in labels if CSV_LABELS[c][0] == "co2_t"), "co2_t")
+    _check_intensity(vals["co2_t"], vals["energy_mwh"], where, notes, co2_col)
+    if not np.isfinite(vals["energy_mwh"]):
+        _check_co2_hours(vals["co2_t"], r["device_hours"], r["hardware"], where, co2_col)
     return {
         "run_id": cell.get("run_id", "") or f"{path.stem}-row{line}", "model_name": r["model_name"],
         "year": r["year"], "task": r["task"] or "other",
