@@ -25,6 +25,7 @@ from carbon_bayes.constants import DEFAULT_SAMPLER_CONFIG
 from carbon_bayes.errors import InputError
 from carbon_bayes.model import build_model
 from carbon_bayes.priorspec import ModelPriors
+from carbon_bayes.workers import worker_context
 
 log = logging.getLogger("carbon_bayes")
 
@@ -129,7 +130,8 @@ def sample(model: pm.Model, cfg: dict, *, data: dict | None = None, compiled: An
             pm.set_data(data)
         return pm.sample(draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"], nuts_sampler="pymc",
                          cores=cores, random_seed=cfg["seed"], target_accept=cfg["target_accept"],
-                         progressbar=cfg["progressbar"], compute_convergence_checks=False)
+                         progressbar=cfg["progressbar"], compute_convergence_checks=False,
+                         mp_ctx=worker_context())  # chain processes end with this one, even if it is killed
 
 
 class CarbonModel:

@@ -113,6 +113,8 @@ def file_lock(path: str | Path, timeout: float = 600.0, field: str = "out") -> I
 
     A second writer waits up to ``timeout`` seconds, then raises InputError naming the file.
     The lock is an OS lock (``fcntl.flock``): it is released when the process ends, even if killed.
+    The lock file is removed when the block ends (one a killed process left is removed by the
+    next writer); a writer that locked a file another just removed locks the new one instead.
     """
     try:
         import fcntl
@@ -122,22 +124,45 @@ def file_lock(path: str | Path, timeout: float = 600.0, field: str = "out") -> I
     p = Path(path).expanduser()
     p.parent.mkdir(parents=True, exist_ok=True)
     lock = p.with_name(f".{p.name}.lock")
-    fh = open(lock, "a+")  # noqa: SIM115  (held for the block)
+    deadline = time.monotonic() + timeout
+    while True:
+        fh = open(lock, "a+")  # noqa: SIM115  (held for the block)
+        try:
+            _acquire(fcntl, fh, deadline)
+        except BlockingIOError:
+            fh.close()
+            raise InputError(field, str(p), f"another carbon_bayes process is writing this file (lock {lock.name} "
+                             f"held for {timeout:g} s); wait for it to finish, or write to another file") from None
+        if _same_file(fh, lock):
+            break
+        fh.close()  # the holder before us removed the file we locked: lock the one now at the path
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise InputError(field, str(p), f"another carbon_bayes process is writing this file (lock "
-                                     f"{lock.name} held for {timeout:g} s); wait for it to finish, or write to "
-                                     "another file") from None
-                time.sleep(0.2)
         yield
     finally:
+        with contextlib.suppress(OSError):
+            lock.unlink()
         fh.close()
+
+
+def _acquire(fcntl, fh, deadline: float) -> None:
+    """Take the lock of an open file, retrying until ``deadline`` (then BlockingIOError)."""
+    while True:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
+def _same_file(fh, path: Path) -> bool:
+    """Whether the open ``fh`` is still the file at ``path`` (not one removed since it was opened)."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return os.path.samestat(os.fstat(fh.fileno()), st)
 
 
 def remove_stale_temps(path: str | Path) -> list[Path]:

@@ -169,6 +169,36 @@ def test_a_second_writer_waits_for_the_lock_or_fails_clearly(tmp_path):
     assert order == ["first in", "first out", "second in"]
 
 
+def test_the_lock_file_goes_with_the_lock_and_contending_writers_lose_nothing(tmp_path):
+    # read-modify-write of a counter by 6 writers x 5 times: with the lock file removed at each
+    # release (and re-created by the next writer), no two writers may ever hold the lock at once
+    target = tmp_path / "posterior-user.nc"
+    target.write_text("0")
+    inside, overlaps = [], []
+
+    def writer():
+        for _ in range(5):
+            with file_lock(target, timeout=30):
+                inside.append(1)
+                overlaps.append(len(inside) > 1)  # two writers holding the lock at once
+                n = int(target.read_text())
+                time.sleep(0.005)
+                target.write_text(str(n + 1))
+                inside.pop()
+
+    threads = [threading.Thread(target=writer) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert target.read_text() == "30" and len(overlaps) == 30 and not any(overlaps)
+    assert not (tmp_path / ".posterior-user.nc.lock").exists()
+    (tmp_path / ".posterior-user.nc.lock").write_text("")  # left by a killed writer: the next one removes it
+    with file_lock(target):
+        pass
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["posterior-user.nc"]
+
+
 def test_stale_temporary_files_of_a_killed_write_are_removed(tmp_path):
     target = tmp_path / "posterior-user.nc"
     left = tmp_path / ".posterior-user.nc.abc123.tmp"
