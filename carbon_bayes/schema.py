@@ -88,7 +88,7 @@ def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
         if values.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in values):
             raise ValueError
         return _check_finite(col, out, values, df)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # OverflowError: an int beyond float, refused below
         pass
     out = np.empty(len(values))
     for i, raw in enumerate(values):
