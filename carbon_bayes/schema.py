@@ -97,6 +97,9 @@ def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
             continue
         if isinstance(raw, (bool, np.bool_)):
             raise InputError(col, raw, "give a number", row=_row_label(df, i))
+        if isinstance(raw, (list, tuple, set, frozenset, dict, np.ndarray)):
+            raise InputError(col, raw, f"give one number per cell (in {_BY_NAME[col].unit}, e.g. {_example(col)}); "
+                             "describe several runs as one dict (row) per run", row=_row_label(df, i))
         text = str(raw).replace("_", "").strip()
         if "," in text:
             if not _THOUSANDS_RE.match(text):
