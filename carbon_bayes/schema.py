@@ -92,7 +92,7 @@ def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
         pass
     out = np.empty(len(values))
     for i, raw in enumerate(values):
-        if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        if raw is None or raw is pd.NA or raw is pd.NaT or (isinstance(raw, float) and np.isnan(raw)):
             out[i] = np.nan
             continue
         if isinstance(raw, (bool, np.bool_)):
@@ -157,7 +157,7 @@ def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: pd.DataF
 def _text(values) -> np.ndarray:
     """Text cells as stripped str ("" for missing); pandas' string methods for large batches."""
     if len(values) <= 64:  # a Python loop is faster than building a Series for a few runs
-        return np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+        return np.array(["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
                          for v in values], dtype=object)
     s = pd.Series(values, dtype=object)
     return s.where(s.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
