@@ -53,6 +53,11 @@ def _to_frame(runs) -> pd.DataFrame:
         if all(np.ndim(v) == 0 for v in runs.values()):
             df = pd.DataFrame([dict(runs)])
         else:
+            lengths = {str(k): len(v) for k, v in runs.items() if np.ndim(v) > 0}
+            if len(set(lengths.values())) > 1:
+                shown = ", ".join(f"{k} {n}" for k, n in lengths.items())
+                raise InputError("runs", f"columns of lengths {shown}", "a dict of columns needs the same length "
+                                 "in each (one value per run), or pass a list of dicts, one per run")
             df = pd.DataFrame(dict(runs))
     elif isinstance(runs, Sequence) and not isinstance(runs, (str, bytes)) and all(
         isinstance(r, Mapping) for r in runs
