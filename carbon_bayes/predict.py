@@ -54,7 +54,8 @@ def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -
 
     from carbon_bayes.resources import default_posterior_path
 
-    if posterior is not None and not isinstance(posterior, (str, os.PathLike)):
+    given: object = posterior  # callers pass anything: refuse what is not a path
+    if given is not None and not isinstance(given, (str, os.PathLike)):
         from carbon_bayes.errors import InputError
 
         raise InputError("posterior", posterior, "give the path of a posterior file (.nc), a loaded Posterior, "
