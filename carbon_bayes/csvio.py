@@ -85,6 +85,21 @@ def decimal_point(cell: str) -> str:
     return cell.replace(".", "").replace(",", ".")
 
 
+#: The first bytes of files people give for a CSV that are not text, and what each is.
+_MAGIC = {b"\x1f\x8b": "gzip-compressed: decompress it first, e.g. gunzip", b"PK\x03\x04": "a zip or Excel workbook",
+          b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"PAR1": "a Parquet file: name it .parquet"}
+
+
+def not_text_kind(path: str | Path) -> str:
+    """``": gzip-compressed ..."`` when the file's first bytes say what it is instead of text, else ``""``."""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(4)
+    except OSError:
+        return ""
+    return next((f": {what}" for magic, what in _MAGIC.items() if start.startswith(magic)), "")
+
+
 def read_csv_strict(path: str | Path, field: str = "input") -> pd.DataFrame:
     """Read a CSV as strings ("" for empty cells) after checking its shape.
 
@@ -124,8 +139,8 @@ def iter_csv_strict(path: str | Path, field: str = "input", chunk_rows: int | No
                 raise InputError(field, str(path), f"duplicate column name(s) {sorted(dup)} in the header")
             yield from _blocks(rows, header, p, field, chunk_rows, dialect)
     except UnicodeDecodeError:
-        raise InputError(field, str(path), "not a readable CSV (not UTF-8 text); save it as comma-separated "
-                                           "UTF-8") from None
+        raise InputError(field, str(path), f"not a readable CSV (not UTF-8 text{not_text_kind(p)}); save it as "
+                                           "comma-separated UTF-8") from None
     except csv.Error as e:
         raise InputError(field, str(path), f"not a readable CSV ({e}); save it as comma-separated UTF-8") from None
 
