@@ -126,7 +126,11 @@ def iter_csv_strict(path: str | Path, field: str = "input", chunk_rows: int | No
         raise InputError(field, str(path), "file not found; check the path")
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
-            dialect = sniff_dialect(fh.read(SNIFF_BYTES), field, path)
+            head = fh.read(SNIFF_BYTES)
+            if "\x00" in head:
+                raise InputError(field, str(path), "the file has NUL bytes, so it is not a text CSV (a binary file, or "
+                                 "UTF-16 text?); save it as comma-separated UTF-8")
+            dialect = sniff_dialect(head, field, path)
             fh.seek(0)
             if fh.read(1) != "\ufeff":  # utf-8-sig skips a byte-order mark only at the first read
                 fh.seek(0)
