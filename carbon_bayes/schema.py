@@ -44,21 +44,32 @@ def _suggest(value: str, choices) -> str:
     return (" Did you mean " + " or ".join(repr(lookup[c]) for c in close) + "?") if close else ""
 
 
+def _ndim(value) -> int:
+    try:
+        return int(np.ndim(value))
+    except ValueError:  # a ragged nested list: a column whose cells differ in length
+        return 1
+
+
 def _to_frame(runs) -> pd.DataFrame:
     if isinstance(runs, pd.DataFrame):
         df = runs.copy()
     elif isinstance(runs, pd.Series):
         df = runs.to_frame().T
     elif isinstance(runs, Mapping):
-        if all(np.ndim(v) == 0 for v in runs.values()):
+        if all(_ndim(v) == 0 for v in runs.values()):
             df = pd.DataFrame([dict(runs)])
         else:
-            lengths = {str(k): len(v) for k, v in runs.items() if np.ndim(v) > 0}
+            lengths = {str(k): len(v) for k, v in runs.items() if _ndim(v) > 0}
             if len(set(lengths.values())) > 1:
                 shown = ", ".join(f"{k} {n}" for k, n in lengths.items())
                 raise InputError("runs", f"columns of lengths {shown}", "a dict of columns needs the same length "
                                  "in each (one value per run), or pass a list of dicts, one per run")
-            df = pd.DataFrame(dict(runs))
+            try:
+                df = pd.DataFrame(dict(runs))
+            except (ValueError, TypeError) as e:  # e.g. a dict value beside lists
+                raise InputError("runs", "a dict of columns", f"cannot be made a table ({e}); give one value per "
+                                 "field for one run, or lists of one value per run for several") from None
     elif isinstance(runs, Sequence) and not isinstance(runs, (str, bytes)) and all(
         isinstance(r, Mapping) for r in runs
     ):
