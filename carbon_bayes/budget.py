@@ -217,7 +217,7 @@ def check_trials(n_trials, allow_none: bool = True):
         n = int(n_trials)
         if n != float(n_trials):
             raise ValueError
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         raise InputError("n_trials", n_trials, "give a whole number of trials, e.g. 80") from None
     if n < 1:
         raise InputError("n_trials", n_trials, "give at least 1 trial")

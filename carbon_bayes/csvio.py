@@ -85,6 +85,21 @@ def decimal_point(cell: str) -> str:
     return cell.replace(".", "").replace(",", ".")
 
 
+#: The first bytes of files people give for a CSV that are not text, and what each is.
+_MAGIC = {b"\x1f\x8b": "gzip-compressed: decompress it first, e.g. gunzip", b"PK\x03\x04": "a zip or Excel workbook",
+          b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"PAR1": "a Parquet file: name it .parquet"}
+
+
+def not_text_kind(path: str | Path) -> str:
+    """``": gzip-compressed ..."`` when the file's first bytes say what it is instead of text, else ``""``."""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(4)
+    except OSError:
+        return ""
+    return next((f": {what}" for magic, what in _MAGIC.items() if start.startswith(magic)), "")
+
+
 def read_csv_strict(path: str | Path, field: str = "input") -> pd.DataFrame:
     """Read a CSV as strings ("" for empty cells) after checking its shape.
 
@@ -111,7 +126,11 @@ def iter_csv_strict(path: str | Path, field: str = "input", chunk_rows: int | No
         raise InputError(field, str(path), "file not found; check the path")
     try:
         with open(p, newline="", encoding="utf-8-sig") as fh:
-            dialect = sniff_dialect(fh.read(SNIFF_BYTES), field, path)
+            head = fh.read(SNIFF_BYTES)
+            if "\x00" in head:
+                raise InputError(field, str(path), "the file has NUL bytes, so it is not a text CSV (a binary file, or "
+                                 "UTF-16 text?); save it as comma-separated UTF-8")
+            dialect = sniff_dialect(head, field, path)
             fh.seek(0)
             if fh.read(1) != "\ufeff":  # utf-8-sig skips a byte-order mark only at the first read
                 fh.seek(0)
@@ -124,8 +143,8 @@ def iter_csv_strict(path: str | Path, field: str = "input", chunk_rows: int | No
                 raise InputError(field, str(path), f"duplicate column name(s) {sorted(dup)} in the header")
             yield from _blocks(rows, header, p, field, chunk_rows, dialect)
     except UnicodeDecodeError:
-        raise InputError(field, str(path), "not a readable CSV (not UTF-8 text); save it as comma-separated "
-                                           "UTF-8") from None
+        raise InputError(field, str(path), f"not a readable CSV (not UTF-8 text{not_text_kind(p)}); save it as "
+                                           "comma-separated UTF-8") from None
     except csv.Error as e:
         raise InputError(field, str(path), f"not a readable CSV ({e}); save it as comma-separated UTF-8") from None
 

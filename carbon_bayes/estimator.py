@@ -142,9 +142,13 @@ class Estimate:
             raise InputError("prob_exceeds", {"co2_t": co2_t, "energy_mwh": energy_mwh},
                              "give exactly one threshold, e.g. prob_exceeds(co2_t=100)")
         quantity, thr = ("co2_t", co2_t) if co2_t is not None else ("energy_mwh", energy_mwh)
-        thr = float(thr)
+        fix = "give a budget >= 0 in " + ("t CO2e" if quantity == "co2_t" else "MWh")
+        try:
+            thr = float(thr)
+        except (TypeError, ValueError):
+            raise InputError(quantity, thr, fix) from None
         if not np.isfinite(thr) or thr < 0:
-            raise InputError(quantity, thr, "give a budget >= 0 in " + ("t CO2e" if quantity == "co2_t" else "MWh"))
+            raise InputError(quantity, thr, fix)
         v = self._da(quantity).values  # NaN pads runs with fewer draws than the batch's most
         p = np.nanmean(np.where(np.isnan(v), np.nan, v > thr), axis=1)
         return pd.Series(p, index=pd.Index(self.summary["run_id"], name="run_id"), name=f"P({quantity} > {thr:g})")

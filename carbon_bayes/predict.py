@@ -49,10 +49,17 @@ def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -
         return posterior
     if isinstance(posterior, Posterior):
         return Predictor(posterior)
+    import os
     from pathlib import Path
 
     from carbon_bayes.resources import default_posterior_path
 
+    given: object = posterior  # callers pass anything: refuse what is not a path
+    if given is not None and not isinstance(given, (str, os.PathLike)):
+        from carbon_bayes.errors import InputError
+
+        raise InputError("posterior", posterior, "give the path of a posterior file (.nc), a loaded Posterior, "
+                         "or leave it unset for the shipped posterior")
     path = Path(posterior) if posterior is not None else default_posterior_path()
     key = (str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
     if key not in _CACHE:

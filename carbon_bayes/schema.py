@@ -44,16 +44,32 @@ def _suggest(value: str, choices) -> str:
     return (" Did you mean " + " or ".join(repr(lookup[c]) for c in close) + "?") if close else ""
 
 
+def _ndim(value) -> int:
+    try:
+        return int(np.ndim(value))
+    except ValueError:  # a ragged nested list: a column whose cells differ in length
+        return 1
+
+
 def _to_frame(runs) -> pd.DataFrame:
     if isinstance(runs, pd.DataFrame):
         df = runs.copy()
     elif isinstance(runs, pd.Series):
         df = runs.to_frame().T
     elif isinstance(runs, Mapping):
-        if all(np.ndim(v) == 0 for v in runs.values()):
+        if all(_ndim(v) == 0 for v in runs.values()):
             df = pd.DataFrame([dict(runs)])
         else:
-            df = pd.DataFrame(dict(runs))
+            lengths = {str(k): len(v) for k, v in runs.items() if _ndim(v) > 0}
+            if len(set(lengths.values())) > 1:
+                shown = ", ".join(f"{k} {n}" for k, n in lengths.items())
+                raise InputError("runs", f"columns of lengths {shown}", "a dict of columns needs the same length "
+                                 "in each (one value per run), or pass a list of dicts, one per run")
+            try:
+                df = pd.DataFrame(dict(runs))
+            except (ValueError, TypeError) as e:  # e.g. a dict value beside lists
+                raise InputError("runs", "a dict of columns", f"cannot be made a table ({e}); give one value per "
+                                 "field for one run, or lists of one value per run for several") from None
     elif isinstance(runs, Sequence) and not isinstance(runs, (str, bytes)) and all(
         isinstance(r, Mapping) for r in runs
     ):
@@ -89,15 +105,18 @@ def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
         if values.dtype == object and any(isinstance(v, (bool, np.bool_)) for v in values):
             raise ValueError
         return _check_finite(col, out, values, df)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # OverflowError: an int beyond float, refused below
         pass
     out = np.empty(len(values))
     for i, raw in enumerate(values):
-        if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+        if raw is None or raw is pd.NA or raw is pd.NaT or (isinstance(raw, float) and np.isnan(raw)):
             out[i] = np.nan
             continue
         if isinstance(raw, (bool, np.bool_)):
             raise InputError(col, raw, "give a number", row=_row_label(df, i))
+        if isinstance(raw, (list, tuple, set, frozenset, dict, np.ndarray)):
+            raise InputError(col, raw, f"give one number per cell (in {_BY_NAME[col].unit}, e.g. {_example(col)}); "
+                             "describe several runs as one dict (row) per run", row=_row_label(df, i))
         text = str(raw).replace("_", "").strip()
         if "," in text:
             if not _THOUSANDS_RE.match(text):
@@ -155,7 +174,7 @@ def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: pd.DataF
 def _text(values) -> np.ndarray:
     """Text cells as stripped str ("" for missing); pandas' string methods for large batches."""
     if len(values) <= 64:  # a Python loop is faster than building a Series for a few runs
-        return np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
+        return np.array(["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
                          for v in values], dtype=object)
     s = pd.Series(values, dtype=object)
     return s.where(s.notna(), "").astype(str).str.strip().to_numpy(dtype=object)

@@ -12,11 +12,14 @@ import argparse
 import importlib
 import logging
 import pkgutil
+import re
 import sys
 import warnings
 
 from carbon_bayes._version import __version__
 from carbon_bayes.errors import CarbonBayesError, CarbonBayesWarning
+
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
 
 
 def _commands():
@@ -38,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for mod in _commands():
         mod.register(sub)
+    for p in sub.choices.values():  # "--parameters -7e9" is a value, not a flag (argparse knows only -7 and -.5)
+        p._negative_number_matcher = _NEGATIVE_NUMBER
     return parser
 
 

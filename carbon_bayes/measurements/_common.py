@@ -42,8 +42,10 @@ def _read_text(path: Path) -> str:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
+        from carbon_bayes.csvio import not_text_kind
+
         raise InputError("measurements", str(path),
-                         "not UTF-8 text; save the file as UTF-8 (CSV or README.md)") from None
+                         f"not UTF-8 text{not_text_kind(path)}; save the file as UTF-8 (CSV or README.md)") from None
     if not text.strip():
         raise InputError("measurements", str(path), "the file is empty; give a CodeCarbon emissions.csv, a model card "
                          "README.md, or a CSV with a header row and one row per run")
