@@ -28,7 +28,7 @@ FIT = textwrap.dedent("""
 
 
 def _group(pgid: int) -> list[int]:
-    """Processes of process group ``pgid`` (field 5 of /proc/PID/stat)."""
+    """List the live processes of process group ``pgid`` (field 5 of /proc/PID/stat)."""
     pids = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
