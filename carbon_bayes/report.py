@@ -376,7 +376,7 @@ def _hf_card(data: dict) -> str:
     rec = data["runs"][0]
     inp = rec["inputs"]
     grams = float(f"{rec['co2_t']['median'] * 1e6:.2g}")
-    emissions = str(int(grams)) if grams >= 1 else np.format_float_positional(grams, trim="-")
+    emissions = np.format_float_positional(grams, trim="-")  # 2.3 g stays 2.3 (int() would say 2)
     lo, hi = sig2(rec["co2_t"]["lower"] * 1e6), sig2(rec["co2_t"]["upper"] * 1e6)
     level = _level(data["ci"])
     source = (f"carbon_bayes {data['carbon_bayes_version']} estimate, not a measurement: posterior median "

@@ -160,6 +160,15 @@ def test_hf_card_block_parses_and_is_in_grams():
         rp.report([RUN, {**TINY, "run_id": "b"}], format="hf-card")
 
 
+def test_hf_card_keeps_two_significant_figures_of_a_few_grams():
+    # a two-minute run on one RTX 3080 Ti emits a few grams: 2.3 g must not be written as 2
+    run = {"hardware": "RTX-3080TI", "device_hours": 0.0354, "country": "ES", "year": 2025}
+    card = yaml.safe_load(rp.report(run, format="hf-card"))["co2_eq_emissions"]
+    med_g = cb.estimate(run).to_frame()["co2_t_median"].iloc[0] * 1e6
+    assert 1 < med_g < 10  # the case this test is about
+    assert card["emissions"] == pytest.approx(float(f"{med_g:.2g}"), rel=1e-12)
+
+
 def test_markdown_cites_only_existing_keys(bib_keys):
     text = rp.report(RUN, format="markdown")
     cited = set(re.findall(r"@([A-Za-z0-9_]+)", text.split("### References")[0]))
