@@ -76,6 +76,8 @@ STEPS = [
          "update and forecast walkthrough: docs/updating.md section 4", "1-2 min"),
     Step("catalogue-example", [PY, "scripts/build_catalogue_example.py"],
          "Epoch AI's notable models scored: docs/catalogue.md section and its plot", "1-2 min"),
+    Step("reading-example", [PY, "scripts/build_reading_example.py"],
+         "a real CodeCarbon log read, skipped rows, exports: docs/reading.md section", "~20 s"),
     Step("readme", [PY, "scripts/build_readme_headline.py"],
          "README.md validation headline, from the saved validation runs", "~5 s"),
     Step("bench-speed", [PY, "benchmarks/bench_speed.py", "--doc", "docs/benchmarks.md"],
@@ -102,6 +104,7 @@ GENERATED: dict[str, list[str] | None] = {
     "docs/model.md": ["model-checks"],
     "docs/updating.md": ["update-example"],
     "docs/catalogue.md": ["catalogue-example"],
+    "docs/reading.md": ["reading-example"],
     "docs/benchmarks.md": ["bench-speed", "bench-fit"],
     "README.md": ["validation-headline"],
 }

@@ -355,3 +355,21 @@ def test_facts_that_make_a_run_impossible_are_named(tmp_path):
     with pytest.raises(InputError, match="device-hours can emit"):
         read_measurements(card, facts={"hardware": "T4", "device_hours": 1e-3})
     assert read_measurements(card, facts={"hardware": "T4", "device_hours": 1e4}).loc[0, "hardware"] == "T4"
+
+
+# ------------------------------------------------------------------------------ a real log (docs/reading.md)
+REAL = Path(__file__).parents[1] / "docs" / "examples" / "fedhenet_emissions.csv"
+
+
+def test_a_real_codecarbon_3_log_reads_with_the_values_in_the_file():
+    cells = list(csv.DictReader(io.StringIO(REAL.read_text())))
+    rows = read_measurements(REAL)
+    assert len(rows) == len(cells) == 14 and rows.attrs["format"] == "codecarbon"
+    for row, cell in zip(rows.itertuples(), cells, strict=True):
+        assert row.run_id == f"codecarbon-{cell['run_id'][:8]}"
+        assert row.hardware == "RTX-3080TI" and row.n_devices == 1 and row.country == "ESP" and row.year == 2025
+        assert row.device_hours == pytest.approx(float(cell["duration"]) / 3600, rel=1e-12)
+        assert row.energy_mwh == pytest.approx(float(cell["gpu_energy"]) / 1000, rel=1e-12)  # the GPU's reading
+        assert row.co2_t == pytest.approx(float(cell["emissions"]) / 1000, rel=1e-12)
+        assert row.power_scope == "gpu" and row.energy_basis == "measured" and not row.pue_included
+        assert "ram_energy" in row.decision_note and "left out" in row.decision_note
