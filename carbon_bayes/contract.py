@@ -51,8 +51,11 @@ COLUMNS: tuple[Column, ...] = (
     Column("hardware", "text", "-", "accelerator name; common spellings resolve"),
     Column("n_devices", "number", "count", "number of accelerators", 1, 1e7, True,
            too_small_fix="give the number of accelerators, at least 1"),
-    Column("device_hours", "number", "accelerator-hours", "n_devices x wall-clock hours", None, 1e10, True),
-    Column("training_days", "number", "days", "wall-clock days", None, 2000, True,
+    Column("device_hours", "number", "accelerator-hours", "n_devices x wall-clock hours", 1e-4, 1e10, True,
+           too_small_fix="is under 0.36 accelerator-seconds, too short to be a training run; give n_devices x "
+                         "wall-clock hours (e.g. 184320 for 1,024 GPUs x 180 h)"),
+    Column("training_days", "number", "days", "wall-clock days", 1e-5, 2000, True,
+           too_small_fix="is under one second; give wall-clock days of training (e.g. 21 or 0.5)",
            too_large_fix="give wall-clock days of training (less than 2,000)"),
     Column("power_per_device_w", "number", "W", "measured average power per device", None, 5000, True,
            too_large_fix="give watts per device (no accelerator draws more than 5 kW)"),
@@ -134,3 +137,13 @@ HOURS_CONTRADICTION = 2.0
 HOURS_WARNING = 1.25
 #: training_flops and 6 N D further apart than this factor give a warning.
 FLOPS_TOLERANCE = 3.0
+
+
+#: Columns whose cells are text (never numbers): a decimal comma is left as it is in them when a
+#: semicolon-separated file's numbers are read (``3,5`` stays a model name, not 3.5).
+TEXT_COLUMNS = frozenset(
+    {c.name for c in COLUMNS if c.kind != "number"}
+    | {alias for alias, target in COLUMN_ALIASES.items() if _BY_NAME[target].kind != "number"}
+    | {"organization", "operator", "run_group", "hardware_as_published", "location_or_region", "scope", "source",
+       "source_quote", "decision_note", "feature_sources", "derived_from", "confidence", "tier", "warnings",
+       "cluster", "pue_included", "pue_stated"})

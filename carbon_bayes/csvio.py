@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from carbon_bayes.contract import TEXT_COLUMNS
 from carbon_bayes.errors import InputError
 
 #: How much of a file the dialect is told from (the header and the rows that fit).
@@ -100,6 +101,11 @@ def not_text_kind(path: str | Path) -> str:
     return next((f": {what}" for magic, what in _MAGIC.items() if start.startswith(magic)), "")
 
 
+def cell_fixes(header: list[str], dialect: Dialect, text_columns: frozenset[str] = TEXT_COLUMNS) -> list:
+    """Per column, what reading a cell does: decimal commas made points, except in text columns."""
+    return [str if not dialect.decimal_comma or h in text_columns else decimal_point for h in header]
+
+
 def read_csv_strict(path: str | Path, field: str = "input") -> pd.DataFrame:
     """Read a CSV as strings ("" for empty cells) after checking its shape.
 
@@ -152,7 +158,7 @@ def iter_csv_strict(path: str | Path, field: str = "input", chunk_rows: int | No
 def _blocks(rows: Iterator[list[str]], header: list[str], path: Path, field: str,
             chunk_rows: int | None, dialect: Dialect) -> Iterator[pd.DataFrame]:
     """Group checked data rows into DataFrames of strings (decimal commas made points); each says its dialect."""
-    fix = decimal_point if dialect.decimal_comma else str
+    fixes = cell_fixes(header, dialect)
     block: list[list[str]] = []
     line = 1  # rows as every error counts them: header = row 1, blank lines not counted
     for r in rows:
@@ -160,7 +166,7 @@ def _blocks(rows: Iterator[list[str]], header: list[str], path: Path, field: str
         if len(r) != len(header):
             raise InputError(field, str(path), f"this row has {len(r)} fields but the header has {len(header)}; "
                              "check for unquoted commas or a missing/extra column", row=line)
-        block.append([fix(c.strip()) for c in r])
+        block.append([fix(c.strip()) for fix, c in zip(fixes, r, strict=True)])
         if chunk_rows is not None and len(block) >= chunk_rows:
             yield _frame(block, header, dialect)
             block = []

@@ -40,7 +40,7 @@ def _cli(capsys, *argv):
 
 # ------------------------------------------------------------------------------ hours against compute
 @pytest.mark.parametrize(("hours", "flops", "says"), [
-    (1e-5, 8e22, "more compute than the devices can do"),  # was 5e-9 MWh without a word
+    (1e-2, 8e22, "more compute than the devices can do"),  # was 5e-9 MWh without a word (at 1e-5 h)
     (1e9, 1e19, "hours for a far larger compute"),  # was 376,576 MWh
 ])
 def test_hours_that_contradict_the_compute_are_an_error_with_the_numbers(hours, flops, says):
@@ -59,7 +59,7 @@ def test_hours_near_the_edge_of_the_band_are_a_warning():
 
 def test_an_unknown_chip_is_checked_against_the_fastest_known():
     with pytest.raises(InputError, match="the fastest chip known"):
-        cb.estimate({"device_hours": 1e-6, "training_flops": 1e24, "year": 2024})
+        cb.estimate({"device_hours": 1e-3, "training_flops": 1e24, "year": 2024})
 
 
 # ------------------------------------------------------------------------------ CSV dialects of --input
@@ -398,3 +398,26 @@ def test_a_bad_row_has_the_same_number_in_the_api_the_cli_and_the_readers(tmp_pa
         cb.read_measurements(path)
     assert code == 2
     assert str(api.value.row).startswith("4") and "(row 4" in err and str(reader.value.row).startswith("4 of")
+
+
+def test_a_decimal_comma_is_read_in_number_columns_only(tmp_path):
+    # a semicolon file with decimal commas: 1000,5 hours is 1000.5; the model named "3,5" keeps its name
+    semi = tmp_path / "semi.csv"
+    semi.write_text("model_name;hardware;n_devices;device_hours;year;energy_mwh\n3,5;A100;8;1000,5;2024;0,3\n")
+    from carbon_bayes.runblocks import read_runs
+
+    (block,) = read_runs(semi)  # what `estimate --input` reads
+    assert block.loc[0, "model_name"] == "3,5" and block.loc[0, "device_hours"] == "1000.5"
+    rows = cb.read_measurements(semi)
+    assert rows.loc[0, "model_name"] == "3,5" and rows.loc[0, "device_hours"] == 1000.5
+    assert rows.loc[0, "energy_mwh"] == 0.3
+
+
+@pytest.mark.parametrize(("run", "field"), [({"device_hours": 1e-300}, "device_hours"),  # was 0.0 MWh
+                                            ({"device_hours": 5e-5}, "device_hours"),
+                                            ({"training_days": 1e-9, "n_devices": 8}, "training_days")])
+def test_hours_too_short_for_a_training_run_are_refused(run, field):
+    with pytest.raises(InputError, match="too short to be a training run|under one second") as e:
+        cb.estimate(run)
+    assert e.value.field == field
+    assert cb.estimate({"device_hours": 1e-4, "hardware": "T4"}).to_frame()["energy_mwh_median"].iloc[0] > 0

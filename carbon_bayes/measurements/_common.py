@@ -14,7 +14,8 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import reference, schema
-from carbon_bayes.csvio import decimal_point, sniff_dialect
+from carbon_bayes.contract import TEXT_COLUMNS
+from carbon_bayes.csvio import cell_fixes, sniff_dialect
 from carbon_bayes.errors import InputError
 
 #: Input-contract columns that can be stated as facts, and the dataset column each becomes.
@@ -27,6 +28,11 @@ FACT_COLUMNS = {
     "power_scope": "power_scope", "pue": "source_pue", "carbon_intensity": "source_carbon_intensity",
     "power_per_device_w": "source_power_w",
 }
+#: Text columns of the measurement files: the contract's and CodeCarbon's (decimal commas left as they are).
+MEASUREMENT_TEXT_COLUMNS = TEXT_COLUMNS | {
+    "timestamp", "project_name", "experiment_id", "country_name", "country_iso_code", "cloud_provider",
+    "cloud_region", "os", "python_version", "codecarbon_version", "cpu_model", "gpu_model", "tracking_mode",
+    "on_cloud"}
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0", ""}
 
@@ -77,7 +83,7 @@ def _read_csv_text(text: str, path: Path, problems=None) -> pd.DataFrame:
         raise InputError("measurements", str(path), f"duplicate column name(s) {dup} in the header: which one holds "
                          "the value is not knowable; rename or delete one of each")
     lines, cells = [], []
-    fix = decimal_point if dialect.decimal_comma else str
+    fixes = cell_fixes(header, dialect, MEASUREMENT_TEXT_COLUMNS)
     for n, row in records[1:]:
         while len(row) > len(header) and not row[-1].strip():
             row = row[:-1]  # trailing empty cells (a spreadsheet's extra delimiter)
@@ -89,7 +95,7 @@ def _read_csv_text(text: str, path: Path, problems=None) -> pd.DataFrame:
             problems.add(err)
             continue
         lines.append(n)
-        cells.append([fix(c.strip()) for c in row])
+        cells.append([fix(c.strip()) for fix, c in zip(fixes, row, strict=True)])
     if not cells and not (problems is not None and problems.errors):
         raise InputError("measurements", str(path), "only a header, no rows: the file records no run")
     df = pd.DataFrame(cells, columns=header, dtype=object)
