@@ -26,6 +26,7 @@ from carbon_bayes.errors import InputError
 
 #: How much of a file the dialect is told from (the header and the rows that fit).
 SNIFF_BYTES = 1 << 16
+_SEP_LINE = re.compile(r'^"?sep=(.)"?$', re.IGNORECASE)
 _DECIMAL_COMMA = re.compile(r"^[-+]?(\d{1,3}(\.\d{3})+|\d+),\d+([eE][-+]?\d+)?$")
 
 
@@ -35,11 +36,13 @@ class Dialect:
 
     delimiter: str = ","
     decimal_comma: bool = False
+    sep_line: bool = False  # the file starts with Excel's "sep=;" line (not a row: the header follows it)
 
     def describe(self) -> str:
         """Say how the file was read, e.g. "';' between columns, decimal commas"."""
         name = {",": "','", ";": "';'", "\t": "tabs"}[self.delimiter]
-        return f"{name} between columns" + (", decimal commas" if self.decimal_comma else "")
+        return (f"{name} between columns" + (", decimal commas" if self.decimal_comma else "")
+                + (" (Excel's sep= line)" if self.sep_line else ""))
 
 
 def _count_outside_quotes(line: str, ch: str) -> int:
@@ -63,6 +66,13 @@ def sniff_dialect(text: str, field: str = "input", path: str | Path = "") -> Dia
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         return Dialect()
+    sep = _SEP_LINE.match(lines[0].strip())
+    if sep:  # Excel's "sep=;" names the delimiter; the header is the next line
+        if sep.group(1) not in (",", ";", "\t"):
+            raise InputError(field, str(path), f"the first line {lines[0].strip()!r} names the delimiter "
+                             f"{sep.group(1)!r}; save the file with ',' or ';' between columns")
+        cells = [c.strip() for row in csv.reader(lines[2:], delimiter=sep.group(1)) for c in row]
+        return Dialect(sep.group(1), sep.group(1) != "," and any(_DECIMAL_COMMA.match(c) for c in cells), True)
     counts = {d: _count_outside_quotes(lines[0], d) for d in (",", ";", "\t")}
     best = max(counts.values())
     if best == 0:
@@ -141,6 +151,8 @@ def iter_csv_strict(path: str | Path, field: str = "input", chunk_rows: int | No
             if fh.read(1) != "\ufeff":  # utf-8-sig skips a byte-order mark only at the first read
                 fh.seek(0)
             rows = (r for r in csv.reader(fh, strict=True, delimiter=dialect.delimiter) if any(c.strip() for c in r))
+            if dialect.sep_line:
+                next(rows, None)
             header = [h.strip() for h in next(rows, [])]
             if not header:
                 raise InputError(field, str(path), "the file is empty; give a header row and at least one row")

@@ -46,6 +46,8 @@ def read_runs(path: str | Path, chunk_rows: int = CHUNK_ROWS, field: str = "inpu
     :func:`carbon_bayes.csvio.read_csv_strict`; Parquet columns keep their types.
     """
     chunk_rows = check_chunk_rows(chunk_rows)
+    if Path(path).is_dir():
+        raise InputError(field, str(path), "is a directory; give the CSV or Parquet file of runs")
     if file_kind(path, field) == "csv":
         from carbon_bayes.csvio import iter_csv_strict
 

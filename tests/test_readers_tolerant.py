@@ -373,3 +373,13 @@ def test_a_real_codecarbon_3_log_reads_with_the_values_in_the_file():
         assert row.co2_t == pytest.approx(float(cell["emissions"]) / 1000, rel=1e-12)
         assert row.power_scope == "gpu" and row.energy_basis == "measured" and not row.pue_included
         assert "ram_energy" in row.decision_note and "left out" in row.decision_note
+
+
+def test_excel_sep_line_names_the_delimiter_of_a_measurement_file(tmp_path):
+    text = "sep=;\nhardware;device_hours;year;energy_mwh\nH100;2000;2024;0,9\n"
+    rows = read_measurements(_csv(tmp_path, text))
+    assert rows.loc[0, "energy_mwh"] == 0.9 and rows.loc[0, "device_hours"] == 2000
+    assert "sep= line" in rows.attrs["dialect"]
+    with pytest.raises(InputError) as e:  # the rows are still counted from the header (row 1)
+        read_measurements(_csv(tmp_path, text + "H100;-5;2024;1\n", "bad.csv"))
+    assert str(e.value.row).startswith("3 of")

@@ -124,7 +124,10 @@ def _detect(text: str, path: Path) -> str:
     first = text.lstrip().splitlines()[0].strip()
     if first == "---" or path.suffix.lower() in (".md", ".markdown"):
         return "model-card"
-    delimiter = sniff_dialect(text, "measurements", path).delimiter
+    dialect = sniff_dialect(text, "measurements", path)
+    delimiter = dialect.delimiter
+    if dialect.sep_line:  # the header is the line after Excel's "sep=;"
+        first = next(ln for ln in text.lstrip().splitlines()[1:] if ln.strip()).strip()
     try:
         header = [c.strip() for c in next(csv.reader([first], delimiter=delimiter))]
     except (csv.Error, StopIteration):

@@ -74,7 +74,7 @@ def _read_csv_text(text: str, path: Path, problems=None) -> pd.DataFrame:
         raise InputError("measurements", str(path), f"not a readable CSV ({e}); save it as comma-separated UTF-8 "
                          "with one header row") from None
     # rows as every error counts them (header = row 1, blank lines not counted; see errors.row_number)
-    records = list(enumerate(rows, start=1))
+    records = list(enumerate(rows[1:] if dialect.sep_line else rows, start=1))
     if not records:
         raise InputError("measurements", str(path), "the file is empty: no header row")
     header = [c.strip() for c in records[0][1]]
