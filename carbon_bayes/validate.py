@@ -113,10 +113,13 @@ def as_printed(draws: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Predictive draws of published figures rounded as each figure is printed (rows x draws).
 
     "17 MWh" is any energy in [16.5, 17.5): the predictive of the printed figure is the rounded
-    draw, so an exact reproduction does not miss by its rounding.
+    draw, so an exact reproduction does not miss by its rounding. A draw that would round to zero
+    stays as it is: a figure that small would have been printed with more digits, never as "0"
+    (rounding it to zero gave intervals with a lower bound of 0, infinitely wide on a log scale).
     """
     unit = printed_unit(values)[:, None]
-    return np.where(unit > 0, np.round(draws / np.where(unit > 0, unit, 1.0)) * unit, draws)
+    rounded = np.round(draws / np.where(unit > 0, unit, 1.0)) * unit
+    return np.where((unit > 0) & (rounded > 0), rounded, draws)
 
 
 def fold_units(labels: pd.DataFrame, by: str) -> pd.Series:

@@ -146,6 +146,10 @@ def test_printed_precision_is_part_of_the_predictive():
     np.testing.assert_allclose(printed_unit(np.array([17.0, 0.005, 89.67168, 1300000.0])), [1, 0.001, 1e-5, 1e5])
     draws = np.array([[16.6, 17.4, 17.6], [0.0051, 0.00449, 0.0061]])
     np.testing.assert_allclose(as_printed(draws, np.array([17.0, 0.005])), [[17, 17, 18], [0.005, 0.004, 0.006]])
+    # a draw under half a printed unit stays as drawn: "17" is never printed as "0"
+    low = as_printed(np.array([[0.3, 16.6, 0.6]]), np.array([17.0]))
+    np.testing.assert_allclose(low, [[0.3, 17.0, 1.0]])
+    assert (low > 0).all()
 
 
 def test_leave_one_organisation_out_holds_out_every_figure_of_the_organisation(dataset):
