@@ -1,9 +1,9 @@
 """Fitting the model: sampling (nutpie or PyMC's NUTS), the convergence gate, :class:`CarbonModel`.
 
 Every fit goes through :func:`sample`: ``carbon-bayes fit``, ``update`` and each fold of
-``validate``. It uses nutpie when installed (``sampler="auto"``) and PyMC's NUTS otherwise or
-when asked (``sampler="pymc"``); asking for nutpie when it is missing is an error that says how
-to install it. Cross-validation compiles once and samples each fold with other ``pm.Data``
+``validate``. It uses nutpie (a dependency; ``sampler="auto"``) and PyMC's NUTS where nutpie
+could not be installed or when asked (``sampler="pymc"``); asking for nutpie when it is missing
+is an error that says how to install it. Cross-validation compiles once and samples each fold with other ``pm.Data``
 weights (:func:`compile_model`, then ``sample(..., data=...)``).
 
 Importing this module imports PyMC; ``import carbon_bayes`` does not.
@@ -84,8 +84,8 @@ def resolve_sampler(name: str) -> str:
         import nutpie  # noqa: F401
     except ImportError:
         if name == "nutpie":
-            raise InputError("sampler", name, "nutpie is not installed; `pip install carbon_bayes[fast]` "
-                             "or use --sampler pymc") from None
+            raise InputError("sampler", name, "nutpie, a dependency of carbon_bayes, is not installed here; "
+                             "`pip install nutpie`, or use --sampler pymc") from None
         return "pymc"
     return "nutpie"
 
