@@ -295,7 +295,7 @@ def test_save_and_load_round_trip_the_provenance(tiny_fit, dataset):
 
 @pytest.fixture
 def without_nutpie(monkeypatch):
-    """Make ``import nutpie`` fail, as on an install without the ``fast`` extra."""
+    """Make ``import nutpie`` fail, as where nutpie could not be installed."""
     import builtins
 
     real_import = builtins.__import__
