@@ -53,21 +53,55 @@ def _text_key(text: str) -> np.uint64:
     return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
 
 
-def row_keys(runs: pd.DataFrame, columns: Iterable[str]) -> np.ndarray:
+def row_keys(runs, columns: Iterable[str]) -> np.ndarray:
     """One uint64 key per row from the values of ``columns`` (NaN and "" for unknowns).
 
-    Numbers are hashed by value as float64 and text by content, so a row's key does not depend on
-    the dtype its batch happened to give a column.
+    ``runs`` is a DataFrame or a mapping of column -> array. Numbers are hashed by value as
+    float64 and text by content (pandas' ``hash_array``), so a row's key does not depend on the
+    dtype its batch happened to give a column.
     """
-    key = np.zeros(len(runs), dtype=np.uint64)
-    for c in columns:
-        s = runs[c]
-        if s.dtype.kind in "fiub":
-            vals = pd.util.hash_array(s.to_numpy(dtype=float))
-        else:
-            vals = pd.util.hash_array(s.fillna("").astype(str).to_numpy(dtype=object))
-        key = mix(key ^ _text_key(c) ^ vals)
+    cols = list(columns)
+    n = len(runs[cols[0]]) if cols else len(runs)
+    key = np.zeros(n, dtype=np.uint64)
+    for c in cols:
+        key = mix(key ^ _text_key(c) ^ column_hash(runs[c]))
     return key
+
+
+#: Bit patterns pandas' ``hash_array`` gives every NaN and -0.0 (it canonicalises them).
+_NAN_BITS = np.array(np.nan).view(np.uint64)
+_NEG_ZERO_BITS = np.array(-0.0).view(np.uint64)
+#: Columns of at most this many rows hash their text one distinct value at a time (cached):
+#: faster than pandas for a few runs, and the same numbers (tests/test_streams_keys.py).
+_SMALL = 64
+
+
+def float_hash(values: npt.ArrayLike) -> np.ndarray:
+    """pandas' ``hash_array`` of float64 values, in numpy: the bits (NaN and -0.0 canonical), mixed."""
+    x = np.asarray(values, dtype=float)
+    bits = x.view(np.uint64).copy()
+    bits[np.isnan(x)] = _NAN_BITS
+    bits[bits == _NEG_ZERO_BITS] = 0
+    return mix(bits)
+
+
+@functools.lru_cache(maxsize=4096)
+def _string_hash(text: str) -> np.uint64:
+    return pd.util.hash_array(np.array([text], dtype=object))[0]
+
+
+def column_hash(column) -> np.ndarray:
+    """pandas' ``hash_array`` of one column: numbers as float64, text by content ("" for missing)."""
+    if column.dtype.kind in "fiub":
+        return float_hash(np.asarray(column, dtype=float))
+    if isinstance(column, pd.Series):
+        text = column.fillna("").astype(str).to_numpy(dtype=object)
+    else:
+        text = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in column],
+                        dtype=object)
+    if len(text) > _SMALL:
+        return pd.util.hash_array(text)
+    return np.array([_string_hash(t) for t in text], dtype=np.uint64)
 
 
 def replicate_keys(keys: np.ndarray, replicate: npt.ArrayLike) -> np.ndarray:
