@@ -77,7 +77,7 @@ _SMALL = 64
 
 
 def float_hash(values: npt.ArrayLike) -> np.ndarray:
-    """pandas' ``hash_array`` of float64 values, in numpy: the bits (NaN and -0.0 canonical), mixed."""
+    """Hash float64 values as pandas' ``hash_array`` does, in numpy: the bits (NaN and -0.0 canonical), mixed."""
     x = np.asarray(values, dtype=float)
     bits = x.view(np.uint64).copy()
     bits[np.isnan(x)] = _NAN_BITS
@@ -91,7 +91,7 @@ def _string_hash(text: str) -> np.uint64:
 
 
 def column_hash(column) -> np.ndarray:
-    """pandas' ``hash_array`` of one column: numbers as float64, text by content ("" for missing)."""
+    """Hash one column as pandas' ``hash_array`` does: numbers as float64, text by content ("" for missing)."""
     if column.dtype.kind in "fiub":
         return float_hash(np.asarray(column, dtype=float))
     if isinstance(column, pd.Series):
