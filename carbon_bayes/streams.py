@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -53,7 +53,7 @@ def _text_key(text: str) -> np.uint64:
     return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
 
 
-def row_keys(runs, columns: Iterable[str]) -> np.ndarray:
+def row_keys(runs: pd.DataFrame | Mapping[str, np.ndarray], columns: Iterable[str]) -> np.ndarray:
     """One uint64 key per row from the values of ``columns`` (NaN and "" for unknowns).
 
     ``runs`` is a DataFrame or a mapping of column -> array. Numbers are hashed by value as
@@ -90,7 +90,7 @@ def _string_hash(text: str) -> np.uint64:
     return pd.util.hash_array(np.array([text], dtype=object))[0]
 
 
-def column_hash(column) -> np.ndarray:
+def column_hash(column: pd.Series | np.ndarray) -> np.ndarray:
     """Hash one column as pandas' ``hash_array`` does: numbers as float64, text by content ("" for missing)."""
     if column.dtype.kind in "fiub":
         return float_hash(np.asarray(column, dtype=float))
