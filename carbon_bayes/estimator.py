@@ -67,12 +67,21 @@ def quantiles(draws: np.ndarray, qs) -> np.ndarray:
 
 def _row_quantiles(x: np.ndarray, qs) -> np.ndarray:
     """Quantiles of each row of the C-contiguous ``x`` (runs x draws), as rows of (quantile, run)."""
+    return _row_quantile_sets(x, [qs])[0]
+
+
+def _row_quantile_sets(x: np.ndarray, sets) -> list[np.ndarray]:
+    """:func:`_row_quantiles` for several lists of levels, from one partial sort of ``x``.
+
+    A partial sort puts every requested order statistic in place whichever others are requested
+    with it, so each set's quantiles are those it would get alone.
+    """
     n = x.shape[1]
-    h = (n - 1) * np.asarray(qs, dtype=float)
-    lo = np.floor(h).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
-    part = np.partition(x, np.unique(np.concatenate([lo, hi])), axis=1)
-    return (part[:, lo] + (h - lo) * (part[:, hi] - part[:, lo])).T
+    hs = [(n - 1) * np.asarray(qs, dtype=float) for qs in sets]
+    los = [np.floor(h).astype(int) for h in hs]
+    his = [np.minimum(lo + 1, n - 1) for lo in los]
+    part = np.partition(x, np.unique(np.concatenate([*los, *his])), axis=1)
+    return [(part[:, lo] + (h - lo) * (part[:, hi] - part[:, lo])).T for h, lo, hi in zip(hs, los, his, strict=True)]
 
 
 @renamed_kwargs(ci="ci_level")
@@ -171,10 +180,25 @@ def median_mcse(draws: np.ndarray) -> np.ndarray:
     From the order statistics one binomial sd either side of it: (Q(1/2 + d) - Q(1/2 - d)) /
     (2 median), d = sqrt(1/(4n)).
     """
-    d = 0.5 / np.sqrt(draws.shape[0])
-    lo, med, hi = quantiles(draws, [0.5 - d, 0.5, 0.5 + d])
+    return _mcse_from(quantiles(draws, _mcse_levels(draws.shape[0])))
+
+
+def _mcse_levels(n_draws: int) -> list[float]:
+    d = 0.5 / np.sqrt(n_draws)
+    return [0.5 - d, 0.5, 0.5 + d]
+
+
+def _mcse_from(q: np.ndarray) -> np.ndarray:
+    lo, med, hi = q
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(med > 0, (hi - lo) / (2 * med), 0.0)
+
+
+def _summary_and_mcse(draws: np.ndarray, ci_level: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`summarise` and :func:`median_mcse` of draws (axis 0), from one copy and one partial sort."""
+    x = np.ascontiguousarray(draws.T)  # each run's draws in a row: its mean is summed alike in any batch
+    q, m = _row_quantile_sets(x, [[(1 - ci_level) / 2, 0.5, (1 + ci_level) / 2], _mcse_levels(draws.shape[0])])
+    return {"mean": x.mean(axis=1, dtype=np.float64), "median": q[1], "lower": q[0], "upper": q[2]}, _mcse_from(m)
 
 
 @renamed_kwargs(ci="ci_level", model="posterior")
@@ -321,7 +345,7 @@ def _simulate(pred: Predictor, inputs: Runs, keys: np.ndarray, per_run: np.ndarr
 
     # Batches are independent, so they run on several cores with the same result as one after the
     # other; numpy releases the GIL in the heavy loops.
-    workers = min(len(batches), os.cpu_count() or 1, 4)
+    workers = min(len(batches), os.cpu_count() or 1, 4) if len(batches) > 1 else 1
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(run_batch, range(len(batches))))
@@ -358,8 +382,9 @@ def noise_seed(seed: int | None) -> int:
 @renamed_kwargs(ci="ci_level")
 def summarise_batch(chunk: Runs, sim: Simulation, ci_level: float) -> dict[str, np.ndarray]:
     """Compute the output contract's columns (and the medians' Monte Carlo errors) for one batch, as arrays."""
-    stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci_level).items()}
-    mcse = {f"{q}_median_mcse": median_mcse(getattr(sim, q)) for q in QUANTITIES}
+    fused = {q: _summary_and_mcse(getattr(sim, q), ci_level) for q in QUANTITIES}
+    stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in fused[q][0].items()}
+    mcse = {f"{q}_median_mcse": fused[q][1] for q in QUANTITIES}
     # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.
     unstable = (stats["energy_mwh_mean"] > stats["energy_mwh_upper"]) | (stats["co2_t_mean"] > stats["co2_t_upper"])
     for i in np.flatnonzero(unstable):

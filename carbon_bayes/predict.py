@@ -13,6 +13,8 @@ Importing this module does not import PyMC or PyTensor.
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -43,6 +45,14 @@ def _largest_value(column: str) -> float:
 CI_MAX = _largest_value("carbon_intensity")
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved(path: str, cwd: str) -> str:
+    """Return ``path`` resolved from ``cwd`` (cached: every estimate looks its posterior up)."""
+    from pathlib import Path
+
+    return str((Path(cwd) / path).resolve())
+
+
 def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -> Predictor:
     """Return a (cached) predictor for a posterior path, a loaded :class:`Posterior`, or the default."""
     if isinstance(posterior, Predictor):
@@ -61,7 +71,7 @@ def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -
         raise InputError("posterior", posterior, "give the path of a posterior file (.nc), a loaded Posterior, "
                          "or leave it unset for the shipped posterior")
     path = Path(posterior) if posterior is not None else default_posterior_path()
-    key = (str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
+    key = (_resolved(str(path), os.getcwd()), path.stat().st_mtime_ns if path.exists() else 0)
     if key not in _CACHE:
         if len(_CACHE) > 8:
             _CACHE.clear()

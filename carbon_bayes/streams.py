@@ -42,10 +42,15 @@ Cols = np.ndarray | Sequence[int]
 def mix(x: np.ndarray) -> np.ndarray:
     """Apply the splitmix64 finaliser to a uint64 array (a bijection that scrambles every bit)."""
     x = np.asarray(x, dtype=np.uint64)
-    with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point (numpy warns on scalars)
-        x = (x ^ (x >> _S30)) * _M1
-        x = (x ^ (x >> _S27)) * _M2
-    return x ^ (x >> _S31)
+    if x.ndim == 0:
+        with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point (numpy warns on scalars)
+            return mix(x[None])[0]
+    x = x ^ (x >> _S30)  # a new array: the caller's is left alone; the rest is in place (the same numbers)
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
 
 
 @functools.lru_cache(maxsize=256)
