@@ -396,8 +396,12 @@ class Predictor:
                                         self._mult(sc, cc))
         log_ci = (blocks.intensity_log_mean(self._grid_centre(f, noise, cc), p["intensity_offset"][:, None],
                                             effect_sum)
-                  + spread * noise.student_t("intensity_deviation", float(self.fixed["noise.nu"]), cc)
-                  + f.ci_extra_sd[cc].astype(np.float32) * noise.normal("intensity_location", cc))
+                  + spread * noise.student_t("intensity_deviation", float(self.fixed["noise.nu"]), cc))
+        # the extra spread of an unknown location; none (sd 0) for a known one, so no draw for it
+        extra = np.flatnonzero(f.ci_extra_sd[cc] != 0)
+        if len(extra):
+            log_ci[:, extra] += f.ci_extra_sd[cc[extra]].astype(np.float32) * noise.normal("intensity_location",
+                                                                                          cc[extra])
         fold = np.flatnonzero((f.energy_basis[cc] != "measured") & np.isnan(f.pue_given[cc]))
         if len(fold):
             cols = cc[fold]

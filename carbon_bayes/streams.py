@@ -39,18 +39,23 @@ T_CLIP = 5.0
 Cols = np.ndarray | Sequence[int]
 
 
+def _mix_owned(x: np.ndarray) -> np.ndarray:
+    """:func:`mix` of a uint64 array the caller owns, in place."""
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
+
+
 def mix(x: np.ndarray) -> np.ndarray:
     """Apply the splitmix64 finaliser to a uint64 array (a bijection that scrambles every bit)."""
     x = np.asarray(x, dtype=np.uint64)
     if x.ndim == 0:
         with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point (numpy warns on scalars)
             return mix(x[None])[0]
-    x = x ^ (x >> _S30)  # a new array: the caller's is left alone; the rest is in place (the same numbers)
-    x *= _M1
-    x ^= x >> _S27
-    x *= _M2
-    x ^= x >> _S31
-    return x
+    return _mix_owned(x.copy())  # the caller's array is left alone
 
 
 @functools.lru_cache(maxsize=256)
@@ -161,22 +166,41 @@ class Streams:
     def bits(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
         """(n_draws, len(cols)) uint64 words of ``node`` for runs ``cols`` (``spec``: see the class)."""
         col_key = mix((self._spec_base if spec else self._base)[cols] ^ _text_key(node))
-        return mix(col_key[None, :] + self._draw)
+        return _mix_owned(col_key[None, :] + self._draw)
 
+    # The transforms below work in place on arrays they own: the same operations in the same
+    # order (and dtype) as written out, without the temporaries.
     def _uniform_pair(self, node: str, cols: Cols, spec: bool = False) -> tuple[np.ndarray, np.ndarray]:
         b = self.bits(node, cols, spec)
-        u1 = ((b >> np.uint64(40)).astype(np.float32) + np.float32(0.5)) * _U24
-        u2 = (((b >> np.uint64(16)) & np.uint64(0xFFFFFF)).astype(np.float32) + np.float32(0.5)) * _U24
+        u1 = (b >> np.uint64(40)).astype(np.float32)  # ((b >> 40) as float32 + 0.5) * 2^-24
+        u1 += np.float32(0.5)
+        u1 *= _U24
+        b >>= np.uint64(16)  # (((b >> 16) & 0xFFFFFF) as float32 + 0.5) * 2^-24
+        b &= np.uint64(0xFFFFFF)
+        u2 = b.astype(np.float32)
+        u2 += np.float32(0.5)
+        u2 *= _U24
         return u1, u2
 
     def uniform(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
         """Uniforms on (0, 1), float64 with 53 random bits."""
-        return ((self.bits(node, cols, spec) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+        b = self.bits(node, cols, spec)
+        b >>= np.uint64(11)
+        u = b.astype(np.float64)  # ((bits >> 11) + 0.5) * 2^-53
+        u += 0.5
+        u *= 2.0 ** -53
+        return u
 
     def normal(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
         """Draw standard normals (float32) by Box-Muller, from one word per number."""
         u1, u2 = self._uniform_pair(node, cols, spec)
-        return np.sqrt(np.float32(-2.0) * np.log(u1)) * np.cos(_TWO_PI * u2)
+        np.log(u1, out=u1)  # sqrt(-2 log u1) * cos(2 pi u2)
+        u1 *= np.float32(-2.0)
+        np.sqrt(u1, out=u1)
+        u2 *= _TWO_PI
+        np.cos(u2, out=u2)
+        u1 *= u2
+        return u1
 
     def chi2(self, node: str, nu: float, cols: Cols, spec: bool = False) -> np.ndarray:
         """Chi-square(nu) draws (float32).
