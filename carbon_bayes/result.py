@@ -59,6 +59,8 @@ class _KeptDraws:
                     a = getattr(sim, quantity)[:, np.searchsorted(sim_rows, rows)].T
                     out[rows, :a.shape[1]] = a
             self._arrays[quantity] = out
+            if len(self._arrays) == len(QUANTITIES):
+                self._results = []  # every quantity is in the arrays: the batches' draws can go
         return self._arrays[quantity]
 
     def dataset(self) -> xr.Dataset:
