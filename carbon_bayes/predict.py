@@ -59,7 +59,6 @@ def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -
         return posterior
     if isinstance(posterior, Posterior):
         return Predictor(posterior)
-    import os
     from pathlib import Path
 
     from carbon_bayes.resources import default_posterior_path

@@ -58,7 +58,7 @@ def _estimate(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_fixture() -> pd.DataFrame:
-    """The fixture, comment lines skipped, floats read back exactly as written (pandas 3 parses %.17g round-trip)."""
+    """Read the fixture, comment lines skipped, floats back exactly as written (pandas 3 parses %.17g round-trip)."""
     lines = FIXTURE.read_text().splitlines()
     skip = sum(1 for line in lines if line.startswith("#"))
     return pd.read_csv(FIXTURE, skiprows=skip, keep_default_na=False,

@@ -16,7 +16,7 @@ from carbon_bayes.estimator import KEY_COLUMNS
 
 
 def reference_keys(runs: pd.DataFrame, columns) -> np.ndarray:
-    """The keys as first written: pandas ``hash_array`` on every column of a DataFrame."""
+    """Compute the keys as first written: pandas ``hash_array`` on every column of a DataFrame."""
     key = np.zeros(len(runs), dtype=np.uint64)
     for c in columns:
         s = runs[c]
