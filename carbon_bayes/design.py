@@ -8,6 +8,7 @@ compute, device-hours, and the centres of its PUE and carbon-intensity priors.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -187,18 +188,28 @@ def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels
     return tdp, tdp_sd, peak, gen.astype(np.int64), fam.astype(np.int64)
 
 
-def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+#: Normalised runs: their DataFrame or their columns as arrays (:func:`carbon_bayes.schema.normalise_columns`).
+type Runs = pd.DataFrame | Mapping[str, np.ndarray]
+
+
+def _col(df: Runs, name: str, dtype: npt.DTypeLike = object) -> np.ndarray:
+    """Column ``name`` of normalised runs (a DataFrame or a mapping of arrays) as a numpy array."""
+    col = df[name]
+    return col.to_numpy(dtype=dtype) if isinstance(col, pd.Series) else np.asarray(col, dtype=dtype)
+
+
+def _grid_centre(df: Runs, year: np.ndarray, unknown_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Log of the grid intensity at the run's region / country / world mix, and the extra sd.
 
     Runs with neither region nor country have the world mix here, but the graph and the
     predictor replace it by the location mixture (:func:`carbon_bayes.reference.location_mixture`).
     """
-    n = len(df)
+    n = len(year)
     centre = np.full(n, np.nan)
     extra = np.zeros(n)
     extrapolated = np.zeros(n, dtype=bool)
-    region = df["region"].to_numpy()
-    country = df["country"].to_numpy()
+    region = _col(df, "region")
+    country = _col(df, "country")
     has_region = region != ""
     pos = np.flatnonzero(has_region)
     for (reg, y), idx in groups(reg=region[has_region], y=year[has_region]).items():
@@ -216,28 +227,33 @@ def _grid_centre(df: pd.DataFrame, year: np.ndarray, unknown_sd: float) -> tuple
     return np.log(np.maximum(centre, 1e-3)), extra, extrapolated
 
 
-def run_features(df: pd.DataFrame, levels: Levels, structure: dict, unknown_location_sd: float) -> RunFeatures:
-    """Features of schema-normalised runs (see :func:`carbon_bayes.schema.normalise_runs`)."""
-    n = len(df)
+def run_features(df: Runs, levels: Levels, structure: dict, unknown_location_sd: float) -> RunFeatures:
+    """Features of schema-normalised runs (see :func:`carbon_bayes.schema.normalise_runs`).
+
+    ``df`` is their DataFrame or their columns as arrays (:func:`carbon_bayes.schema.normalise_columns`).
+    """
+    year = _col(df, "year", float).copy()
+    n = len(year)
     notes: list[list[str]] = [[] for _ in range(n)]
-    year = df["year"].to_numpy(dtype=float).copy()
     for i in np.flatnonzero(np.isnan(year)):
         notes[i].append(f"year not given: assumed {DEFAULT_YEAR}")
     year[np.isnan(year)] = DEFAULT_YEAR
-    hardware = df["hardware"].to_numpy(dtype=object)
-    precision = df["precision"].to_numpy(dtype=object)
+    hardware = _col(df, "hardware")
+    precision = _col(df, "precision")
     tdp, tdp_sd, peak, gen, fam = hardware_arrays(hardware, precision, levels)
-    params = df["active_parameters"].fillna(df["parameters"]).to_numpy(dtype=float)
-    tokens = df["training_tokens"].to_numpy(dtype=float)
-    flops = df["training_flops"].to_numpy(dtype=float)
+    active = _col(df, "active_parameters", float)
+    params = np.where(np.isnan(active), _col(df, "parameters", float), active)
+    tokens = _col(df, "training_tokens", float)
+    flops = _col(df, "training_flops", float)
     from carbon_bayes import formula
 
     six_nd = formula.training_flops(params, tokens)
     log_flops = np.log(np.where(np.isnan(flops), six_nd, flops))
     log_ci_centre, ci_extra, ci_extrap = _grid_centre(df, year, unknown_location_sd)
-    for i in np.flatnonzero(ci_extrap & df["carbon_intensity"].isna().to_numpy()):
+    ci_given = _col(df, "carbon_intensity", float)
+    for i in np.flatnonzero(ci_extrap & np.isnan(ci_given)):
         notes[i].append(f"grid intensity for {int(year[i])} extrapolated from the nearest published year")
-    provider = df["provider"].to_numpy(dtype=object)
+    provider = _col(df, "provider")
     pue_c = np.empty(n)
     pue_sd = np.empty(n)
     for (prov, y), idx in groups(prov=provider, y=year).items():
@@ -246,17 +262,17 @@ def run_features(df: pd.DataFrame, levels: Levels, structure: dict, unknown_loca
         pue_sd[idx] = s
     return RunFeatures(
         n=n, hardware=hardware, tdp_w=tdp, tdp_log_sd=tdp_sd, peak_flops=peak, gen_idx=gen, fam_idx=fam,
-        arch_idx=_index(df["architecture"].to_numpy(dtype=object), levels.architecture),
-        era_idx=era_index(year, structure), year=year, task=df["task"].to_numpy(dtype=object),
+        arch_idx=_index(_col(df, "architecture"), levels.architecture),
+        era_idx=era_index(year, structure), year=year, task=_col(df, "task"),
         log10_params=np.log10(params), log_flops=log_flops, log_tokens=np.log(tokens),
-        log_hours=np.log(df["device_hours"].to_numpy(dtype=float)),
-        ci_given=df["carbon_intensity"].to_numpy(dtype=float), log_ci_centre=log_ci_centre, ci_extra_sd=ci_extra,
-        pue_given=df["pue"].to_numpy(dtype=float), pue_centre=pue_c, pue_log_sd=pue_sd,
-        power_w_given=df["power_per_device_w"].to_numpy(dtype=float),
-        energy_basis=df["energy_basis"].to_numpy(dtype=object), power_scope=df["power_scope"].to_numpy(dtype=object),
+        log_hours=np.log(_col(df, "device_hours", float)),
+        ci_given=ci_given, log_ci_centre=log_ci_centre, ci_extra_sd=ci_extra,
+        pue_given=_col(df, "pue", float), pue_centre=pue_c, pue_log_sd=pue_sd,
+        power_w_given=_col(df, "power_per_device_w", float),
+        energy_basis=_col(df, "energy_basis"), power_scope=_col(df, "power_scope"),
         precision=precision, provider_idx=_index(np.where(provider == "", "unknown", provider), levels.provider),
-        task_idx=_index(df["task"].to_numpy(dtype=object), levels.task),
-        location_unknown=(df["region"].to_numpy() == "") & (df["country"].to_numpy() == ""),
+        task_idx=_index(_col(df, "task"), levels.task),
+        location_unknown=(_col(df, "region") == "") & (_col(df, "country") == ""),
         notes=notes,
     )
 

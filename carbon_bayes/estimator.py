@@ -10,27 +10,28 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from carbon_bayes import risk, schema, streams
-from carbon_bayes._compat import deprecated_attribute, renamed_kwargs
+from carbon_bayes import design, schema, streams
+from carbon_bayes._compat import renamed_kwargs
 from carbon_bayes.constants import CHUNK_ELEMENTS, CI_LEVEL, MCSE_TARGET, N_DRAWS, N_DRAWS_BY_TIER, N_DRAWS_MAX, SEED
 from carbon_bayes.errors import InputError
 from carbon_bayes.predict import Predictor, Simulation, get_predictor
+from carbon_bayes.result import (  # noqa: F401  (re-exported: estimator.Estimate, estimator.OUTPUT_COLUMNS, ...)
+    LONG_NAMES,
+    MCSE_COLUMNS,
+    OUTPUT_COLUMNS,
+    QUANTITIES,
+    STATS,
+    UNITS,
+    Estimate,
+    _Kept,
+    _KeptDraws,
+)
 from carbon_bayes.streams import Streams
 
-if TYPE_CHECKING:  # xarray is imported when draws are kept: a one-run CLI call does without it
-    import xarray as xr
-
-QUANTITIES = ("energy_mwh", "co2_t")
-STATS = ("mean", "median", "lower", "upper")
-OUTPUT_COLUMNS = ("run_id", *[f"{q}_{s}" for q in QUANTITIES for s in STATS], "tier", "warnings")
-UNITS = {"energy_mwh": "MWh", "co2_t": "t CO2e"}
-LONG_NAMES = {"energy_mwh": "training energy", "co2_t": "training emissions"}
 #: Estimates keep their draws by default when runs x draws is at most this many values (one chunk).
 KEEP_DRAWS_LIMIT = 2_000_000
 
@@ -66,12 +67,21 @@ def quantiles(draws: np.ndarray, qs) -> np.ndarray:
 
 def _row_quantiles(x: np.ndarray, qs) -> np.ndarray:
     """Quantiles of each row of the C-contiguous ``x`` (runs x draws), as rows of (quantile, run)."""
+    return _row_quantile_sets(x, [qs])[0]
+
+
+def _row_quantile_sets(x: np.ndarray, sets) -> list[np.ndarray]:
+    """:func:`_row_quantiles` for several lists of levels, from one partial sort of ``x``.
+
+    A partial sort puts every requested order statistic in place whichever others are requested
+    with it, so each set's quantiles are those it would get alone.
+    """
     n = x.shape[1]
-    h = (n - 1) * np.asarray(qs, dtype=float)
-    lo = np.floor(h).astype(int)
-    hi = np.minimum(lo + 1, n - 1)
-    part = np.partition(x, np.unique(np.concatenate([lo, hi])), axis=1)
-    return (part[:, lo] + (h - lo) * (part[:, hi] - part[:, lo])).T
+    hs = [(n - 1) * np.asarray(qs, dtype=float) for qs in sets]
+    los = [np.floor(h).astype(int) for h in hs]
+    his = [np.minimum(lo + 1, n - 1) for lo in los]
+    part = np.partition(x, np.unique(np.concatenate([*los, *his])), axis=1)
+    return [(part[:, lo] + (h - lo) * (part[:, hi] - part[:, lo])).T for h, lo, hi in zip(hs, los, his, strict=True)]
 
 
 @renamed_kwargs(ci="ci_level")
@@ -82,134 +92,45 @@ def summarise(draws: np.ndarray, ci_level: float) -> dict[str, np.ndarray]:
     return {"mean": x.mean(axis=1, dtype=np.float64), "median": q[1], "lower": q[0], "upper": q[2]}
 
 
-@dataclass
-class Estimate:
-    """Credible estimates of energy and CO2e for a batch of runs.
-
-    Attributes
-    ----------
-    ci_level
-        Credible-interval level of the summary columns (``ci`` is a deprecated alias).
-    inputs
-        The normalised inputs (one row per run).
-    """
-
-    summary: pd.DataFrame
-    ci_level: float
-    inputs: pd.DataFrame
-    _draws: xr.Dataset | None = field(default=None, repr=False)
-    simulation: Simulation | None = field(default=None, repr=False)
-
-    ci = deprecated_attribute("ci", "ci_level")
-
-    def to_frame(self, mcse: bool = False) -> pd.DataFrame:
-        """Return the output contract as a DataFrame (a copy).
-
-        With ``mcse=True`` it also has ``n_draws`` and the relative Monte Carlo standard errors of
-        the medians (``energy_mwh_median_mcse``, ``co2_t_median_mcse``: 0.01 is 1% of the median).
-        """
-        cols = [*OUTPUT_COLUMNS, *MCSE_COLUMNS] if mcse else list(OUTPUT_COLUMNS)
-        return self.summary.loc[:, cols].copy()
-
-    @property
-    def draws(self) -> xr.Dataset:
-        """Predictive draws: ``energy_mwh`` and ``co2_t`` with dims (run, draw)."""
-        if self._draws is None:
-            raise RuntimeError("draws were not kept for this batch (too large); call estimate(..., keep_draws=True) "
-                               "on fewer runs")
-        return self._draws
-
-    def _da(self, quantity: str) -> xr.DataArray:
-        if quantity not in QUANTITIES:
-            raise InputError("quantity", quantity, f"use one of {', '.join(QUANTITIES)}")
-        return self.draws[quantity]
-
-    def quantile(self, q, quantity: str = "co2_t") -> pd.DataFrame:
-        """Quantiles ``q`` (a number or list in [0, 1]) of ``quantity`` per run (rows: run_id).
-
-        The columns name the quantity and the level (``co2_t_q0.05``, ``energy_mwh_q0.5``).
-        """
-        qs = np.atleast_1d(np.asarray(q, dtype=float))
-        if np.any((qs < 0) | (qs > 1)):
-            raise InputError("q", q, "quantiles are fractions between 0 and 1")
-        vals = np.nanquantile(self._da(quantity).values, qs, axis=1).T  # NaN pads runs with fewer draws
-        return pd.DataFrame(vals, index=pd.Index(self.summary["run_id"], name="run_id"),
-                            columns=pd.Index([f"{quantity}_q{x:g}" for x in qs], name=quantity))
-
-    def prob_exceeds(self, co2_t: float | None = None, energy_mwh: float | None = None) -> pd.Series:
-        """P(quantity > threshold) per run; give exactly one of ``co2_t`` or ``energy_mwh``."""
-        if (co2_t is None) == (energy_mwh is None):
-            raise InputError("prob_exceeds", {"co2_t": co2_t, "energy_mwh": energy_mwh},
-                             "give exactly one threshold, e.g. prob_exceeds(co2_t=100)")
-        quantity, thr = ("co2_t", co2_t) if co2_t is not None else ("energy_mwh", energy_mwh)
-        fix = "give a budget >= 0 in " + ("t CO2e" if quantity == "co2_t" else "MWh")
-        try:
-            thr = float(thr)
-        except (TypeError, ValueError):
-            raise InputError(quantity, thr, fix) from None
-        if not np.isfinite(thr) or thr < 0:
-            raise InputError(quantity, thr, fix)
-        v = self._da(quantity).values  # NaN pads runs with fewer draws than the batch's most
-        p = np.nanmean(np.where(np.isnan(v), np.nan, v > thr), axis=1)
-        return pd.Series(p, index=pd.Index(self.summary["run_id"], name="run_id"), name=f"P({quantity} > {thr:g})")
-
-    def carbon_at_risk(self, q: float = 0.95, quantity: str = "co2_t") -> pd.Series:
-        """Carbon-at-risk per run: the ``q``-quantile of ``quantity`` (exceeded with probability ``1 - q``).
-
-        Parameters
-        ----------
-        q
-            Quantile level in [0, 1] (default 0.95).
-        quantity
-            ``co2_t`` (default) or ``energy_mwh``.
-
-        Returns
-        -------
-        pandas.Series
-            Indexed by run_id.
-        """
-        v = risk.carbon_at_risk(self._da(quantity).values, q)
-        return pd.Series(np.atleast_1d(v), index=pd.Index(self.summary["run_id"], name="run_id"),
-                         name=f"{quantity} at risk (q={float(q):g})")
-
-    def expected_shortfall(self, budget_t: float) -> pd.Series:
-        """Compute the expected overshoot of a CO2e budget per run, ``E[max(CO2 - budget_t, 0)]`` (t CO2e).
-
-        Parameters
-        ----------
-        budget_t
-            Budget in tonnes CO2e (> 0).
-
-        Returns
-        -------
-        pandas.Series
-            Indexed by run_id; 0 where no draw exceeds the budget.
-        """
-        v = risk.expected_shortfall(self._da("co2_t").values, budget_t)
-        return pd.Series(np.atleast_1d(v), index=pd.Index(self.summary["run_id"], name="run_id"),
-                         name=f"expected shortfall over {float(budget_t):g} t")
-
-
 #: Input columns a run's random numbers are keyed by: every contract column but the labels.
 KEY_COLUMNS = tuple(c for c in schema.COLUMN_NAMES if c not in ("run_id", "model_name"))
 
 
-def draws_per_run(inputs: pd.DataFrame, n_draws: int | None = None) -> np.ndarray:
+#: Normalised runs: the DataFrame of :func:`~carbon_bayes.schema.normalise_runs`, or its columns as arrays.
+Runs = design.Runs
+
+
+def _n_runs(inputs: Runs) -> int:
+    return len(inputs["tier"])
+
+
+def _rows(inputs: Runs, rows: np.ndarray) -> Runs:
+    """Return the normalised runs at row positions ``rows``."""
+    if isinstance(inputs, pd.DataFrame):
+        return inputs.iloc[rows]
+    return {c: v[rows] for c, v in inputs.items()}
+
+
+def draws_per_run(inputs: Runs, n_draws: int | None = None) -> np.ndarray:
     """Predictive draws of each run: ``n_draws`` if given, else by tier (:data:`N_DRAWS_BY_TIER`)."""
     if n_draws is not None:
-        return np.full(len(inputs), check_n_draws(n_draws), dtype=int)
-    return inputs["tier"].map(N_DRAWS_BY_TIER).fillna(max(N_DRAWS_BY_TIER.values())).to_numpy(dtype=int)
+        return np.full(_n_runs(inputs), check_n_draws(n_draws), dtype=int)
+    tiers = np.asarray(inputs["tier"])
+    out = np.full(len(tiers), max(N_DRAWS_BY_TIER.values()), dtype=int)
+    for tier, s in N_DRAWS_BY_TIER.items():
+        out[tiers == tier] = s
+    return out
 
 
 @renamed_kwargs(model="posterior")
-def common_draws(inputs: pd.DataFrame, n_draws: int | None = None, posterior=None, seed: int | None = None) -> int:
+def common_draws(inputs: Runs, n_draws: int | None = None, posterior=None, seed: int | None = None) -> int:
     """One draw count for runs that are summed or compared draw by draw.
 
     It is the most any of them needs (:func:`draws_needed`; distinct rows only).
     """
     keys = noise_for(inputs, 1, seed).keys
     _, first = np.unique(keys, return_index=True)
-    return int(draws_needed(inputs.iloc[np.sort(first)], posterior, n_draws=n_draws, seed=seed).max(
+    return int(draws_needed(_rows(inputs, np.sort(first)), posterior, n_draws=n_draws, seed=seed).max(
         initial=N_DRAWS if n_draws is None else check_n_draws(n_draws)))
 
 
@@ -221,7 +142,7 @@ def check_n_draws(n_draws) -> int:
     return int(n_draws)
 
 
-def noise_for(inputs: pd.DataFrame, n_draws: int, seed: int | None = None, replicate=None) -> Streams:
+def noise_for(inputs: Runs, n_draws: int, seed: int | None = None, replicate=None) -> Streams:
     """Return the random numbers of ``inputs`` (normalised runs).
 
     They are keyed by each run's inputs and the seed, and by ``replicate`` (one number per run,
@@ -233,7 +154,7 @@ def noise_for(inputs: pd.DataFrame, n_draws: int, seed: int | None = None, repli
     return Streams(keys, n_draws, noise_seed(seed))
 
 
-def plan(inputs: pd.DataFrame, n_draws=None, chunk_size: int | None = None, only: np.ndarray | None = None):
+def plan(inputs: Runs, n_draws=None, chunk_size: int | None = None, only: np.ndarray | None = None):
     """Batches of (row positions, draws): rows of equal draw count, at most ``chunk_size`` rows each.
 
     ``chunk_size`` defaults to about :data:`CHUNK_ELEMENTS` / draws. Numbers do not depend on the plan.
@@ -244,7 +165,7 @@ def plan(inputs: pd.DataFrame, n_draws=None, chunk_size: int | None = None, only
                                    or chunk_size < 1):
         raise InputError("chunk_size", chunk_size, "give a whole number of runs >= 1, or leave it unset")
     per_run = np.asarray(n_draws) if np.ndim(n_draws) == 1 else draws_per_run(inputs, n_draws)
-    rows_all = np.arange(len(inputs)) if only is None else np.asarray(only)
+    rows_all = np.arange(_n_runs(inputs)) if only is None else np.asarray(only)
     out = []
     for s in np.unique(per_run[rows_all]):
         rows = rows_all[per_run[rows_all] == s]
@@ -259,10 +180,25 @@ def median_mcse(draws: np.ndarray) -> np.ndarray:
     From the order statistics one binomial sd either side of it: (Q(1/2 + d) - Q(1/2 - d)) /
     (2 median), d = sqrt(1/(4n)).
     """
-    d = 0.5 / np.sqrt(draws.shape[0])
-    lo, med, hi = quantiles(draws, [0.5 - d, 0.5, 0.5 + d])
+    return _mcse_from(quantiles(draws, _mcse_levels(draws.shape[0])))
+
+
+def _mcse_levels(n_draws: int) -> list[float]:
+    d = 0.5 / np.sqrt(n_draws)
+    return [0.5 - d, 0.5, 0.5 + d]
+
+
+def _mcse_from(q: np.ndarray) -> np.ndarray:
+    lo, med, hi = q
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(med > 0, (hi - lo) / (2 * med), 0.0)
+
+
+def _summary_and_mcse(draws: np.ndarray, ci_level: float) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """:func:`summarise` and :func:`median_mcse` of draws (axis 0), from one copy and one partial sort."""
+    x = np.ascontiguousarray(draws.T)  # each run's draws in a row: its mean is summed alike in any batch
+    q, m = _row_quantile_sets(x, [[(1 - ci_level) / 2, 0.5, (1 + ci_level) / 2], _mcse_levels(draws.shape[0])])
+    return {"mean": x.mean(axis=1, dtype=np.float64), "median": q[1], "lower": q[0], "upper": q[2]}, _mcse_from(m)
 
 
 @renamed_kwargs(ci="ci_level", model="posterior")
@@ -315,8 +251,8 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
 
         one = partial(estimate, ci_level=ci, posterior=posterior, n_draws=n_draws, seed=seed, keep_draws=False)
         return estimate_dask(runs, lambda block: one(block).to_frame(), OUTPUT_COLUMNS)
-    inputs = schema.normalise_runs(runs)
-    n = len(inputs)
+    inputs = schema.normalise_columns(runs)
+    n = _n_runs(inputs)
     pred: Predictor = get_predictor(posterior)
     keys = noise_for(inputs, 1, seed).keys
     per_run = draws_per_run(inputs, n_draws)
@@ -337,26 +273,25 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
             keep_draws = False  # more draws than can be kept by default
             results = [(pos, part, None, sim_rows) for pos, part, _, sim_rows in results]
         results += _simulate(pred, inputs, keys, more, seed, ci, chunk_size, keep_draws, redo)
-    max_s = int(per_run.max(initial=1))
-    order = np.argsort(np.concatenate([r[0] for r in results])) if results else np.array([], dtype=int)
-    summary = (pd.concat([r[1] for r in results], ignore_index=True).iloc[order].reset_index(drop=True) if results
-               else pd.DataFrame(columns=[*OUTPUT_COLUMNS, *MCSE_COLUMNS]))
-    draws = _draws_dataset(results, n, summary, max_s, ci) if keep_draws else None
+    order = np.argsort(np.concatenate([r[0] for r in results]))
+    summary = {c: np.concatenate([r[1][c] for r in results])[order] for c in results[0][1]}
+    draws = (_KeptDraws(results, n, int(per_run.max(initial=1)), ci, summary["run_id"]) if keep_draws
+             else None)
     one = keep_draws and n == 1 and len(results[-1][0]) == 1
     return Estimate(summary=summary, ci_level=ci, inputs=inputs, _draws=draws,
                     simulation=results[-1][2] if one else None)
 
 
-def _more_draws_after(results, per_run: np.ndarray, inputs: pd.DataFrame) -> np.ndarray:
+def _more_draws_after(results, per_run: np.ndarray, inputs: Runs) -> np.ndarray:
     """Return each run's draws for the next pass (its current ones where its median is steady)."""
     mcse = np.zeros(len(per_run))
     for rows, part, _, _ in results:
         mcse[rows] = np.maximum(part["energy_mwh_median_mcse"], part["co2_t_median_mcse"])
-    return np.maximum(per_run, more_draws(per_run, mcse, inputs["tier"].to_numpy()))
+    return np.maximum(per_run, more_draws(per_run, mcse, np.asarray(inputs["tier"])))
 
 
 @renamed_kwargs(model="posterior")
-def draws_needed(inputs: pd.DataFrame, posterior=None, *, n_draws: int | None = None,
+def draws_needed(inputs: Runs, posterior=None, *, n_draws: int | None = None,
                  seed: int | None = None) -> np.ndarray:
     """Return the predictive draws :func:`estimate` gives each of the normalised ``inputs``.
 
@@ -364,7 +299,7 @@ def draws_needed(inputs: pd.DataFrame, posterior=None, *, n_draws: int | None = 
     draw by draw use the most of these, so that a run alone gets exactly its estimate's draws.
     """
     per_run = draws_per_run(inputs, n_draws)
-    if n_draws is not None or not len(inputs):
+    if n_draws is not None or not _n_runs(inputs):
         return per_run
     keys = noise_for(inputs, 1, seed).keys
     results = _simulate(get_predictor(posterior), inputs, keys, per_run, seed, CI_LEVEL, None, False)
@@ -374,14 +309,6 @@ def draws_needed(inputs: pd.DataFrame, posterior=None, *, n_draws: int | None = 
 #: Safety factor on the draws the first pass's error estimate asks for (that estimate has a relative
 #: error of about 1/sqrt(2 * draws^(1/2)), 10-15% at 1,000-4,000 draws).
 MCSE_MARGIN = 1.25
-
-
-@dataclass
-class _Kept:
-    """The kept draws of a batch (runs x draws for each quantity)."""
-
-    energy_mwh: np.ndarray
-    co2_t: np.ndarray
 
 
 def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.ndarray:
@@ -398,7 +325,7 @@ def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.n
     return np.minimum(per_run * factor, np.maximum(N_DRAWS_MAX, per_run)).astype(int)
 
 
-def _simulate(pred: Predictor, inputs: pd.DataFrame, keys: np.ndarray, per_run: np.ndarray, seed, ci: float,
+def _simulate(pred: Predictor, inputs: Runs, keys: np.ndarray, per_run: np.ndarray, seed, ci: float,
               chunk_size, keep: bool, only: np.ndarray | None = None) -> list:
     """Simulate the rows ``only`` (default all), batch by batch.
 
@@ -409,16 +336,16 @@ def _simulate(pred: Predictor, inputs: pd.DataFrame, keys: np.ndarray, per_run: 
 
     def run_batch(k: int):
         rows, s = batches[k]
-        chunk = inputs.iloc[rows]
+        chunk = _rows(inputs, rows)
         sim = pred.simulate(chunk, Streams(keys[rows], s, noise_seed(seed)))
         part = summarise_batch(chunk, sim, ci)
         # Only the quantities are kept (a single run keeps every node, for .simulation).
-        kept = (sim if len(inputs) == 1 else _Kept(sim.energy_mwh, sim.co2_t)) if keep else None
+        kept = (sim if _n_runs(inputs) == 1 else _Kept(sim.energy_mwh, sim.co2_t)) if keep else None
         return rows, part, kept, rows
 
     # Batches are independent, so they run on several cores with the same result as one after the
     # other; numpy releases the GIL in the heavy loops.
-    workers = min(len(batches), os.cpu_count() or 1, 4)
+    workers = min(len(batches), os.cpu_count() or 1, 4) if len(batches) > 1 else 1
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             return list(pool.map(run_batch, range(len(batches))))
@@ -434,7 +361,7 @@ def _drop(result, rows: np.ndarray):
         sim = sim if isinstance(sim, Simulation) and len(pos) == 1 else _Kept(sim.energy_mwh[:, cols],
                                                                               sim.co2_t[:, cols])
         sim_rows = pos[keep]
-    return pos[keep], part[keep].reset_index(drop=True), sim, sim_rows
+    return pos[keep], {c: v[keep] for c, v in part.items()}, sim, sim_rows
 
 
 def noise_seed(seed: int | None) -> int:
@@ -452,43 +379,26 @@ def noise_seed(seed: int | None) -> int:
     return int(seed)
 
 
-MCSE_COLUMNS = ("n_draws", "energy_mwh_median_mcse", "co2_t_median_mcse")
-
-
 @renamed_kwargs(ci="ci_level")
-def summarise_batch(chunk: pd.DataFrame, sim: Simulation, ci_level: float) -> pd.DataFrame:
-    """Compute the output contract's columns (and the medians' Monte Carlo errors) for one batch."""
-    stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in summarise(getattr(sim, q), ci_level).items()}
-    mcse = {f"{q}_median_mcse": median_mcse(getattr(sim, q)) for q in QUANTITIES}
+def summarise_batch(chunk: Runs, sim: Simulation, ci_level: float) -> dict[str, np.ndarray]:
+    """Compute the output contract's columns (and the medians' Monte Carlo errors) for one batch, as arrays."""
+    fused = {q: _summary_and_mcse(getattr(sim, q), ci_level) for q in QUANTITIES}
+    stats = {f"{q}_{s}": v for q in QUANTITIES for s, v in fused[q][0].items()}
+    mcse = {f"{q}_median_mcse": fused[q][1] for q in QUANTITIES}
     # With heavy tails (metadata-only runs) the mean rests on a few extreme draws.
     unstable = (stats["energy_mwh_mean"] > stats["energy_mwh_upper"]) | (stats["co2_t_mean"] > stats["co2_t_upper"])
     for i in np.flatnonzero(unstable):
         sim.notes[i].append("heavy right tail: the mean lies above the upper bound and is unstable; quote the "
                             "median")
     s = sim.energy_mwh.shape[0]
-    tiers = chunk["tier"].to_numpy()
-    for i in range(len(chunk)):
+    tiers = np.asarray(chunk["tier"])
+    for i in range(len(tiers)):
         worst = max(mcse["energy_mwh_median_mcse"][i], mcse["co2_t_median_mcse"][i])
         target = MCSE_TARGET.get(tiers[i], max(MCSE_TARGET.values()))
         if worst > target:
             sim.notes[i].append(f"Monte Carlo error of the median is {100 * worst:.1f}% with {s:,} draws (target "
                                 f"{100 * target:g}%); pass more draws (n_draws / --n-draws) for a steadier figure")
-    notes = ["; ".join(([w] if w else []) + sim.notes[i]) for i, w in enumerate(chunk["warnings"])]
-    return pd.DataFrame({"run_id": chunk["run_id"].to_numpy(), **stats, "tier": tiers, "warnings": notes,
-                         "n_draws": s, **mcse})
-
-
-def _draws_dataset(results, n: int, summary: pd.DataFrame, max_s: int, ci: float) -> xr.Dataset:
-    """Kept draws as (run, draw); runs with fewer draws than the batch's most are padded with NaN."""
-    import xarray as xr
-
-    data = {}
-    for q in QUANTITIES:
-        out = np.full((n, max_s), np.nan, dtype=np.float32)
-        for rows, _, sim, sim_rows in results:
-            if len(rows):
-                a = getattr(sim, q)[:, np.searchsorted(sim_rows, rows)].T
-                out[rows, :a.shape[1]] = a
-        data[q] = xr.DataArray(out, dims=("run", "draw"), attrs={"units": UNITS[q], "long_name": LONG_NAMES[q]})
-    return xr.Dataset(data, coords={"run": summary["run_id"].to_numpy(), "draw": np.arange(max_s)},
-                      attrs={"ci": ci})
+    notes = np.array(["; ".join(([w] if w else []) + sim.notes[i]) for i, w in enumerate(chunk["warnings"])],
+                     dtype=object)
+    return {"run_id": np.asarray(chunk["run_id"]), **stats, "tier": tiers, "warnings": notes,
+            "n_draws": np.full(len(tiers), s), **mcse}

@@ -13,6 +13,8 @@ Importing this module does not import PyMC or PyTensor.
 
 from __future__ import annotations
 
+import functools
+import os
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -43,13 +45,20 @@ def _largest_value(column: str) -> float:
 CI_MAX = _largest_value("carbon_intensity")
 
 
+@functools.lru_cache(maxsize=64)
+def _resolved(path: str, cwd: str) -> str:
+    """Return ``path`` resolved from ``cwd`` (cached: every estimate looks its posterior up)."""
+    from pathlib import Path
+
+    return str((Path(cwd) / path).resolve())
+
+
 def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -> Predictor:
     """Return a (cached) predictor for a posterior path, a loaded :class:`Posterior`, or the default."""
     if isinstance(posterior, Predictor):
         return posterior
     if isinstance(posterior, Posterior):
         return Predictor(posterior)
-    import os
     from pathlib import Path
 
     from carbon_bayes.resources import default_posterior_path
@@ -61,12 +70,30 @@ def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -
         raise InputError("posterior", posterior, "give the path of a posterior file (.nc), a loaded Posterior, "
                          "or leave it unset for the shipped posterior")
     path = Path(posterior) if posterior is not None else default_posterior_path()
-    key = (str(path.resolve()), path.stat().st_mtime_ns if path.exists() else 0)
+    key = (_resolved(str(path), os.getcwd()), path.stat().st_mtime_ns if path.exists() else 0)
     if key not in _CACHE:
         if len(_CACHE) > 8:
             _CACHE.clear()
         _CACHE[key] = Predictor(load_posterior(path))
     return _CACHE[key]
+
+
+class _Multipliers(dict):
+    """The multipliers of per-level slopes (``scale``, ``power_scale``) of some runs, computed on first use."""
+
+    def __init__(self, sc: np.ndarray, cols: np.ndarray, structure: dict):
+        super().__init__()
+        self._sc, self._cols, self._structure = sc, cols, structure
+
+    def __missing__(self, key: str) -> np.ndarray:
+        if key == "scale":
+            value = self._sc[:, self._cols]
+        elif key == "power_scale":
+            value = design.power_scale(self["scale"], self._structure)
+        else:
+            raise KeyError(key)
+        self[key] = value
+        return value
 
 
 @dataclass
@@ -110,6 +137,9 @@ class Predictor:
                            for d in effects.DIMS}
         hw = design.hardware_table(self.levels)
         self.hw_ids, self.hw_pos = hw.ids, hw.pos
+        #: Posterior level of each accelerator's generation and family (-1: a level the fit lacks).
+        self._hw_post = {"generation": self._level_map["generation"][hw.gen_idx],
+                         "family": self._level_map["family"][hw.fam_idx]}
         self.tdp = hw.tdp_w.astype(np.float32)
         self.tdp_sd = hw.tdp_log_sd.astype(np.float32)
         self.peak = hw.peak_flops.astype(np.float32)
@@ -157,29 +187,45 @@ class Predictor:
         out = table[:, safe] if safe.ndim == 1 else np.take_along_axis(table, safe, axis=1)
         return out, post_idx < 0
 
-    def _effect_at(self, p: dict[str, np.ndarray], noise: Streams, cols: np.ndarray,
-                   index: dict[str, np.ndarray]) -> blocks.EffectAt:
+    def _effect_at(self, p: dict[str, np.ndarray], noise: Streams, cols: np.ndarray, f: design.RunFeatures,
+                   hw: np.ndarray) -> blocks.EffectAt:
         """``effect(e)`` for :mod:`carbon_bayes.blocks`: effect ``e`` per (draw, run) at the runs' levels.
 
         A new-group draw (mean + sigma z) where the posterior does not know the level.
         """
+        levels: dict[str, np.ndarray] = {}
+
         def at(e: effects.Effect) -> np.ndarray:
-            out, new = self._lookup(p, e.name, e.dim, index[e.dim])
+            if e.dim not in levels:
+                levels[e.dim] = self._posterior_levels(e.dim, f, hw, cols)
+            post_idx = levels[e.dim]
+            safe = np.maximum(post_idx, 0)
+            table = p[e.name]
+            out = table[:, safe] if safe.ndim == 1 else np.take_along_axis(table, safe, axis=1)
+            new = post_idx < 0
             if np.any(new):
                 mean = p[e.mean_var][:, None] if e.mean_var else 0.0
                 out = np.where(new, mean + p[e.sigma_var][:, None] * noise.normal(e.name, cols, spec=True), out)
             return out
         return at
 
-    def _index(self, f: design.RunFeatures, hw: np.ndarray, cols: np.ndarray) -> dict[str, np.ndarray]:
-        """Level index of runs ``cols`` for every dim an effect can have ((S, k) for the hardware's)."""
-        return {"generation": self.hw_gen[hw[:, cols]], "family": self.hw_fam[hw[:, cols]],
-                "architecture": f.arch_idx[cols], "era": f.era_idx[cols], "provider": f.provider_idx[cols],
-                "task": f.task_idx[cols]}
+    def _posterior_levels(self, dim: str, f: design.RunFeatures, hw: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Posterior level index of runs ``cols`` in ``dim`` (-1 where the posterior lacks the level).
+
+        (S, k) for a hardware dim when a run's hardware is drawn, else (k,) (the same for every draw).
+        """
+        if dim in self._hw_post:
+            known = f.hw_known[cols]
+            return self._hw_post[dim][hw[0, cols] if known.all() else hw[:, cols]]
+        idx = {"architecture": f.arch_idx, "era": f.era_idx, "provider": f.provider_idx, "task": f.task_idx}[dim][cols]
+        return np.where(idx >= 0, self._level_map[dim][np.maximum(idx, 0)], -1)
 
     def _mult(self, sc: np.ndarray, cols: np.ndarray) -> dict[str, np.ndarray]:
-        """Multipliers of per-level slopes for runs ``cols``, the same for every block (as in the graph)."""
-        return {"scale": sc[:, cols], "power_scale": design.power_scale(sc[:, cols], self.structure)}
+        """Multipliers of per-level slopes for runs ``cols``, the same for every block (as in the graph).
+
+        Each is computed when a block first asks for it (the compute and intensity blocks have no slopes).
+        """
+        return _Multipliers(sc, cols, self.structure)
 
     def _sample_hardware(self, f: design.RunFeatures, noise: Streams, notes: list[list[str]]) -> np.ndarray:
         hw = np.empty((noise.S, f.n), dtype=np.int64)
@@ -280,14 +326,14 @@ class Predictor:
         if not len(uc):
             return hours, flops
         lin_u = blocks.logit_utilisation_mean(p["u_intercept"][:, None],
-                                              self._effect_at(p, noise, uc, self._index(f, hw, uc)),
+                                              self._effect_at(p, noise, uc, f, hw),
                                               self._mult(sc, uc), self._cluster(p, "u_cluster"))
         u = blocks.utilisation(lin_u + p["u_run_sigma"][:, None] * noise.normal("logit_u_run", uc))
         cmiss = np.flatnonzero(np.isnan(f.log_flops[uc]))
         if len(cmiss):
             cols = uc[cmiss]
             ep = design.epoch_compute_coefficients(f.task[cols], f.year[cols])
-            task_sum = blocks.effects_sum("compute", self._effect_at(p, noise, cols, self._index(f, hw, cols)),
+            task_sum = blocks.effects_sum("compute", self._effect_at(p, noise, cols, f, hw),
                                           self._mult(sc, cols))
             mu_c = blocks.compute_log10_mean(ep.T, log10p[:, cols], f.year[cols], p["compute_slope"][:, None],
                                              p["compute_offset"][:, None], task_sum)
@@ -312,7 +358,7 @@ class Predictor:
         rc = np.flatnonzero((f.energy_basis == "measured") & ~given_w)
         if len(rc):
             lin_r = blocks.log_power_fraction_mean(p["rho_intercept"][:, None],
-                                                   self._effect_at(p, noise, rc, self._index(f, hw, rc)),
+                                                   self._effect_at(p, noise, rc, f, hw),
                                                    self._mult(sc, rc), self._cluster(p, "rho_cluster"))
             share = np.where(f.power_scope[rc] == "gpu", p["gpu_share"][:, None], np.float32(1.0))
             power[:, rc] = blocks.system_power_w(tdp[:, rc], lin_r + p["rho_run_sigma"][:, None]
@@ -345,12 +391,16 @@ class Predictor:
                                             p["intensity_provider_spread"][:, None],
                                             noise.normal("intensity_spread", cc, spec=True))
             spread = np.where(new, drawn, spread)
-        effect_sum = blocks.effects_sum("intensity", self._effect_at(p, noise, cc, self._index(f, hw, cc)),
+        effect_sum = blocks.effects_sum("intensity", self._effect_at(p, noise, cc, f, hw),
                                         self._mult(sc, cc))
         log_ci = (blocks.intensity_log_mean(self._grid_centre(f, noise, cc), p["intensity_offset"][:, None],
                                             effect_sum)
-                  + spread * noise.student_t("intensity_deviation", float(self.fixed["noise.nu"]), cc)
-                  + f.ci_extra_sd[cc].astype(np.float32) * noise.normal("intensity_location", cc))
+                  + spread * noise.student_t("intensity_deviation", float(self.fixed["noise.nu"]), cc))
+        # the extra spread of an unknown location; none (sd 0) for a known one, so no draw for it
+        extra = np.flatnonzero(f.ci_extra_sd[cc] != 0)
+        if len(extra):
+            log_ci[:, extra] += f.ci_extra_sd[cc[extra]].astype(np.float32) * noise.normal("intensity_location",
+                                                                                          cc[extra])
         fold = np.flatnonzero((f.energy_basis[cc] != "measured") & np.isnan(f.pue_given[cc]))
         if len(fold):
             cols = cc[fold]

@@ -13,12 +13,13 @@ from __future__ import annotations
 import difflib
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from carbon_bayes import reference
+from carbon_bayes.cells import Table, _column, _one_run, _row_label, _to_frame
 from carbon_bayes.contract import (  # noqa: F401  (re-exported: schema.COLUMNS, schema.CATEGORIES, ...)
     _BY_NAME,
     _SUFFIX,
@@ -44,51 +45,6 @@ def _suggest(value: str, choices) -> str:
     return (" Did you mean " + " or ".join(repr(lookup[c]) for c in close) + "?") if close else ""
 
 
-def _ndim(value) -> int:
-    try:
-        return int(np.ndim(value))
-    except ValueError:  # a ragged nested list: a column whose cells differ in length
-        return 1
-
-
-def _to_frame(runs) -> pd.DataFrame:
-    if isinstance(runs, pd.DataFrame):
-        df = runs.copy()
-    elif isinstance(runs, pd.Series):
-        df = runs.to_frame().T
-    elif isinstance(runs, Mapping):
-        if all(_ndim(v) == 0 for v in runs.values()):
-            df = pd.DataFrame([dict(runs)])
-        else:
-            lengths = {str(k): len(v) for k, v in runs.items() if _ndim(v) > 0}
-            if len(set(lengths.values())) > 1:
-                shown = ", ".join(f"{k} {n}" for k, n in lengths.items())
-                raise InputError("runs", f"columns of lengths {shown}", "a dict of columns needs the same length "
-                                 "in each (one value per run), or pass a list of dicts, one per run")
-            try:
-                df = pd.DataFrame(dict(runs))
-            except (ValueError, TypeError) as e:  # e.g. a dict value beside lists
-                raise InputError("runs", "a dict of columns", f"cannot be made a table ({e}); give one value per "
-                                 "field for one run, or lists of one value per run for several") from None
-    elif isinstance(runs, Sequence) and not isinstance(runs, (str, bytes)) and all(
-        isinstance(r, Mapping) for r in runs
-    ):
-        df = pd.DataFrame(list(runs))
-    else:
-        raise InputError("runs", type(runs).__name__,
-                         "pass a pandas DataFrame, a dict describing one run, or a list of such dicts")
-    if len(df) == 0:
-        raise InputError("runs", "empty", "give at least one run")
-    df.columns = [str(c).strip() for c in df.columns]
-    return df.reset_index(drop=True)
-
-
-def _row_label(df: pd.DataFrame, i: int) -> str:
-    rid = df["run_id"].iloc[i] if "run_id" in df.columns else None
-    n = row_number(i)
-    return f"{n}, run_id {rid!r}" if isinstance(rid, str) and rid else str(n)
-
-
 #: Implied utilisation of the dense peak (compute / (device-hours x peak)) outside this band is an error...
 UTILISATION_ERROR = (1e-5, 1.5)
 #: ... and outside this one a warning (training runs reach 0.2-0.6; fp8 or sparsity can pass the bf16 peak).
@@ -96,7 +52,7 @@ UTILISATION_WARN = (1e-3, 0.8)
 _THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*[A-Za-z]*$")
 
 
-def _parse_number(col: str, values: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+def _parse_number(col: str, values: np.ndarray, df: Table) -> np.ndarray:
     """Numbers; strings like '7B', '1.3M', '184,320' are accepted; anything else is an error."""
     if values.dtype.kind == "f":
         return _check_finite(col, values.copy(), values, df)
@@ -149,7 +105,7 @@ def _example(col: str) -> str:
             "power_per_device_w": "350", "year": "2024", "active_parameters": "3.7e10"}.get(col, "1")
 
 
-def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: pd.DataFrame) -> None:
+def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: Table) -> None:
     known = ~np.isnan(values)
     if col.positive:
         bad = known & (values <= 0)
@@ -180,7 +136,7 @@ def _text(values) -> np.ndarray:
     return s.where(s.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
 
 
-def _category(name: str, raw: np.ndarray, df: pd.DataFrame) -> np.ndarray:
+def _category(name: str, raw: np.ndarray, df: Table) -> np.ndarray:
     allowed = CATEGORIES[name]
     aliases = CATEGORY_ALIASES[name]
     values = _text(raw)
@@ -200,7 +156,7 @@ def _category(name: str, raw: np.ndarray, df: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def _apply_aliases(df: pd.DataFrame) -> pd.DataFrame:
+def _apply_aliases(df: Table, depth: int = 0) -> Table:
     """Rename the published-runs table's columns to the contract's (:data:`COLUMN_ALIASES`)."""
     renames = {a: c for a, c in COLUMN_ALIASES.items() if a in df.columns}
     for alias, canon in renames.items():
@@ -214,11 +170,11 @@ def _apply_aliases(df: pd.DataFrame) -> pd.DataFrame:
         notes.append("location_or_region is free text and is not read: give country or region "
                      "(e.g. US, gcp:us-central1) for the grid intensity of the location")
     if notes:
-        warnings.warn("; ".join(notes), CarbonBayesWarning, stacklevel=4)
+        warnings.warn("; ".join(notes), CarbonBayesWarning, stacklevel=4 + depth)
     return df.rename(columns=renames) if renames else df
 
 
-def _check_columns(df: pd.DataFrame) -> None:
+def _check_columns(df: Table, depth: int = 0) -> None:
     unknown = [c for c in df.columns if c not in _BY_NAME and c not in PASSTHROUGH]
     ignored = []
     for c in unknown:
@@ -229,10 +185,10 @@ def _check_columns(df: pd.DataFrame) -> None:
         ignored.append(c)
     if ignored:
         warnings.warn(f"ignoring columns that are not part of the input contract: {', '.join(ignored)}",
-                      CarbonBayesWarning, stacklevel=3)
+                      CarbonBayesWarning, stacklevel=3 + depth)
 
 
-def _resolve_unique(values: np.ndarray, fn, df: pd.DataFrame, field: str):
+def _resolve_unique(values: np.ndarray, fn, df: Table, field: str):
     """Apply a scalar resolver once per distinct value; re-raise with the row of the first bad value."""
     mapping = {}
     for v in set(values):
@@ -267,8 +223,26 @@ def normalise_runs(runs) -> pd.DataFrame:
     InputError
         Naming the column, the value, the row and the fix.
     """
-    df = _apply_aliases(_to_frame(runs))
-    _check_columns(df)
+    return columns_frame(normalise_columns(runs, _depth=1))
+
+
+#: Columns of normalised runs, in order.
+NORMALISED_COLUMNS = (*COLUMN_NAMES, "tier", "warnings")
+
+
+def columns_frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Build the DataFrame :func:`normalise_runs` returns from :func:`normalise_columns`' arrays."""
+    return pd.DataFrame(columns, columns=list(NORMALISED_COLUMNS))
+
+
+def normalise_columns(runs, *, _depth: int = 0) -> dict[str, np.ndarray]:
+    """Check and normalise runs as :func:`normalise_runs` does, returning its columns as numpy arrays.
+
+    One run (a dict of plain values) is checked without building a DataFrame.
+    """
+    one = _one_run(runs)
+    df = _apply_aliases(one if one is not None else _to_frame(runs), _depth)
+    _check_columns(df, _depth)
     out = _parse_columns(df)
     notes: list[list[str]] = [[] for _ in range(len(df))]
     _check_ids_and_year(out, df)
@@ -279,20 +253,18 @@ def normalise_runs(runs) -> pd.DataFrame:
     _check_accounting(out, df)
     out["tier"] = information_tier(out)
     out["warnings"] = np.array(["; ".join(x) for x in notes], dtype=object)
-    return pd.DataFrame(out, columns=[*COLUMN_NAMES, "tier", "warnings"])
+    return {c: out[c] for c in NORMALISED_COLUMNS}
 
 
-
-
-def _parse_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
+def _parse_columns(df: Table) -> dict[str, np.ndarray]:
     """Parse and bound-check every contract column of ``df`` (absent columns are all unknown)."""
     n = len(df)
     out: dict[str, np.ndarray] = {}
     for col in COLUMNS:
         if col.kind == "number" and col.name in df.columns and df[col.name].dtype.kind in "fiu":
-            raw = df[col.name].to_numpy(dtype=float)  # already numeric: no per-cell parsing
+            raw = _column(df, col.name, float)  # already numeric: no per-cell parsing
         else:
-            raw = df[col.name].to_numpy(dtype=object) if col.name in df.columns else np.full(n, None, dtype=object)
+            raw = _column(df, col.name, object) if col.name in df.columns else np.full(n, None, dtype=object)
         if col.kind == "number":
             vals = _parse_number(col.name, raw, df)
             _check_bounds(col, vals, raw, df)
@@ -304,7 +276,7 @@ def _parse_columns(df: pd.DataFrame) -> dict[str, np.ndarray]:
     return out
 
 
-def _check_ids_and_year(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
+def _check_ids_and_year(out: dict[str, np.ndarray], df: Table) -> None:
     """Fill absent run_ids (``run-<row>``), refuse duplicate ones and fractional years."""
     # run_id: strings, unique, filled when absent.
     rid = out["run_id"]
@@ -321,7 +293,7 @@ def _check_ids_and_year(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
         raise InputError("year", yr[i], "give a whole year, e.g. 2024", row=_row_label(df, i))
 
 
-def _resolve_location(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
+def _resolve_location(out: dict[str, np.ndarray], df: Table) -> None:
     """Resolve hardware, region, country and provider; refuse a region that contradicts them."""
     # Hardware.
     hw_map = _resolve_unique(out["hardware"], reference.resolve_hardware, df, "hardware")
@@ -356,7 +328,7 @@ def _resolve_location(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
     out["provider"] = np.where(out["provider"] == "", rp, out["provider"])
 
 
-def _check_parameters(out: dict[str, np.ndarray], df: pd.DataFrame, notes: list[list[str]]) -> None:
+def _check_parameters(out: dict[str, np.ndarray], df: Table, notes: list[list[str]]) -> None:
     """Refuse active parameters above the total; note an MoE without active parameters."""
     # Parameters: active <= total.
     p, pa = out["parameters"], out["active_parameters"]
@@ -370,7 +342,7 @@ def _check_parameters(out: dict[str, np.ndarray], df: pd.DataFrame, notes: list[
         notes[i].append("mixture-of-experts without active_parameters: FLOPs from total parameters overstate compute")
 
 
-def _reconcile_hours(out: dict[str, np.ndarray], df: pd.DataFrame, notes: list[list[str]]) -> None:
+def _reconcile_hours(out: dict[str, np.ndarray], df: Table, notes: list[list[str]]) -> None:
     """Reconcile device-hours with n_devices x training_days x 24 (fill, note or refuse)."""
     # Device-hours vs n_devices x training_days.
     h, nd, days = out["device_hours"], out["n_devices"], out["training_days"]
@@ -394,7 +366,7 @@ def _reconcile_hours(out: dict[str, np.ndarray], df: pd.DataFrame, notes: list[l
         notes[i].append("training_days without n_devices does not give device-hours; it is not used")
 
 
-def _check_compute_and_power(out: dict[str, np.ndarray], df: pd.DataFrame, notes: list[list[str]]) -> None:
+def _check_compute_and_power(out: dict[str, np.ndarray], df: Table, notes: list[list[str]]) -> None:
     """Note FLOPs far from 6 N D; refuse a power per device implausible for its hardware."""
     # FLOPs vs 6 N D.
     p, pa = out["parameters"], out["active_parameters"]
@@ -428,7 +400,7 @@ def _peak(hardware: str, precision: str) -> tuple[float, str]:
     return float(acc[[c for c in acc.columns if c.startswith("peak_")]].max().max()) * 1e12, "the fastest chip known"
 
 
-def _check_utilisation(out: dict[str, np.ndarray], flops: np.ndarray, df: pd.DataFrame,
+def _check_utilisation(out: dict[str, np.ndarray], flops: np.ndarray, df: Table,
                        notes: list[list[str]]) -> None:
     """Hours against compute: the implied utilisation of the chips' dense peak must be physically possible.
 
@@ -456,7 +428,7 @@ def _check_utilisation(out: dict[str, np.ndarray], flops: np.ndarray, df: pd.Dat
                             "device_hours and the compute")
 
 
-def _check_accounting(out: dict[str, np.ndarray], df: pd.DataFrame) -> None:
+def _check_accounting(out: dict[str, np.ndarray], df: Table) -> None:
     """Refuse market-based accounting without an intensity, fill defaults, check precisions."""
     # Accounting.
     mb = (out["accounting"] == "market_based") & np.isnan(out["carbon_intensity"])

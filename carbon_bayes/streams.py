@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Iterable, Sequence
+import struct
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -39,13 +40,23 @@ T_CLIP = 5.0
 Cols = np.ndarray | Sequence[int]
 
 
+def _mix_owned(x: np.ndarray) -> np.ndarray:
+    """:func:`mix` of a uint64 array the caller owns, in place."""
+    x ^= x >> _S30
+    x *= _M1
+    x ^= x >> _S27
+    x *= _M2
+    x ^= x >> _S31
+    return x
+
+
 def mix(x: np.ndarray) -> np.ndarray:
     """Apply the splitmix64 finaliser to a uint64 array (a bijection that scrambles every bit)."""
     x = np.asarray(x, dtype=np.uint64)
-    with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point (numpy warns on scalars)
-        x = (x ^ (x >> _S30)) * _M1
-        x = (x ^ (x >> _S27)) * _M2
-    return x ^ (x >> _S31)
+    if x.ndim == 0:
+        with np.errstate(over="ignore"):  # multiplication modulo 2**64 is the point (numpy warns on scalars)
+            return mix(x[None])[0]
+    return _mix_owned(x.copy())  # the caller's array is left alone
 
 
 @functools.lru_cache(maxsize=256)
@@ -53,21 +64,84 @@ def _text_key(text: str) -> np.uint64:
     return np.uint64(int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little"))
 
 
-def row_keys(runs: pd.DataFrame, columns: Iterable[str]) -> np.ndarray:
+def row_keys(runs: pd.DataFrame | Mapping[str, np.ndarray], columns: Iterable[str]) -> np.ndarray:
     """One uint64 key per row from the values of ``columns`` (NaN and "" for unknowns).
 
-    Numbers are hashed by value as float64 and text by content, so a row's key does not depend on
-    the dtype its batch happened to give a column.
+    ``runs`` is a DataFrame or a mapping of column -> array. Numbers are hashed by value as
+    float64 and text by content (pandas' ``hash_array``), so a row's key does not depend on the
+    dtype its batch happened to give a column.
     """
-    key = np.zeros(len(runs), dtype=np.uint64)
-    for c in columns:
-        s = runs[c]
-        if s.dtype.kind in "fiub":
-            vals = pd.util.hash_array(s.to_numpy(dtype=float))
-        else:
-            vals = pd.util.hash_array(s.fillna("").astype(str).to_numpy(dtype=object))
-        key = mix(key ^ _text_key(c) ^ vals)
+    cols = list(columns)
+    n = len(runs[cols[0]]) if cols else len(runs)
+    if n == 1 and not isinstance(runs, pd.DataFrame):  # one run: Python integers beat numpy's per-call cost
+        return np.array([_one_row_key(runs, cols)], dtype=np.uint64)
+    key = np.zeros(n, dtype=np.uint64)
+    for c in cols:
+        key = mix(key ^ _text_key(c) ^ column_hash(runs[c]))
     return key
+
+
+_MASK = (1 << 64) - 1
+_NAN_INT = int(np.array(np.nan).view(np.uint64))
+
+
+def _mix_int(x: int) -> int:
+    """:func:`mix` of one Python integer in [0, 2**64)."""
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+def _one_row_key(runs: Mapping[str, np.ndarray], cols: list[str]) -> int:
+    """:func:`row_keys` of a single row of arrays, in Python integers (the same bits)."""
+    key = 0
+    for c in cols:
+        column = runs[c]
+        if column.dtype.kind in "fiub":
+            v = float(column[0])
+            bits = _NAN_INT if v != v else (0 if v == 0 else struct.unpack("<Q", struct.pack("<d", v))[0])
+            h = _mix_int(bits)
+        else:
+            raw = column[0]
+            h = int(_string_hash("" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw)))
+        key = _mix_int(key ^ int(_text_key(c)) ^ h)
+    return key
+
+
+#: Bit patterns pandas' ``hash_array`` gives every NaN and -0.0 (it canonicalises them).
+_NAN_BITS = np.array(np.nan).view(np.uint64)
+_NEG_ZERO_BITS = np.array(-0.0).view(np.uint64)
+#: Columns of at most this many rows hash their text one distinct value at a time (cached):
+#: faster than pandas for a few runs, and the same numbers (tests/test_streams_keys.py).
+_SMALL = 64
+
+
+def float_hash(values: npt.ArrayLike) -> np.ndarray:
+    """Hash float64 values as pandas' ``hash_array`` does, in numpy: the bits (NaN and -0.0 canonical), mixed."""
+    x = np.asarray(values, dtype=float)
+    bits = x.view(np.uint64).copy()
+    bits[np.isnan(x)] = _NAN_BITS
+    bits[bits == _NEG_ZERO_BITS] = 0
+    return mix(bits)
+
+
+@functools.lru_cache(maxsize=4096)
+def _string_hash(text: str) -> np.uint64:
+    return pd.util.hash_array(np.array([text], dtype=object))[0]
+
+
+def column_hash(column: pd.Series | np.ndarray) -> np.ndarray:
+    """Hash one column as pandas' ``hash_array`` does: numbers as float64, text by content ("" for missing)."""
+    if column.dtype.kind in "fiub":
+        return float_hash(np.asarray(column, dtype=float))
+    if isinstance(column, pd.Series):
+        text = column.fillna("").astype(str).to_numpy(dtype=object)
+    else:
+        text = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in column],
+                        dtype=object)
+    if len(text) > _SMALL:
+        return pd.util.hash_array(text)
+    return np.array([_string_hash(t) for t in text], dtype=np.uint64)
 
 
 def replicate_keys(keys: np.ndarray, replicate: npt.ArrayLike) -> np.ndarray:
@@ -122,22 +196,41 @@ class Streams:
     def bits(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
         """(n_draws, len(cols)) uint64 words of ``node`` for runs ``cols`` (``spec``: see the class)."""
         col_key = mix((self._spec_base if spec else self._base)[cols] ^ _text_key(node))
-        return mix(col_key[None, :] + self._draw)
+        return _mix_owned(col_key[None, :] + self._draw)
 
+    # The transforms below work in place on arrays they own: the same operations in the same
+    # order (and dtype) as written out, without the temporaries.
     def _uniform_pair(self, node: str, cols: Cols, spec: bool = False) -> tuple[np.ndarray, np.ndarray]:
         b = self.bits(node, cols, spec)
-        u1 = ((b >> np.uint64(40)).astype(np.float32) + np.float32(0.5)) * _U24
-        u2 = (((b >> np.uint64(16)) & np.uint64(0xFFFFFF)).astype(np.float32) + np.float32(0.5)) * _U24
+        u1 = (b >> np.uint64(40)).astype(np.float32)  # ((b >> 40) as float32 + 0.5) * 2^-24
+        u1 += np.float32(0.5)
+        u1 *= _U24
+        b >>= np.uint64(16)  # (((b >> 16) & 0xFFFFFF) as float32 + 0.5) * 2^-24
+        b &= np.uint64(0xFFFFFF)
+        u2 = b.astype(np.float32)
+        u2 += np.float32(0.5)
+        u2 *= _U24
         return u1, u2
 
     def uniform(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
         """Uniforms on (0, 1), float64 with 53 random bits."""
-        return ((self.bits(node, cols, spec) >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0 ** -53
+        b = self.bits(node, cols, spec)
+        b >>= np.uint64(11)
+        u = b.astype(np.float64)  # ((bits >> 11) + 0.5) * 2^-53
+        u += 0.5
+        u *= 2.0 ** -53
+        return u
 
     def normal(self, node: str, cols: Cols, spec: bool = False) -> np.ndarray:
         """Draw standard normals (float32) by Box-Muller, from one word per number."""
         u1, u2 = self._uniform_pair(node, cols, spec)
-        return np.sqrt(np.float32(-2.0) * np.log(u1)) * np.cos(_TWO_PI * u2)
+        np.log(u1, out=u1)  # sqrt(-2 log u1) * cos(2 pi u2)
+        u1 *= np.float32(-2.0)
+        np.sqrt(u1, out=u1)
+        u2 *= _TWO_PI
+        np.cos(u2, out=u2)
+        u1 *= u2
+        return u1
 
     def chi2(self, node: str, nu: float, cols: Cols, spec: bool = False) -> np.ndarray:
         """Chi-square(nu) draws (float32).

@@ -19,7 +19,9 @@ def _compute_table() -> pd.DataFrame:
     return _read_csv("compute_prior.csv", dtype={"task": str, "predictors": str, "target": str})
 
 
-def _regression_row(task: str | None, predictors: str, target: str) -> pd.Series:
+@functools.lru_cache(maxsize=256)
+def _regression_row(task: str | None, predictors: str, target: str) -> dict:
+    """Return the regression's row for the task (else the ``all`` fit) as a dict (cached: read per prediction)."""
     t = _compute_table()
     t = t[(t["predictors"] == predictors) & (t["target"] == target)]
     key = (task or "all").strip().lower().replace(" ", "_").replace("-", "_")
@@ -28,7 +30,7 @@ def _regression_row(task: str | None, predictors: str, target: str) -> pd.Series
         rows = t[t["task"] == "all"]
     if rows.empty:
         raise DataError(f"compute_prior.csv has no 'all' row for {target} ~ {predictors}")
-    return rows.iloc[0]
+    return rows.iloc[0].to_dict()
 
 
 def compute_prior(task: str | None, year: int, log10_params: float | None = None,

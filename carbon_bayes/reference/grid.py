@@ -203,9 +203,12 @@ def grid_intensity_many(codes: Iterable[str], years: Iterable[float]) -> tuple[n
     if not np.all(np.isfinite(flat_years)):
         bad = flat_years[~np.isfinite(flat_years)][0]
         raise InputError("year", bad, "give every year as a finite number")
-    labels, uniques = pd.factorize(pd.Series(flat_codes, dtype=object), use_na_sentinel=False)
-    row_of_unique = np.fromiter((_grid_row(c) for c in uniques), dtype=np.int64, count=len(uniques))
-    rows = row_of_unique[labels]
+    if len(flat_codes) <= 64:  # a few runs: a loop is faster than factorising
+        rows = np.fromiter((_grid_row(c) for c in flat_codes), dtype=np.int64, count=len(flat_codes))
+    else:
+        labels, uniques = pd.factorize(pd.Series(flat_codes, dtype=object), use_na_sentinel=False)
+        row_of_unique = np.fromiter((_grid_row(c) for c in uniques), dtype=np.int64, count=len(uniques))
+        rows = row_of_unique[labels]
     y = np.rint(flat_years).astype(np.int64)
     cols = np.clip(y - year_axis[0], 0, len(year_axis) - 1)
     outside = (y < year_axis[0]) | (y > year_axis[-1])

@@ -234,11 +234,16 @@ def hardware_mix(year: int, smoothing_years: int = 1) -> tuple[np.ndarray, np.nd
     tuple of (numpy.ndarray of str, numpy.ndarray of float)
         Canonical hardware ids and their probabilities (sum 1), most used first.
     """
+    ids, probs = _hardware_mix(_as_year(year), max(int(smoothing_years), 0))
+    return ids.copy(), probs.copy()
+
+
+@functools.lru_cache(maxsize=128)
+def _hardware_mix(y: int, s: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`hardware_mix` of a checked year (cached: every prediction of a run without hardware reads it)."""
     t = _usage_table()
-    y = _as_year(year)
     lo, hi = int(t["year"].min()), int(t["year"].max())
     centre = min(max(y, lo), hi)
-    s = max(int(smoothing_years), 0)
     while True:
         sel = t[(t["year"] >= centre - s) & (t["year"] <= centre + s)]
         if len(sel) or s > hi - lo:
