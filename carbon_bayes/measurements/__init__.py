@@ -225,12 +225,19 @@ def _check_with_facts(rows: list[dict], facts: dict, path: Path) -> None:
     given = _PHYSICAL_FACTS & set(facts)
     if not given or not rows:
         return
+    named = "with " + ", ".join(f"{k}={facts[k]:g}" if isinstance(facts[k], (int, float)) else f"{k}={facts[k]}"
+                                for k in sorted(given)) + " given for every run"
     contract = ["hardware", "device_hours", "training_flops", "parameters", "active_parameters", "training_tokens"]
-    for r in rows:
-        named = "with " + ", ".join(f"{k}={facts[k]:g}" if isinstance(facts[k], (int, float)) else f"{k}={facts[k]}"
-                                    for k in sorted(given)) + " given for every run"
+    cells = [{c: r[c] for c in contract if c in r and _known(r[c])} for r in rows]
+    try:
+        schema.normalise_runs(cells)  # hours against compute, all runs at once ...
+        bad = None
+    except InputError:
+        bad = next(i for i, c in enumerate(cells) if not _passes(c))  # ... and the first run that fails, named
+    for i, r in enumerate(rows):
         try:
-            schema.normalise_runs([{c: r[c] for c in contract if c in r and _known(r[c])}])
+            if i == bad:
+                schema.normalise_runs([cells[i]])
             notes: list[str] = []
             _check_watts(r.get("energy_mwh", np.nan), r.get("device_hours", np.nan), r.get("hardware", ""),
                          r.get("power_scope", ""), "", notes, "energy_mwh")
@@ -241,6 +248,15 @@ def _check_with_facts(rows: list[dict], facts: dict, path: Path) -> None:
                              "correct the fact") from None
         if notes:
             r["decision_note"] = "; ".join(x for x in (r.get("decision_note", ""), *notes) if x)
+
+
+def _passes(cells: dict) -> bool:
+    """Whether one run's contract cells pass :func:`carbon_bayes.schema.normalise_runs`."""
+    try:
+        schema.normalise_runs([cells])
+    except InputError:
+        return False
+    return True
 
 
 def _known(v) -> bool:
