@@ -133,7 +133,8 @@ def resolve_hardware(name: str) -> str:
     raise InputError("hardware", name, fix)
 
 
-_LAPTOP = re.compile(r"laptop|mobile|max-?q|notebook|\bmx\s?\d{3}", re.I)
+# Radeon laptop parts end their number in "M" ("RX 6800M", "RX 7600M XT"); checked before _CONSUMER, which matches too
+_LAPTOP = re.compile(r"laptop|mobile|max-?q|notebook|\bmx\s?\d{3}|\brx\s?\d{4}m(?:\s?xt)?\b", re.I)
 _CONSUMER = re.compile(r"geforce|radeon|\b(rtx|gtx)\s?\d{4}|\brx\s?\d{4}", re.I)
 _WORKSTATION = re.compile(r"quadro|\brtx\s?a\d{4}|ada generation", re.I)
 
