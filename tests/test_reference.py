@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 from pathlib import Path
 
@@ -385,16 +386,85 @@ def test_a_suggestion_of_another_class_is_said_to_be_one():
     with pytest.raises(InputError) as info:
         ref.resolve_hardware("NVIDIA GeForce MX550")  # a laptop part not in the table
     msg = str(info.value)
-    assert "MX450 (laptop gpu, 25 W)" in msg
+    assert "MX450 (laptop gpu, 20 W)" in msg
     assert "reads as a laptop part" in msg and "datacenter" in msg.split("Careful:")[1]
     assert "leave the hardware empty" in msg
 
 
-def test_a_family_no_fitted_run_uses_still_estimates():
-    """Radeon cards are a power family the shipped posterior never saw: new-group draws, finite energy."""
+@pytest.mark.parametrize(("hardware", "tdp_w"), [("RX 7900 XTX", 355), ("RX 6800 XT", 300), ("RX 9070 XT", 304)])
+def test_a_family_no_fitted_run_uses_still_estimates(hardware, tdp_w):
+    """Radeon cards (rdna2, rdna3, rdna4) are levels the shipped posterior never saw: new-group draws, finite energy."""
     import carbon_bayes as cb
 
-    run = {"hardware": "RX 7900 XTX", "n_devices": 1, "device_hours": 100, "year": 2024, "parameters": 1e8,
+    run = {"hardware": hardware, "n_devices": 1, "device_hours": 100, "year": 2024, "parameters": 1e8,
            "training_tokens": 1e9, "country": "DE"}
     row = cb.estimate(run, seed=1).to_frame().iloc[0]
-    assert np.isfinite(row["energy_mwh_median"]) and 0 < row["energy_mwh_median"] < 100 * 355 * 3 / 1e6
+    assert np.isfinite(row["energy_mwh_median"]) and 0 < row["energy_mwh_median"] < 100 * tdp_w * 3 / 1e6
+
+
+def test_radeon_generations_are_their_own_levels():
+    t = ref.accelerators()
+    radeon = t[t["family"] == "amd-radeon"]
+    assert set(radeon["generation"]) == {"rdna2", "rdna3", "rdna4"}
+    assert t.loc["RX-6800-XT", "generation"] == "rdna2" and t.loc["RX-9070-XT", "generation"] == "rdna4"
+
+
+# ------------------------------------------------------ CodeCarbon-style names of the later consumer rows
+CODECARBON_STYLE_GPUS = {  # spelled as the real gpu_model strings of REAL_LOG_GPUS are -> the row
+    "NVIDIA GeForce RTX 3060 Laptop GPU": "RTX-3060-LAPTOP", "NVIDIA GeForce RTX 3050 Laptop GPU": "RTX-3050-LAPTOP",
+    "NVIDIA GeForce RTX 4060 Laptop GPU": "RTX-4060-LAPTOP", "NVIDIA GeForce RTX 5090 Laptop GPU": "RTX-5090-LAPTOP",
+    "NVIDIA GeForce RTX 5070 Ti": "RTX-5070TI", "NVIDIA GeForce RTX 5080": "RTX-5080",
+    "NVIDIA GeForce RTX 3090 Ti": "RTX-3090TI",
+    "NVIDIA GeForce RTX 3050": "RTX-3050", "AMD Radeon RX 6800 XT": "RX-6800-XT", "AMD Radeon RX 6800": "RX-6800",
+    "AMD Radeon RX 9070 XT": "RX-9070-XT", "AMD Radeon RX 9070": "RX-9070", "AMD Radeon RX 7800 XT": "RX-7800-XT",
+    "AMD Radeon RX 6800M": "RX-6800M", "AMD Radeon RX 7600M XT": "RX-7600M-XT",
+}
+
+
+@pytest.mark.parametrize(("name", "expected"), sorted(CODECARBON_STYLE_GPUS.items()))
+def test_codecarbon_style_names_of_new_parts_resolve(name, expected):
+    assert ref.resolve_hardware(name) == expected
+
+
+_TGP_RANGE = re.compile(r"published TGP range (\d+)-(\d+) W")
+LAPTOPS_WITHOUT_RANGE = {"RTX-4090-LAPTOP", "RX-6800M"}  # no range read: single-figure estimates (priors/README.md)
+
+
+def _laptop_rows() -> pd.DataFrame:
+    t = ref.accelerators()
+    return t[t["display_name"].str.lower().str.contains("laptop")]
+
+
+def test_every_laptop_row_records_its_tgp_range_or_is_a_known_exception():
+    rows = _laptop_rows()
+    assert (rows["segment"] == "consumer").all() and (rows["tdp_basis"] == "estimated").all()
+    missing = {hid for hid, notes in rows["notes"].items() if not _TGP_RANGE.search(notes)}
+    assert missing == LAPTOPS_WITHOUT_RANGE
+    assert len(rows) - len(missing) >= 13
+
+
+@pytest.mark.parametrize("hid", sorted(set(_laptop_rows().index) - LAPTOPS_WITHOUT_RANGE))
+def test_a_laptop_rows_90pct_range_covers_its_tgp_range(hid):
+    """tdp_w = geometric mid of the range (5 W steps), log-sd = max(0.25, ln(hi/lo)/3.29): the 90% range spans it."""
+    row = ref.accelerators().loc[hid]
+    lo, hi = (float(x) for x in _TGP_RANGE.search(row["notes"]).groups())
+    assert row["tdp_w"] == 5 * round(math.sqrt(lo * hi) / 5)
+    assert row["tdp_log_sd"] == pytest.approx(round(max(0.25, math.log(hi / lo) / (2 * 1.645)), 2))
+    z = 1.6448536269514722
+    low90, high90 = row["tdp_w"] * math.exp(-z * row["tdp_log_sd"]), row["tdp_w"] * math.exp(z * row["tdp_log_sd"])
+    # rounding tdp_w to 5 W and the sd to 0.01 moves the ends by a few per cent: allow 5%
+    assert low90 <= lo * 1.05 and high90 >= hi / 1.05, (hid, lo, hi, low90, high90)
+
+
+@pytest.mark.parametrize("name", ["NVIDIA GeForce RTX 5060 Laptop GPU", "NVIDIA GeForce RTX 5070 Ti Laptop GPU",
+                                  "NVIDIA GeForce RTX 2060 Laptop GPU", "AMD Radeon RX 7600M", "AMD Radeon RX 6850M XT",
+                                  "NVIDIA GeForce MX550"])
+def test_an_unknown_laptop_part_is_never_silently_offered_a_desktop_or_datacenter_part(name):
+    with pytest.raises(InputError) as info:
+        ref.resolve_hardware(name)
+    msg = str(info.value)
+    classes = re.findall(r"'[A-Z0-9-]+ \((\w+) gpu, \d+ W\)'", msg)
+    assert classes, msg
+    if set(classes) != {"laptop"}:
+        assert "reads as a laptop part" in msg.split("Careful:")[1], msg
+        assert "leave the hardware empty" in msg
