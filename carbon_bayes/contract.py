@@ -74,8 +74,12 @@ COLUMNS: tuple[Column, ...] = (
            "power_per_device_w or pue)"),
     # Extensions beyond the core input contract, all optional:
     Column("precision", "category", "-", "training precision: fp32, tf32, bf16, fp16, fp8 (default: the chip's usual)"),
-    Column("provider", "category", "-", "operator, for the PUE prior: google, aws, azure, meta, oracle, hpc, colo, "
-           "on_premise, unknown (implied by region)"),
+    Column("provider", "category", "-", "data-centre operator, for the PUE prior: google, aws, azure, meta, oracle, "
+           "hpc, colo, on_premise, unknown (implied by region)"),
+    Column("operator", "text", "-", "organisation that trained the model, as the published runs name it (e.g. "
+           "meta, google, ai2, bigscience; `carbon-bayes data --operators`): its learned utilisation and power "
+           "effects are used; another name, or none, is a new organisation, drawn from the spread between "
+           "organisations"),
     Column("power_scope", "category", "-", "system (default: devices + host share) or gpu (accelerators only)"),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
@@ -124,7 +128,7 @@ PASSTHROUGH = frozenset({
     "run_group", "organization", "hardware_as_published", "location_or_region", "scope", "energy_mwh", "co2_t",
     "pue_included", "source_power_w", "source_pue", "source_carbon_intensity",
     "source_ci_country", "derived_from", "in_fit", "validate", "decision_note", "feature_sources", "source",
-    "source_quote", "confidence", "tier", "warnings", "cluster", "operator", "pue_stated",
+    "source_quote", "confidence", "tier", "warnings", "cluster", "pue_stated",
 })
 
 _SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
@@ -144,6 +148,6 @@ FLOPS_TOLERANCE = 3.0
 TEXT_COLUMNS = frozenset(
     {c.name for c in COLUMNS if c.kind != "number"}
     | {alias for alias, target in COLUMN_ALIASES.items() if _BY_NAME[target].kind != "number"}
-    | {"organization", "operator", "run_group", "hardware_as_published", "location_or_region", "scope", "source",
+    | {"organization", "run_group", "hardware_as_published", "location_or_region", "scope", "source",
        "source_quote", "decision_note", "feature_sources", "derived_from", "confidence", "tier", "warnings",
        "cluster", "pue_included", "pue_stated"})

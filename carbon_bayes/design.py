@@ -34,14 +34,25 @@ class Levels:
     era: tuple[str, ...]
     provider: tuple[str, ...]
     task: tuple[str, ...]
+    #: Organisations of the fitted runs (from the data, not the package; see ``effects.DATA_DIMS``).
+    operator: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, list[str]]:
         """Return the levels of each dim as lists (the posterior's coords)."""
-        return {k: list(getattr(self, k)) for k in ("generation", "family", "architecture", "era", "provider", "task")}
+        return {k: list(getattr(self, k)) for k in ("generation", "family", "architecture", "era", "provider", "task",
+                                                    "operator")}
 
 
-def model_levels(structure: dict) -> Levels:
-    """Every level the model knows, observed or not (unobserved levels get new-group draws)."""
+def normalise_operator(values: Any) -> np.ndarray:
+    """Organisation names as levels: stripped and lower-case ("" where not given)."""
+    return np.array([str(v).strip().lower() for v in values], dtype=object)
+
+
+def model_levels(structure: dict, operators: Any = ()) -> Levels:
+    """Every level the model knows, observed or not (unobserved levels get new-group draws).
+
+    ``operators``: the organisations of the fitted runs (a posterior's ``operator`` levels).
+    """
     acc = reference.accelerators()
     return Levels(
         generation=tuple(sorted(acc["generation"].unique())),
@@ -50,6 +61,7 @@ def model_levels(structure: dict) -> Levels:
         era=tuple(structure["era_labels"]),
         provider=CATEGORIES["provider"],
         task=CATEGORIES["task"],
+        operator=tuple(sorted({str(o) for o in operators} - {""})),
     )
 
 
@@ -104,6 +116,9 @@ class RunFeatures:
     precision: np.ndarray
     provider_idx: np.ndarray
     task_idx: np.ndarray
+    #: Organisation that trained the model (normalised; "" not given) and its level (-1: none or unknown).
+    operator: np.ndarray
+    operator_idx: np.ndarray
     #: Runs with neither region nor country: their grid is the location mixture.
     location_unknown: np.ndarray
     notes: list[list[str]] = field(default_factory=list)
@@ -254,6 +269,7 @@ def run_features(df: Runs, levels: Levels, structure: dict, unknown_location_sd:
     for i in np.flatnonzero(ci_extrap & np.isnan(ci_given)):
         notes[i].append(f"grid intensity for {int(year[i])} extrapolated from the nearest published year")
     provider = _col(df, "provider")
+    operator = normalise_operator(_col(df, "operator")) if "operator" in df else np.full(n, "", dtype=object)
     pue_c = np.empty(n)
     pue_sd = np.empty(n)
     for (prov, y), idx in groups(prov=provider, y=year).items():
@@ -272,6 +288,7 @@ def run_features(df: Runs, levels: Levels, structure: dict, unknown_location_sd:
         energy_basis=_col(df, "energy_basis"), power_scope=_col(df, "power_scope"),
         precision=precision, provider_idx=_index(np.where(provider == "", "unknown", provider), levels.provider),
         task_idx=_index(_col(df, "task"), levels.task),
+        operator=operator, operator_idx=_index(operator, levels.operator),
         location_unknown=(_col(df, "region") == "") & (_col(df, "country") == ""),
         notes=notes,
     )

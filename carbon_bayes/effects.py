@@ -56,7 +56,12 @@ FIXED_FOR_PREDICTOR = ("noise.nu", "noise.measured_sigma", "intensity.unknown_lo
                        "intensity.sigma_floor", "compute.nu")
 
 #: Levels a group effect can be indexed by (the coords of the posterior).
-DIMS = ("generation", "family", "architecture", "era", "provider", "task")
+DIMS = ("generation", "family", "architecture", "era", "provider", "task", "operator")
+
+#: Dims whose levels come from the fitted data, not the package (the organisations of the published
+#: runs). A run with no level in such a dim has no effect there (a user's own runs, which have their
+#: cluster effect instead); a level the posterior does not know gets a new-group draw.
+DATA_DIMS = ("operator",)
 
 
 @dataclass(frozen=True)
@@ -124,11 +129,13 @@ EFFECTS: tuple[Effect, ...] = (
     Effect("u_era", "utilisation", "era", "utilisation.era_sigma", panel=_U),
     Effect("u_slope", "utilisation", "generation", "utilisation.slope_sigma", mean="utilisation.slope_mu",
            multiplier="scale"),
+    Effect("u_operator", "utilisation", "operator", "utilisation.operator_sigma", panel=_U),
     Effect("rho_family", "power", "family", "power.family_sigma", panel=_R),
     Effect("rho_generation", "power", "generation", "power.generation_sigma", panel=_R),
     Effect("rho_architecture", "power", "architecture", "power.architecture_sigma", panel=_R),
     Effect("rho_era", "power", "era", "power.era_sigma", panel=_R),
     Effect("rho_slope", "power", "family", "power.slope_sigma", mean="power.slope_mu", multiplier="power_scale"),
+    Effect("rho_operator", "power", "operator", "power.operator_sigma", panel=_R),
     Effect("compute_task", "compute", "task", "compute.task_sigma"),
     Effect("intensity_provider", "intensity", "provider", "intensity.provider_sigma", centred_when_informed=True,
            centre="intensity.offset"),

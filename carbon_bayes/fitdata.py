@@ -29,7 +29,7 @@ from carbon_bayes.dataset import fitted_rows
 
 RUN_COLUMNS = ("year", "task", "architecture", "parameters", "active_parameters", "training_tokens",
                "training_flops", "hardware", "n_devices", "device_hours", "training_days", "country", "region",
-               "provider")
+               "provider", "operator")
 COMPUTE_COLUMNS = ("parameters", "active_parameters", "training_tokens", "training_flops")
 
 
@@ -130,6 +130,12 @@ def run_table(rows: pd.DataFrame) -> pd.DataFrame:
         rec["cluster"] = _first(sub["cluster"]) if "cluster" in sub else ""
         recs.append(rec)
     return pd.DataFrame(recs)
+
+
+def fit_levels(dataset: pd.DataFrame, structure: dict) -> design.Levels:
+    """Levels of a fit of ``dataset``: the package's, with the organisations of its fitted rows."""
+    rows = fitted_rows(dataset)
+    return design.model_levels(structure, design.normalise_operator(rows["operator"]) if "operator" in rows else ())
 
 
 def build_fit_data(dataset: pd.DataFrame, levels: design.Levels, structure: dict,

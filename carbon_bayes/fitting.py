@@ -179,6 +179,7 @@ class CarbonModel:
             "era": sorted({self.levels.era[i] for i in f.era_idx}),
             "task": sorted({self.levels.task[i] for i in f.task_idx if i >= 0}),
             "provider": sorted({self.levels.provider[i] for i in f.provider_idx if i >= 0}),
+            "operator": sorted({self.levels.operator[i] for i in f.operator_idx if i >= 0}),
             "log10_params_range": [float(lp.min()), float(lp.max())],
             "year_range": [int(f.year.min()), int(f.year.max())],
             "n_runs": int(self.fit_data.n_runs), "n_labels": int(self.fit_data.n_labels),
@@ -196,8 +197,9 @@ class CarbonModel:
 
     def build(self, dataset: pd.DataFrame) -> pm.Model:
         """Build (without sampling) the PyMC model of ``dataset`` (rows with ``in_fit``)."""
-        from carbon_bayes.fitdata import build_fit_data
+        from carbon_bayes.fitdata import build_fit_data, fit_levels
 
+        self.levels = fit_levels(dataset, self.priors.structure)
         self.dataset = dataset
         self.fit_data = build_fit_data(dataset, self.levels, self.priors.structure,
                                        self.priors.value("intensity.unknown_location_sigma"))

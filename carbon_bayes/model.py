@@ -84,7 +84,7 @@ def coords_of(fd: FitData, levels: design.Levels) -> dict[str, list]:
 def run_index(f: design.RunFeatures) -> dict[str, np.ndarray]:
     """Level index of each run for every dim a group effect can have."""
     return {"generation": f.gen_idx, "family": f.fam_idx, "architecture": f.arch_idx, "era": f.era_idx,
-            "provider": f.provider_idx, "task": f.task_idx}
+            "provider": f.provider_idx, "task": f.task_idx, "operator": f.operator_idx}
 
 
 def _hyperparameters(priors: ModelPriors) -> dict:
@@ -332,7 +332,10 @@ def build_model(fd: FitData, priors: ModelPriors, levels: design.Levels, nodes: 
         index = run_index(f)
 
         def effect_at(e: effects.Effect):
-            return eff[e.name][index[e.dim]]
+            idx = index[e.dim]
+            if e.dim in effects.DATA_DIMS:  # a run with no such level (a user's own run) has no effect
+                return pt.where(idx >= 0, eff[e.name][np.maximum(idx, 0)], 0.0) if len(m.coords[e.dim]) else 0.0
+            return eff[e.name][idx]
 
         spread = pm.Deterministic("intensity_spread", blocks.intensity_spread(
             priors.value("intensity.sigma_floor"), hp["intensity.sigma"], hp["intensity.provider_spread"],

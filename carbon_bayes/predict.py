@@ -130,7 +130,7 @@ class Predictor:
         self.fixed = cfg["fixed"]
         self.observed = cfg.get("observed", {})
         post_levels = posterior.levels
-        self.levels = design.model_levels(self.structure)
+        self.levels = design.model_levels(self.structure, post_levels.get("operator", ()))
         # Map the package's current levels onto the posterior's (unseen ones -> new-group draws).
         self._level_map = {d: np.array([post_levels[d].index(v) if v in post_levels[d] else -1
                                         for v in getattr(self.levels, d)])
@@ -202,10 +202,12 @@ class Predictor:
             safe = np.maximum(post_idx, 0)
             table = p[e.name]
             out = table[:, safe] if safe.ndim == 1 else np.take_along_axis(table, safe, axis=1)
-            new = post_idx < 0
+            new = post_idx == -1
             if np.any(new):
                 mean = p[e.mean_var][:, None] if e.mean_var else 0.0
                 out = np.where(new, mean + p[e.sigma_var][:, None] * noise.normal(e.name, cols, spec=True), out)
+            if e.dim in effects.DATA_DIMS:
+                out = np.where(post_idx == -2, 0.0, out)
             return out
         return at
 
@@ -213,10 +215,15 @@ class Predictor:
         """Posterior level index of runs ``cols`` in ``dim`` (-1 where the posterior lacks the level).
 
         (S, k) for a hardware dim when a run's hardware is drawn, else (k,) (the same for every draw).
+        -2: no effect, for a run with no organisation on a posterior updated with a user's own
+        cluster (the cluster effect describes that user's runs, as in the graph).
         """
         if dim in self._hw_post:
             known = f.hw_known[cols]
             return self._hw_post[dim][hw[0, cols] if known.all() else hw[:, cols]]
+        if dim == "operator":
+            none = (f.operator[cols] == "") & bool(self.cluster)
+            return np.where(none, -2, f.operator_idx[cols])
         idx = {"architecture": f.arch_idx, "era": f.era_idx, "provider": f.provider_idx, "task": f.task_idx}[dim][cols]
         return np.where(idx >= 0, self._level_map[dim][np.maximum(idx, 0)], -1)
 
@@ -449,3 +456,6 @@ class Predictor:
             if draws_rho[i] and fam not in seen_fam:
                 notes[i].append(f"extrapolation: no fitted run used {fam} hardware; its power-fraction effect is "
                                 "a new-group draw")
+        for i in np.flatnonzero((f.operator != "") & (f.operator_idx < 0) & (draws_u | draws_rho)):
+            notes[i].append(f"operator {f.operator[i]!r} is not among the organisations of the published runs: "
+                            "its utilisation and power effects are drawn as a new organisation's")

@@ -60,13 +60,12 @@ def graph_at_a_point(dataset):
     """Build the graph of the shipped data, its intermediate nodes and every variable at one point."""
     import pytensor
 
-    from carbon_bayes import design
-    from carbon_bayes.fitdata import build_fit_data
+    from carbon_bayes.fitdata import build_fit_data, fit_levels
     from carbon_bayes.model import build_model
     from carbon_bayes.priorspec import load_prior_spec
 
     priors = load_prior_spec()
-    levels = design.model_levels(priors.structure)
+    levels = fit_levels(dataset, priors.structure)
     # The shipped runs all state hours or compute: add copies of three measured runs that state
     # neither (latent compute), one of them without its size either (latent size), for T3.
     src = dataset[dataset["in_fit"] & dataset["energy_mwh"].notna() & (dataset["energy_basis"] == "measured")
@@ -92,11 +91,11 @@ def graph_at_a_point(dataset):
     return fd, priors, dict(zip(names + node_names, (np.asarray(v) for v in vals), strict=True))
 
 
-def _graph_levels(priors) -> dict[str, list[str]]:
-    """Return the levels the graph was built with (the current ones, on which its draws are laid out)."""
+def _graph_levels(priors, fd) -> dict[str, list[str]]:
+    """Return the levels the graph was built with (the current ones and the fit's organisations)."""
     from carbon_bayes import design
 
-    return design.model_levels(priors.structure).as_dict()
+    return design.model_levels(priors.structure, fd.feats.operator).as_dict()
 
 
 def _label_inputs(fd) -> pd.DataFrame:
@@ -154,7 +153,7 @@ def test_graph_and_predictor_agree_on_every_figure_at_every_tier(graph_at_a_poin
 
     fd, priors, vals = graph_at_a_point
     draws = {k: vals[k][None].astype(float) for k in effects.predictor_variables()}
-    post = dataclasses.replace(shipped_posterior, draws=draws, levels=_graph_levels(priors))
+    post = dataclasses.replace(shipped_posterior, draws=draws, levels=_graph_levels(priors, fd))
     pred = Predictor(post)
     inputs = _label_inputs(fd)
     sim = pred.simulate(inputs, FixedNoise(len(inputs), _fixed_draws(fd, vals)), label_noise=False)
@@ -195,7 +194,7 @@ def test_the_agreement_test_fails_when_the_predictor_drifts(graph_at_a_point, sh
     fd, priors, vals = graph_at_a_point
     draws = {k: vals[k][None].astype(float) for k in effects.predictor_variables()}
     draws["rho_intercept"] = draws["rho_intercept"] + 0.01
-    pred = Predictor(dataclasses.replace(shipped_posterior, draws=draws, levels=_graph_levels(priors)))
+    pred = Predictor(dataclasses.replace(shipped_posterior, draws=draws, levels=_graph_levels(priors, fd)))
     inputs = _label_inputs(fd)
     sim = pred.simulate(inputs, FixedNoise(len(inputs), _fixed_draws(fd, vals)), label_noise=False)
     measured_energy = (fd.labels["kind"] == "energy").to_numpy() & fd.labels["measured"].to_numpy()

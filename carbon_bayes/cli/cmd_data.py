@@ -15,6 +15,8 @@ def register(sub) -> None:
     g.add_argument("--hardware", action="store_true", help="list the accelerators and their aliases")
     g.add_argument("--regions", action="store_true", help="list the cloud regions")
     g.add_argument("--countries", action="store_true", help="list the countries: ISO codes, names and aliases")
+    g.add_argument("--operators", action="store_true",
+                   help="list the organisations of the published runs the model learned effects for (--operator)")
     g.add_argument("--references", action="store_true", help="list the reference tables with their sources")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.set_defaults(func=run)
@@ -54,6 +56,15 @@ def run(args) -> int:
         print(f"\nLicences and attribution: {priors_path('README.md')}")
         return 0
     df = load_training_runs()
+    if args.operators:
+        fit = df[df["in_fit"]]
+        tab = (fit.groupby("operator").agg(organization=("organization", "first"), figures=("run_id", "size"),
+                                           runs=("run_group", "nunique"))
+               .reset_index().sort_values("operator"))
+        write_table(tab, None, args.format)
+        print("\nGive one of these as --operator (the operator column) to use that organisation's learned "
+              "utilisation and power effects; any other organisation is drawn as a new one.")
+        return 0
     if args.run:
         sel = df[(df["run_id"] == args.run) | (df["run_group"] == args.run)]
         if sel.empty:
