@@ -271,6 +271,8 @@ def _parse_columns(df: Table) -> dict[str, np.ndarray]:
             out[col.name] = vals
         elif col.kind == "category":
             out[col.name] = _category(col.name, raw, df)
+        elif col.name == "operator":  # a level of the organisation effect: matched without case
+            out[col.name] = np.array([v.lower() for v in _text(raw)], dtype=object)
         else:
             out[col.name] = _text(raw)
     return out

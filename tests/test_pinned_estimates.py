@@ -105,7 +105,7 @@ def write_fixture(commit: str) -> None:
     outputs = pd.concat([_estimate(runs) for runs in _calls(back).values()], ignore_index=True)
     table = pd.concat([back, outputs.drop(columns=["run_id"])], axis=1)
     header = (f"# Pinned estimate() outputs (tests/test_pinned_estimates.py), computed on main at {commit}\n"
-              "# before the predictor's speed work, with the shipped posterior and the default seed, by\n"
+              "# (the model with organisation effects), with the shipped posterior and the default seed, by\n"
               "# `python tests/test_pinned_estimates.py --write <commit>`: the T1/T2/T3 runs alone, the 50-run\n"
               "# batch (benchmarks/bench_speed.py make_runs(44, seed=11) + 6 hand-made rows) in one call.\n")
     FIXTURE.write_text(header + table.to_csv(index=False, float_format="%.17g"))

@@ -65,8 +65,9 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     """Trials of one run are replicates: the first is the run's own estimate, the others have noise of their own.
 
     They share each posterior draw (the parameters are one), so the noise is checked on a one-draw
-    posterior, with the architecture given: then no run-specification draw is left to share (an
-    unstated architecture would be one new-group draw for all trials), and the trials' log draws
+    posterior, with the architecture and the organisation given: then no run-specification draw is left
+    to share (an unstated architecture, or organisation, would be one new-group draw for all trials, as
+    replicates of one organisation's run share its effect), and the trials' log draws
     are uncorrelated (a correlation of 10,000 draws has sd 0.01; identical noise would give 1).
     """
     import dataclasses
@@ -76,7 +77,7 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     est = cb.estimate({**OTHERS[2], "run_id": "r"})
     np.testing.assert_array_equal(d[0], est.draws["co2_t"].values[0])
     one = dataclasses.replace(shipped_posterior, draws={k: v[[0]] for k, v in shipped_posterior.draws.items()})
-    d1 = budget.sweep({**OTHERS[2], "architecture": "cnn", "run_id": "r"}, n_trials=3, same_site=False,
+    d1 = budget.sweep({**OTHERS[2], "architecture": "cnn", "operator": "meta", "run_id": "r"}, n_trials=3, same_site=False,
                       posterior=one, n_draws=10_000).run_draws["co2_t"].values
     corr = np.corrcoef(np.log(d1))[np.triu_indices(3, 1)]
     assert np.all(np.abs(corr) < 0.05), corr
