@@ -77,8 +77,8 @@ def test_a_sweep_sums_independent_replicates_of_identical_runs(shipped_posterior
     est = cb.estimate({**OTHERS[2], "run_id": "r"})
     np.testing.assert_array_equal(d[0], est.draws["co2_t"].values[0])
     one = dataclasses.replace(shipped_posterior, draws={k: v[[0]] for k, v in shipped_posterior.draws.items()})
-    d1 = budget.sweep({**OTHERS[2], "architecture": "cnn", "operator": "meta", "run_id": "r"}, n_trials=3, same_site=False,
-                      posterior=one, n_draws=10_000).run_draws["co2_t"].values
+    run = {**OTHERS[2], "architecture": "cnn", "operator": "meta", "run_id": "r"}
+    d1 = budget.sweep(run, n_trials=3, same_site=False, posterior=one, n_draws=10_000).run_draws["co2_t"].values
     corr = np.corrcoef(np.log(d1))[np.triu_indices(3, 1)]
     assert np.all(np.abs(corr) < 0.05), corr
 
