@@ -26,6 +26,10 @@ OPERATOR = {
     "Pleias": "pleias", "damgomz (individual researcher)": "damgomz",
     "CATIE (Centre Aquitain des Technologies de l'Information et Électroniques)": "catie",
     "Imageomics Institute (Ohio State University)": "imageomics", "Owkin": "owkin",
+    "Antoine Simoulin, Benoit Crabbé (GPT-fr)": "simoulin-crabbe", "SzegedAI (University of Szeged AI Lab)": "szegedai",
+    "David Bellamy (Drbellamy)": "drbellamy", "lgrobol (Hugging Face user)": "lgrobol",
+    "mfidabel (Mateo Fidabel)": "mfidabel",
+    "L. Campillos (NLPMedTerm project, UAM)": "campillos-uam",
 }
 
 _META = dict(country="USA", provider="meta", energy_basis="tdp", pue_included=True, hardware="H100-SXM5")
@@ -93,6 +97,38 @@ _COLLECTED_2026_12: dict[str, dict] = {
         decision_note="Secondary card reproducing the paper's figure; method not stated, but 14.59 kg = 1,216 GPU-h "
         "x 0.3 kW x 0.04 kg/kWh: nominal 300 W (the V100 SXM2 TDP; the PCIe card is 250 W) without PUE, which the card "
         "does not state (pue_stated False)."),
+    "gpt-fr-cased-base": dict(
+        run_group="gpt-fr-cased-base", hardware="V100-SXM2", energy_basis="tdp", pue_included=False, pue_stated=False,
+        country="FRA", provider="hpc",
+        decision_note=_CALC + " The 140 hours are wall-clock: 580.61 kg = 32 GPUs x 140 h x 0.3 kW x 0.432 kg/kWh (the "
+        "calculator's private-infrastructure intensity), so device_hours is 32 x 140. V100 at the stated 300 W TDP: "
+        "SXM2."),
+    "szegedai-bert-medium-mlsm": dict(
+        run_group="bert-medium-mlsm", hardware="RTX-A6000", energy_basis="tdp", pue_included=False, pue_stated=False,
+        decision_note=_CALC + " Device count and location not stated; the template's 'Hours used' is the calculator's "
+        "device-hours input."),
+    "drbellamy-labrador": dict(
+        run_group="labrador", hardware="A100-PCIE-40GB", energy_basis="tdp", pue_included=False, pue_stated=False,
+        provider="on_premise",
+        decision_note=_CALC + " The figure sits under the calculator template, whose line naming the calculator a "
+        "later commit removed; private infrastructure, region not stated."),
+    "lgrobol-m2m100-418m-br-fr-all-runs": dict(
+        run_group="m2m100-418m-br-fr-runs", scope="aggregate", energy_basis="tdp", pue_included=False,
+        pue_stated=False, country="FRA", in_fit=False, validate=False,
+        decision_note="Sum over 3 released fine-tunes and 8 development runs (about 300 g each, ML CO2 Impact "
+        "calculator), with no hardware or hours: neither fitted nor scored."),
+    "mfidabel-controlnet-segment-anything": dict(
+        run_group="controlnet-segment-anything", scope="finetune", hardware="TPUV3", energy_basis="tdp",
+        pue_included=False, pue_stated=False, source_power_w=283, source_carbon_intensity=0.57,
+        region="gcp:us-central1", country="USA", provider="google", in_fit=False, validate=False,
+        decision_note="Calculator figure for one TPUv3 chip x 8 h (283 W x 8 h x 0.57), entered because TPUv4 was not "
+        "in the calculator: the run itself used TPU v4 of an unstated count, so the figure does not describe its "
+        "compute; neither fitted nor scored. ControlNet training on a frozen Stable Diffusion 1.5: scope finetune."),
+    "lcampillos-roberta-es-clinical-trials-ner": dict(
+        run_group="roberta-es-clinical-trials-ner", scope="finetune", hardware="RTX-3090", energy_basis="tdp",
+        pue_included=False, pue_stated=False, country="ESP", in_fit=False, validate=False,
+        decision_note=_CALC + " The label is 0.01 kg rounded to two decimals (anything from 0.005 to 0.015 kg, a "
+        "factor of 3 for a 4-minute fine-tune): too coarse to fit or score."),
 }
 
 DECISIONS: dict[str, dict] = {
