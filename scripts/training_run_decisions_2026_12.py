@@ -22,6 +22,14 @@ OPERATOR = {
     "Malte Højmark-Bertelsen": "malte-hojmark-bertelsen",
     "Google / AI2 (estimated by Strubell et al.)": "strubell-et-al",
     "Nicholas Kluge Corrêa et al. (TeenyTinyLlama / Mula, Brazilian-Portuguese LMs)": "kluge-correa",
+    "ClimateBERT team (FAU Erlangen-Nuremberg / ETH Zurich / University of Zurich)": "climatebert", "Cohere": "cohere",
+    "Pleias": "pleias", "damgomz (individual researcher)": "damgomz",
+    "CATIE (Centre Aquitain des Technologies de l'Information et Électroniques)": "catie",
+    "Imageomics Institute (Ohio State University)": "imageomics", "Owkin": "owkin",
+    "Antoine Simoulin, Benoit Crabbé (GPT-fr)": "simoulin-crabbe", "SzegedAI (University of Szeged AI Lab)": "szegedai",
+    "David Bellamy (Drbellamy)": "drbellamy", "lgrobol (Hugging Face user)": "lgrobol",
+    "mfidabel (Mateo Fidabel)": "mfidabel",
+    "L. Campillos (NLPMedTerm project, UAM)": "campillos-uam",
 }
 
 _META = dict(country="USA", provider="meta", energy_basis="tdp", pue_included=True, hardware="H100-SXM5")
@@ -36,6 +44,92 @@ _CODECARBON = dict(hardware="A100-SXM4-40GB", energy_basis="measured", power_sco
                    "PUE 1.0 in its log): system scope, no PUE.")
 _LLAMA4 = ("active_parameters: 17B active per token, as the Llama 4 card names the models (17B active x 16 / x 128 "
            "experts)")
+
+_CLIMATEBERT = dict(energy_basis="tdp", pue_included=False, pue_stated=False, country="DEU",
+                    in_fit=False)
+_COHERE = dict(energy_basis="tdp", pue_included=False, pue_stated=False, provider="google", in_fit=False,
+               validate=False,
+               decision_note="ML CO2 Impact Tool figure that the page calls an approximate upper bound, with no TPU "
+               "type or count, hours, tokens or region: not an estimate of the run itself, so neither fitted nor "
+               "scored.")
+#: Decisions for the rows of data/collected_training_runs.csv added after the first two.
+_COLLECTED_2026_12: dict[str, dict] = {
+    "climatebert-distilroberta-base-climate-f-2021": dict(
+        _CLIMATEBERT, run_group="climatebert-f-2021",
+        decision_note="Nominal: 2.63 kg = 8 h x 0.7 kW (the card's power of GPU and CPU, one machine) x 0.47 kg/kWh; "
+        "no PUE in the arithmetic and none stated (pue_stated False). Device type and count not given, so not "
+        "fitted; scored at tier T3 only. Continued pretraining of DistilRoBERTa: the figure covers that run."),
+    "climatebert-distilroberta-base-climate-f-2021-all-experiments": dict(
+        _CLIMATEBERT, run_group="climatebert-f-2021-experiments", scope="aggregate", validate=False,
+        decision_note="All experiments including the hyperparameter search (288 h x 0.7 kW x 0.47 = 94.75 kg): a sum "
+        "over many runs with no device type, so neither fitted nor scored."),
+    "cohere-embed-english-light-v2.0": dict(_COHERE, run_group="cohere-embed-english-light-v2.0"),
+    "cohere-base-light": dict(_COHERE, run_group="cohere-base-light"),
+    "cohere-embed-english-v2.0": dict(_COHERE, run_group="cohere-embed-english-v2.0"),
+    "pleias-3b-preview": dict(
+        run_group="pleias-3b-preview", energy_basis="tdp", pue_included=False, pue_stated=False, country="FRA",
+        provider="hpc", in_fit=False,
+        decision_note="The card does not say how the 16 t were obtained, and names 'h100s' without the variant "
+        "(SXM5 700 W or PCIe 350 W), so the hardware is left empty and the row is not fitted; scored on what it "
+        "states (192 devices, about 20 days, 3B parameters, 1.09T tokens). The basis is entered as nominal without "
+        "PUE, the commonest card convention, with pue_stated False."),
+    "damgomz-bertrand-bs64-lr5-mlm": dict(
+        run_group="bertrand-bs64-lr5-mlm", energy_basis="measured", power_scope="system", pue_included=False,
+        country="CHE", in_fit=False, validate=False,
+        decision_note="CodeCarbon measurement (CPU and RAM energy, no GPU) of MLM training from the albert-base-v2 "
+        "checkpoint: system scope, no PUE. CPU only: no accelerator of priors/accelerators.csv describes it, so the "
+        "input contract cannot express the run; neither fitted nor scored."),
+    "qamembert": dict(
+        run_group="qamembert", scope="finetune", hardware="A100-PCIE-40GB", energy_basis="tdp", pue_included=False,
+        pue_stated=False, country="FRA", provider="on_premise", in_fit=False, validate=False,
+        decision_note=_CALC + " Fine-tune with no hours or tokens (the card's 'Hours used' is blank): the input "
+        "contract cannot describe its compute, so neither fitted nor scored. 'A100 PCIe 40/80GB' is the calculator's "
+        "250 W entry, mapped to A100-PCIE-40GB."),
+    "imageomics-bioclip": dict(
+        run_group="bioclip", scope="finetune", hardware="A100-SXM4-80GB", energy_basis="tdp", pue_included=False,
+        pue_stated=False, country="USA", provider="hpc",
+        decision_note=_CALC + " Trained from OpenAI's CLIP ViT-B/16 checkpoint (the card says fine-tuned), so scope "
+        "finetune. A100-80GB variant not stated (SXM4, 400 W; 768 h x 0.4 kW x 0.432 kg/kWh = 132.7 kg, the "
+        "calculator's private-infrastructure intensity)."),
+    "owkin-phikon-ibot-vit-b16": dict(
+        run_group="phikon-vit-b16", hardware="V100-SXM2", energy_basis="tdp", pue_included=False, pue_stated=False,
+        country="FRA", provider="hpc",
+        decision_note="Secondary card reproducing the paper's figure; method not stated, but 14.59 kg = 1,216 GPU-h "
+        "x 0.3 kW x 0.04 kg/kWh: nominal 300 W (the V100 SXM2 TDP; the PCIe card is 250 W) without PUE, which the card "
+        "does not state (pue_stated False)."),
+    "gpt-fr-cased-base": dict(
+        run_group="gpt-fr-cased-base", hardware="V100-SXM2", energy_basis="tdp", pue_included=False, pue_stated=False,
+        country="FRA", provider="hpc",
+        decision_note=_CALC + " The 140 hours are wall-clock: 580.61 kg = 32 GPUs x 140 h x 0.3 kW x 0.432 kg/kWh (the "
+        "calculator's private-infrastructure intensity), so device_hours is 32 x 140. V100 at the stated 300 W TDP: "
+        "SXM2."),
+    "szegedai-bert-medium-mlsm": dict(
+        run_group="bert-medium-mlsm", hardware="RTX-A6000", energy_basis="tdp", pue_included=False, pue_stated=False,
+        decision_note=_CALC + " Device count and location not stated; the template's 'Hours used' is the calculator's "
+        "device-hours input."),
+    "drbellamy-labrador": dict(
+        run_group="labrador", hardware="A100-PCIE-40GB", energy_basis="tdp", pue_included=False, pue_stated=False,
+        provider="on_premise",
+        decision_note=_CALC + " The figure sits under the calculator template, whose line naming the calculator a "
+        "later commit removed; private infrastructure, region not stated."),
+    "lgrobol-m2m100-418m-br-fr-all-runs": dict(
+        run_group="m2m100-418m-br-fr-runs", scope="aggregate", energy_basis="tdp", pue_included=False,
+        pue_stated=False, country="FRA", in_fit=False, validate=False,
+        decision_note="Sum over 3 released fine-tunes and 8 development runs (about 300 g each, ML CO2 Impact "
+        "calculator), with no hardware or hours: neither fitted nor scored."),
+    "mfidabel-controlnet-segment-anything": dict(
+        run_group="controlnet-segment-anything", scope="finetune", hardware="TPUV3", energy_basis="tdp",
+        pue_included=False, pue_stated=False, source_power_w=283, source_carbon_intensity=0.57,
+        region="gcp:us-central1", country="USA", provider="google", in_fit=False, validate=False,
+        decision_note="Calculator figure for one TPUv3 chip x 8 h (283 W x 8 h x 0.57), entered because TPUv4 was not "
+        "in the calculator: the run itself used TPU v4 of an unstated count, so the figure does not describe its "
+        "compute; neither fitted nor scored. ControlNet training on a frozen Stable Diffusion 1.5: scope finetune."),
+    "lcampillos-roberta-es-clinical-trials-ner": dict(
+        run_group="roberta-es-clinical-trials-ner", scope="finetune", hardware="RTX-3090", energy_basis="tdp",
+        pue_included=False, pue_stated=False, country="ESP", in_fit=False, validate=False,
+        decision_note=_CALC + " The label is 0.01 kg rounded to two decimals (anything from 0.005 to 0.015 kg, a "
+        "factor of 3 for a 4-minute fine-tune): too coarse to fit or score."),
+}
 
 DECISIONS: dict[str, dict] = {
     "meta-llama-3.2-vision-11b": dict(_META, run_group="llama-3.2-vision-11b", source_power_w=700,
@@ -140,6 +234,7 @@ DECISIONS: dict[str, dict] = {
     "distilgpt2": dict(_HF, run_group="distilgpt2", hardware="V100-SXM2", country="USA"),
     "it5-base": dict(_HF, run_group="it5-base", hardware="TPUV3", region="gcp:europe-west4", country="NLD",
                      provider="google"),
+    **_COLLECTED_2026_12,
 }
 
 #: Rows of the first table whose source does not say whether a PUE is inside its nominal figure.
