@@ -44,7 +44,7 @@ class Levels:
 
 
 def normalise_operator(values: Any) -> np.ndarray:
-    """Organisation names as levels: stripped and lower-case ("" where not given)."""
+    """Organisation names of raw data rows as levels: stripped and lower-case, as the schema reads them."""
     return np.array([str(v).strip().lower() for v in values], dtype=object)
 
 
@@ -269,7 +269,7 @@ def run_features(df: Runs, levels: Levels, structure: dict, unknown_location_sd:
     for i in np.flatnonzero(ci_extrap & np.isnan(ci_given)):
         notes[i].append(f"grid intensity for {int(year[i])} extrapolated from the nearest published year")
     provider = _col(df, "provider")
-    operator = normalise_operator(_col(df, "operator")) if "operator" in df else np.full(n, "", dtype=object)
+    operator = _col(df, "operator")  # lower-cased by the schema
     pue_c = np.empty(n)
     pue_sd = np.empty(n)
     for (prov, y), idx in groups(prov=provider, y=year).items():
