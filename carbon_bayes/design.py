@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -122,6 +122,11 @@ class RunFeatures:
     #: Runs with neither region nor country: their grid is the location mixture.
     location_unknown: np.ndarray
     notes: list[list[str]] = field(default_factory=list)
+
+    def take(self, rows: np.ndarray) -> RunFeatures:
+        """Return the features of the runs at positions ``rows`` (what :func:`run_features` gives those rows)."""
+        arrays = {f.name: getattr(self, f.name)[rows] for f in fields(self) if f.name not in ("n", "notes")}
+        return replace(self, n=len(rows), notes=[self.notes[i] for i in rows], **arrays)
 
     @property
     def hw_known(self) -> np.ndarray:

@@ -259,7 +259,8 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     default_keep = keep_draws is None
     if default_keep:  # decided before simulating, so memory stays bounded by a chunk otherwise
         keep_draws = n * int(per_run.max(initial=1)) <= KEEP_DRAWS_LIMIT
-    results = _simulate(pred, inputs, keys, per_run, seed, ci, chunk_size, keep_draws)
+    features = pred.features(inputs)  # once, for every pass below
+    results = _simulate(pred, inputs, keys, per_run, seed, ci, chunk_size, keep_draws, features=features)
     # More draws for the runs whose median is not yet steady, until it is or they reach N_DRAWS_MAX
     # (each run's own inputs decide, so this does not couple runs).
     while n_draws is None:
@@ -272,7 +273,7 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
         if default_keep and keep_draws and n * int(per_run.max(initial=1)) > KEEP_DRAWS_LIMIT:
             keep_draws = False  # more draws than can be kept by default
             results = [(pos, part, None, sim_rows) for pos, part, _, sim_rows in results]
-        results += _simulate(pred, inputs, keys, more, seed, ci, chunk_size, keep_draws, redo)
+        results += _simulate(pred, inputs, keys, more, seed, ci, chunk_size, keep_draws, redo, features)
     order = np.argsort(np.concatenate([r[0] for r in results]))
     summary = {c: np.concatenate([r[1][c] for r in results])[order] for c in results[0][1]}
     draws = (_KeptDraws(results, n, int(per_run.max(initial=1)), ci, summary["run_id"]) if keep_draws
@@ -326,9 +327,11 @@ def more_draws(per_run: np.ndarray, mcse: np.ndarray, tiers: np.ndarray) -> np.n
 
 
 def _simulate(pred: Predictor, inputs: Runs, keys: np.ndarray, per_run: np.ndarray, seed, ci: float,
-              chunk_size, keep: bool, only: np.ndarray | None = None) -> list:
+              chunk_size, keep: bool, only: np.ndarray | None = None, features: design.RunFeatures | None = None
+              ) -> list:
     """Simulate the rows ``only`` (default all), batch by batch.
 
+    ``features`` are the predictor's features of all ``inputs`` when already computed.
     Returns [(row positions, summary, simulation or None, the rows of the simulation's columns)],
     one per batch.
     """
@@ -337,7 +340,8 @@ def _simulate(pred: Predictor, inputs: Runs, keys: np.ndarray, per_run: np.ndarr
     def run_batch(k: int):
         rows, s = batches[k]
         chunk = _rows(inputs, rows)
-        sim = pred.simulate(chunk, Streams(keys[rows], s, noise_seed(seed)))
+        sim = pred.simulate(chunk, Streams(keys[rows], s, noise_seed(seed)),
+                            features=None if features is None else features.take(rows))
         part = summarise_batch(chunk, sim, ci)
         # Only the quantities are kept (a single run keeps every node, for .simulation).
         kept = (sim if _n_runs(inputs) == 1 else _Kept(sim.energy_mwh, sim.co2_t)) if keep else None

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from carbon_bayes import blocks, design, effects, formula, reference, schema
 from carbon_bayes.posterior import Posterior, load_posterior
@@ -252,15 +251,21 @@ class Predictor:
         return hw
 
     # ------------------------------------------------------------------ the chain
-    def simulate(self, runs: pd.DataFrame, noise: Streams, *, label_noise: bool = True) -> Simulation:
+    def features(self, runs: design.Runs) -> design.RunFeatures:
+        """Features of schema-normalised ``runs`` at this posterior's levels (what :meth:`simulate` draws from)."""
+        return design.run_features(runs, self.levels, self.structure, self.unknown_sd)
+
+    def simulate(self, runs: design.Runs, noise: Streams, *, label_noise: bool = True,
+                 features: design.RunFeatures | None = None) -> Simulation:
         """Draw the chain for schema-normalised ``runs`` (see :func:`carbon_bayes.schema.normalise_runs`).
 
         ``noise`` (a :class:`~carbon_bayes.streams.Streams` with one key per run) gives every random
         number, so a run's draws depend on its key, the seed and the draw index alone. Each node is
         drawn only for the runs that need it (a run with reported hours draws no utilisation, a
-        nominal-basis run no power fraction, a given PUE or intensity no draw).
+        nominal-basis run no power fraction, a given PUE or intensity no draw). ``features``, when
+        given, are :meth:`features` of ``runs``, computed once for several passes over them.
         """
-        f = design.run_features(runs, self.levels, self.structure, self.unknown_sd)
+        f = self.features(runs) if features is None else features
         if noise.n != f.n:
             raise ValueError(f"noise has keys for {noise.n} runs, the batch has {f.n}")
         notes = [list(n) for n in f.notes]

@@ -206,3 +206,26 @@ def test_bad_seeds_name_the_field(bad):
     with pytest.raises(InputError) as e:
         cb.estimate(LLAMA, seed=bad)
     assert e.value.field == "seed"
+
+
+def test_features_of_some_rows_are_those_rows_features():
+    """Features computed once and taken for a pass's rows equal the features of those rows alone."""
+    from dataclasses import fields
+
+    from carbon_bayes import schema
+    from carbon_bayes.predict import get_predictor
+
+    pred = get_predictor(None)
+    runs = [*OTHERS, {**LLAMA, "run_id": "llama", "operator": "Meta"}, {"parameters": 1e6, "year": 2031}]
+    everything = pred.features(schema.normalise_columns(runs))
+    rows = np.array([4, 1, 3])
+    taken = everything.take(rows)
+    alone = pred.features(schema.normalise_columns([runs[i] for i in rows]))
+    assert taken.n == alone.n == 3
+    for f in fields(alone):
+        a, b = getattr(taken, f.name), getattr(alone, f.name)
+        if isinstance(b, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=f.name)
+        else:
+            assert a == b, f.name
+    assert taken.notes[0]  # the extrapolated year's note came along with its row
