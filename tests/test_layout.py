@@ -137,3 +137,4 @@ def test_the_model_core_layers_stay_apart():
     assert "carbon_bayes.fitting" not in graph["carbon_bayes.model"]
     for numpy_only in ("carbon_bayes.predict", "carbon_bayes.posterior", "carbon_bayes.estimator"):
         assert not graph[numpy_only] & {"carbon_bayes.model", "carbon_bayes.fitting"}, numpy_only
+
