@@ -22,6 +22,7 @@ Usage::
     python benchmarks/bench_speed.py                       # everything, ~2-4 minutes
     python benchmarks/bench_speed.py --sizes 1000 10000    # smaller batches
     python benchmarks/bench_speed.py --profile             # + cProfile of the largest batch
+    python benchmarks/bench_speed.py --fixed-draws 1000    # + each batch at 1,000 draws per run in one pass
     python benchmarks/bench_speed.py --out docs/bench.md   # also write the tables to a file
     python benchmarks/bench_speed.py --doc docs/benchmarks.md   # rewrite that doc's "bench-speed" section
 
@@ -273,12 +274,12 @@ def package_passes(runs) -> list:
     passes = []
     original = estimator._simulate
 
-    def recording(pred, inputs, keys, per_run, seed, ci, chunk_size, keep, only=None):
+    def recording(pred, inputs, keys, per_run, seed, ci, chunk_size, keep, only=None, features=None):
         rows = np.arange(len(per_run)) if only is None else np.asarray(only)
         draws = np.zeros(len(per_run), dtype=int)
         draws[rows] = np.asarray(per_run)[rows]
         passes.append(draws)
-        return original(pred, inputs, keys, per_run, seed, ci, chunk_size, keep, only)
+        return original(pred, inputs, keys, per_run, seed, ci, chunk_size, keep, only, features)
 
     estimator._simulate = recording
     try:
@@ -288,8 +289,12 @@ def package_passes(runs) -> list:
     return passes
 
 
-def worker(kind: str, n: int, repeats: int, keep: str, profile: str | None) -> dict:
-    """Run in a subprocess: build ``n`` runs, warm up, then time ``kind`` ``repeats`` times."""
+def worker(kind: str, n: int, repeats: int, keep: str, profile: str | None, draws: int | None = None) -> dict:
+    """Run in a subprocess: build ``n`` runs, warm up, then time ``kind`` ``repeats`` times.
+
+    ``draws``: every run gets that many draws in one pass (``estimate(n_draws=draws)``), instead of
+    the package's policy (by tier, more until the median is steady).
+    """
     import numpy as np
 
     import carbon_bayes
@@ -303,10 +308,13 @@ def worker(kind: str, n: int, repeats: int, keep: str, profile: str | None) -> d
 
         from carbon_bayes.predict import get_predictor
 
-        passes = package_passes(runs)  # untimed: the draws the package gives each run, pass by pass
+        # untimed: the draws the package gives each run, pass by pass
+        passes = package_passes(runs) if draws is None else [np.full(n, draws)]
         pred = get_predictor()
     rss0 = _rss_mb()
     kw = {} if keep == "default" else {"keep_draws": keep == "true"}
+    if draws is not None:
+        kw["n_draws"] = draws
     if profile:  # an extra, untimed call under cProfile (printed to stderr, saved to ``profile``)
         import cProfile
         import pstats
@@ -337,12 +345,13 @@ def worker(kind: str, n: int, repeats: int, keep: str, profile: str | None) -> d
             tiers, kept = {}, False
         times.append(time.perf_counter() - t)
         del frame
-    return {"n": n, "kind": kind, "keep": keep, "median_s": statistics.median(times), "min_s": min(times),
+    return {"n": n, "kind": kind, "keep": keep, "draws": draws, "median_s": statistics.median(times),
+            "min_s": min(times),
             "rss_before_mb": rss0, "rss_peak_mb": _rss_mb(), "answered": answered, "tiers": tiers,
             "draws_kept": kept, "input_mb": float(runs.memory_usage(deep=True).sum() / 2 ** 20)}
 
 
-def bench_batches(sizes, repeats: int, profile: bool) -> list[dict]:
+def bench_batches(sizes, repeats: int, profile: bool, fixed_draws: int | None = None) -> list[dict]:
     out = []
     for n in sizes:
         reps = repeats if n <= 10_000 else 1  # a 100,000-run batch takes minutes: timed once
@@ -357,6 +366,11 @@ def bench_batches(sizes, repeats: int, profile: bool) -> list[dict]:
         print(f"  minimal numpy n={n}: {out[-1]['median_s']:.2f} s", file=sys.stderr)
         out.append(_run_json([str(HERE), "--worker", "formula", "--n", str(n), "--repeats", str(reps)], timeout=3600))
         print(f"  ml_co2_impact n={n}: {out[-1]['median_s']:.2f} s", file=sys.stderr)
+        if fixed_draws:  # the same batch with one fixed draw count, beside the minimal chain at that count
+            for kind in ("estimate", "minimal"):
+                out.append(_run_json([str(HERE), "--worker", kind, "--n", str(n), "--repeats", str(reps),
+                                      "--draws", str(fixed_draws)], timeout=3600))
+                print(f"  {kind} n={n} n_draws={fixed_draws}: {out[-1]['median_s']:.2f} s", file=sys.stderr)
     return out
 
 
@@ -387,28 +401,33 @@ def report(info: dict, imp: dict, single: dict, batches: list[dict]) -> str:
               "answered | tiers |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for b in batches:
         name = {"estimate": "estimate()", "minimal": "minimal numpy, same chain"}.get(b["kind"], "ml_co2_impact")
+        if b.get("draws"):
+            name += f", n_draws={b['draws']:,}"
         keep = b["keep"] if b["kind"] == "estimate" else "-"
         tiers = ", ".join(f"{k} {v}" for k, v in sorted(b["tiers"].items())) or "-"
         lines.append(f"| {name} | {b['n']:,} | {keep} | {'yes' if b['draws_kept'] else 'no'} | {b['median_s']:.2f} | "
                      f"{b['n'] / b['median_s']:,.0f} | {b['rss_peak_mb']:.0f} | {b['rss_before_mb']:.0f} | "
                      f"{b['answered']:,} | {tiers} |")
-    big = [b for b in batches if b["kind"] == "estimate" and b["n"] == 100_000 and b["keep"] == "default"]
-    if big:
-        lines += ["", f"100,000 runs: {big[0]['median_s']:.1f} s against a target of "
-                  f"{TARGETS['batch_100k_s']:g} s: {_verdict(big[0]['median_s'], TARGETS['batch_100k_s'])}."]
+    for b in batches:
+        if b["kind"] == "estimate" and b["n"] == 100_000 and b["keep"] == "default":
+            how = f" with n_draws={b['draws']:,}" if b.get("draws") else ""
+            lines += ["", f"100,000 runs{how}: {b['median_s']:.1f} s against a target of "
+                      f"{TARGETS['batch_100k_s']:g} s: {_verdict(b['median_s'], TARGETS['batch_100k_s'])}."]
     lines += _ratio_lines(batches)
     lines += ["", f"Load average (1/5/15 min) at the end: {_loadavg()}"]
     return "\n".join(lines) + "\n"
 
 
 def _ratio_lines(batches: list[dict]) -> list[str]:
-    """``estimate()`` (keep_draws default) over the minimal-numpy chain on the same batch, per size."""
-    est = {b["n"]: b["median_s"] for b in batches if b["kind"] == "estimate" and b["keep"] == "default"}
-    low = {b["n"]: b["median_s"] for b in batches if b["kind"] == "minimal"}
+    """``estimate()`` (keep_draws default) over the minimal-numpy chain on the same batch, per size and draws."""
+    est = {(b["n"], b.get("draws")): b["median_s"] for b in batches
+           if b["kind"] == "estimate" and b["keep"] == "default"}
+    low = {(b["n"], b.get("draws")): b["median_s"] for b in batches if b["kind"] == "minimal"}
     out = []
-    for n in sorted(set(est) & set(low)):
-        r = est[n] / low[n]
-        out.append(f"{n:,} runs: estimate() takes {r:.2f}x the minimal-numpy chain beside it (target <= "
+    for n, draws in sorted(set(est) & set(low), key=lambda k: (k[0], k[1] or 0)):
+        r = est[n, draws] / low[n, draws]
+        how = f" with n_draws={draws:,}" if draws else ""
+        out.append(f"{n:,} runs{how}: estimate() takes {r:.2f}x the minimal-numpy chain beside it (target <= "
                    f"{TARGETS['minimal_ratio']:g}x): {_verdict(r, TARGETS['minimal_ratio'])}.")
     return ["", *out] if out else []
 
@@ -436,6 +455,9 @@ def main(argv=None) -> None:
     p.add_argument("--calls", type=int, default=50, help="single-run calls per tier")
     p.add_argument("--profile", action="store_true",
                    help="cProfile one extra, untimed call on the largest batch (printed to stderr)")
+    p.add_argument("--fixed-draws", type=int, default=None,
+                   help="also time each batch with this many draws per run in one pass (estimate(n_draws=N)), "
+                        "beside the minimal chain at the same count")
     p.add_argument("--out", help="also write the markdown to this file")
     p.add_argument("--doc", help="also rewrite the 'bench-speed' section of this markdown file (docs/benchmarks.md), "
                                  "with the shipped posterior's marker")
@@ -443,9 +465,10 @@ def main(argv=None) -> None:
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
     p.add_argument("--keep", default="default", choices=["default", "true", "false"], help=argparse.SUPPRESS)
     p.add_argument("--profile-file", help=argparse.SUPPRESS)
+    p.add_argument("--draws", type=int, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.worker:
-        print(json.dumps(worker(a.worker, a.n, a.repeats, a.keep, a.profile_file)))
+        print(json.dumps(worker(a.worker, a.n, a.repeats, a.keep, a.profile_file, a.draws)))
         return
     from carbon_bayes.provenance import posterior_sha256
 
@@ -456,7 +479,7 @@ def main(argv=None) -> None:
     print("single runs ...", file=sys.stderr)
     single = bench_single(a.calls)
     print("batches ...", file=sys.stderr)
-    batches = bench_batches(a.sizes, a.repeats, a.profile)
+    batches = bench_batches(a.sizes, a.repeats, a.profile, a.fixed_draws)
     text = report(info, imp, single, batches)
     print(text)
     if a.out:
