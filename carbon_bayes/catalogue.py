@@ -11,7 +11,6 @@ Needs the ``dask`` extra (``pip install 'carbon_bayes[dask]'``).
 
 from __future__ import annotations
 
-import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 
@@ -19,7 +18,16 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes.errors import InputError
-from carbon_bayes.runblocks import CHUNK_ROWS, check_chunk_rows, read_runs, shifted, with_run_ids
+from carbon_bayes.runblocks import (
+    CHUNK_ROWS,
+    Progress,
+    RunIds,
+    check_chunk_rows,
+    count_runs,
+    read_runs,
+    shifted,
+    with_run_ids,
+)
 
 #: Blocks sent to the cluster ahead of the one being written, per worker.
 IN_FLIGHT_PER_WORKER = 2
@@ -83,7 +91,9 @@ def estimate_on_cluster(path, scheduler: str, estimate_block: Callable[..., pd.D
 
     ``estimate_block(block, offset, **options)`` (:func:`carbon_bayes.chunked.estimate_block`)
     runs on the workers. Blocks are read here (memory bounded by the blocks in flight, a few per
-    worker) and their results are yielded in the file's order.
+    worker) and their results are yielded in the file's order; a run_id repeated in a later
+    block is refused, and ``progress`` writes the line of the local path (both:
+    :mod:`carbon_bayes.runblocks`).
     """
     distributed = _need("distributed", "--scheduler")
     chunk_size = check_chunk_rows(chunk_size)
@@ -94,22 +104,21 @@ def estimate_on_cluster(path, scheduler: str, estimate_block: Callable[..., pd.D
                                                    "one with `dask scheduler` or check the address") from None
     with client:
         window = IN_FLIGHT_PER_WORKER * max(1, len(client.scheduler_info()["workers"]))
-        pending: deque = deque()
-        offset, done = 0, [0]
-        for block in read_runs(path, chunk_size):
-            pending.append(client.submit(estimate_block, block, offset, pure=False, **options))
-            offset += len(block)
-            yield from _ready(pending, window - 1, done, progress)
-        yield from _ready(pending, 0, done, progress)
-        if progress:
-            print(file=sys.stderr)
+        pending: deque = deque()  # (future, offset of its block), in the file's order
+        ids, offset = RunIds(), 0
+        with Progress(count_runs(path) if progress else None, progress) as line:
+            for block in read_runs(path, chunk_size):
+                pending.append((client.submit(estimate_block, block, offset, pure=False, **options), offset))
+                offset += len(block)
+                yield from _ready(pending, window - 1, ids, line)
+            yield from _ready(pending, 0, ids, line)
 
 
-def _ready(pending: deque, keep: int, done: list[int], progress: bool) -> Iterator[pd.DataFrame]:
-    """Yield the oldest results until at most ``keep`` blocks are in flight; count the runs done."""
+def _ready(pending: deque, keep: int, ids: RunIds, line: Progress) -> Iterator[pd.DataFrame]:
+    """Yield the oldest results until at most ``keep`` blocks are in flight, their run_ids checked and counted."""
     while len(pending) > keep:
-        frame = pending.popleft().result()
-        done[0] += len(frame)
-        if progress:
-            print(f"\restimated {done[0]:,} runs", end="", file=sys.stderr, flush=True)
+        future, offset = pending.popleft()
+        frame = future.result()
+        ids.add(frame["run_id"].tolist(), offset)
+        line.add(len(frame))
         yield frame

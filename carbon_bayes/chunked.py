@@ -9,14 +9,13 @@ catalogue, and a ``run_id`` given twice is refused wherever the two rows are, as
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 
 import pandas as pd
 
 from carbon_bayes.constants import CI_LEVEL
-from carbon_bayes.errors import InputError, row_number
-from carbon_bayes.runblocks import CHUNK_ROWS, blocks_of, shifted, with_run_ids
+from carbon_bayes.errors import InputError
+from carbon_bayes.runblocks import CHUNK_ROWS, Progress, RunIds, blocks_of, count_runs, shifted, with_run_ids
 
 
 def iter_estimates(runs, chunk_size: int = CHUNK_ROWS, ci_level: float = CI_LEVEL, posterior=None, *,
@@ -26,7 +25,8 @@ def iter_estimates(runs, chunk_size: int = CHUNK_ROWS, ci_level: float = CI_LEVE
 
     The numbers are those of one :func:`~carbon_bayes.estimator.estimate` call on every run;
     draws are kept only with ``keep_draws=True``. ``runs`` is anything :func:`blocks_of` takes.
-    ``progress`` prints the runs done so far on stderr.
+    ``progress`` writes the runs done so far on stderr, of how many when that is known
+    (:class:`~carbon_bayes.runblocks.Progress`).
     """
     from carbon_bayes.estimator import check_ci_level, estimate, noise_seed
     from carbon_bayes.predict import get_predictor
@@ -34,27 +34,18 @@ def iter_estimates(runs, chunk_size: int = CHUNK_ROWS, ci_level: float = CI_LEVE
     check_ci_level(ci_level)
     noise_seed(seed)
     pred = get_predictor(posterior)  # loaded once for every block
-    seen: set[str] = set()
-    offset = 0
-    for block in blocks_of(runs, chunk_size):
-        try:
-            est = estimate(with_run_ids(block, offset), ci_level, pred, n_draws=n_draws, seed=seed,
-                           keep_draws=keep_draws)
-        except InputError as e:
-            raise shifted(e, offset) from None
-        ids = est.summary["run_id"].tolist()
-        again = seen.intersection(ids)
-        if again:
-            rid = min(again)
-            raise InputError("run_id", rid, "run_id must be unique; rename or drop the duplicate row",
-                             row=row_number(offset + ids.index(rid)))
-        seen.update(ids)
-        offset += len(block)
-        if progress:
-            print(f"\restimated {offset:,} runs", end="", file=sys.stderr, flush=True)
-        yield est
-    if progress:
-        print(file=sys.stderr)
+    ids, offset = RunIds(), 0
+    with Progress(count_runs(runs) if progress else None, progress) as line:
+        for block in blocks_of(runs, chunk_size):
+            try:
+                est = estimate(with_run_ids(block, offset), ci_level, pred, n_draws=n_draws, seed=seed,
+                               keep_draws=keep_draws)
+            except InputError as e:
+                raise shifted(e, offset) from None
+            ids.add(est.summary["run_id"].tolist(), offset)
+            offset += len(block)
+            line.add(len(block))
+            yield est
 
 
 def estimate_chunks(runs, chunk_size: int = CHUNK_ROWS, ci_level: float = CI_LEVEL, posterior=None, *,

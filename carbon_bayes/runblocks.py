@@ -2,19 +2,22 @@
 
 The helpers of :mod:`carbon_bayes.chunked` (block by block in-process) and
 :mod:`carbon_bayes.catalogue` (dask partitions and clusters); they do not estimate anything.
+Both stream a catalogue's estimates through :class:`RunIds` (a run_id repeated in a later block
+is refused) and :class:`Progress` (the progress line on stderr).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from carbon_bayes.contract import COLUMN_ALIASES
-from carbon_bayes.errors import InputError
+from carbon_bayes.errors import InputError, row_number
 
 #: Runs estimated at a time by default: about 100 MB of working memory per block.
 CHUNK_ROWS = 10_000
@@ -173,3 +176,80 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, field: str = 
 
     atomic_write(path, write)
     return rows
+
+
+def count_runs(runs) -> int | None:
+    """Return the number of runs in ``runs`` (anything :func:`blocks_of` takes) if it is known cheaply, else None.
+
+    A Parquet file's count is in its metadata; a CSV file's, or an iterable of frames', is not
+    known before it is read. A file that cannot be read gives None (reading it names the problem).
+    """
+    if isinstance(runs, (str, Path)):
+        if Path(runs).suffix.lower() != ".parquet" or not Path(runs).is_file():
+            return None
+        try:
+            import pyarrow.parquet as pq
+
+            return int(pq.read_metadata(runs).num_rows)
+        except Exception:  # no pyarrow, or not a Parquet file: read_runs says which
+            return None
+    if isinstance(runs, Mapping):
+        return 1 if all(np.ndim(v) == 0 for v in runs.values()) else len(pd.DataFrame(runs))
+    if isinstance(runs, pd.DataFrame) or (isinstance(runs, list) and all(isinstance(r, Mapping) for r in runs)):
+        return len(runs)
+    if isinstance(runs, (list, tuple)) and all(isinstance(r, pd.DataFrame) for r in runs):
+        return sum(len(r) for r in runs)
+    return None  # an iterator of frames: not known before it is read
+
+
+class RunIds:
+    """The run_ids of a catalogue's blocks so far: one given again in a later block is refused.
+
+    A block's own duplicates are refused when it is estimated; this refuses one repeated across
+    blocks, with the row of its second occurrence counted over the whole catalogue.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    def add(self, ids: Sequence[str], offset: int) -> None:
+        """Record the run_ids of the block starting at row ``offset``; raise :class:`InputError` on one seen before."""
+        again = next((i for i, rid in enumerate(ids) if rid in self._seen), None)
+        if again is not None:
+            raise InputError("run_id", ids[again], "run_id must be unique; rename or drop the duplicate row",
+                             row=row_number(offset + again))
+        self._seen.update(ids)
+
+
+class Progress:
+    """The progress line of a streamed catalogue on stderr: ``estimated N of T runs (P%)``.
+
+    With ``total=None`` (not known before reading, e.g. a CSV file) the line is ``estimated N
+    runs``. Each :meth:`add` rewrites the line (after a carriage return); the line is ended on
+    leaving the ``with`` block, also on an error, so that the error is on a line of its own. With
+    ``on=False`` nothing is written.
+    """
+
+    def __init__(self, total: int | None, on: bool = True) -> None:
+        self.total, self.on, self.done = total, on, 0
+
+    def line(self) -> str:
+        """Return the text of the progress line for the runs done so far."""
+        if not self.total:
+            return f"estimated {self.done:,} runs"
+        return f"estimated {self.done:,} of {self.total:,} runs ({100 * self.done // self.total}%)"
+
+    def add(self, runs: int) -> None:
+        """Count ``runs`` more runs done and rewrite the line."""
+        self.done += runs
+        if self.on:
+            print(f"\r{self.line()}", end="", file=sys.stderr, flush=True)
+
+    def __enter__(self) -> Progress:
+        """Return the line."""
+        return self
+
+    def __exit__(self, *exc) -> None:
+        """End the line, if anything was written."""
+        if self.on and self.done:
+            print(file=sys.stderr, flush=True)

@@ -47,6 +47,14 @@ def test_a_run_id_repeated_in_another_block_is_refused_with_its_row(runs):
     assert e.value.row == 27  # position 25: the first run is row 2
 
 
+def test_the_first_repeated_row_of_a_block_is_named_and_ids_compare_stripped(runs):
+    dup = runs.iloc[:30].copy()
+    dup.loc[22, "run_id"], dup.loc[25, "run_id"] = " r5 ", "r1"  # the schema strips text cells
+    with pytest.raises(InputError, match=r"run_id='r5' \(row 24\): run_id must be unique") as e:
+        list(estimate_chunks(dup, chunk_size=10))
+    assert e.value.row == 24
+
+
 def test_a_bad_value_in_a_later_block_names_its_row_in_the_catalogue(runs):
     bad = runs.iloc[:30].astype({"year": float})
     bad.loc[23, "year"] = 2023.5
@@ -108,3 +116,43 @@ def test_write_frames_refuses_an_unknown_suffix_before_writing(tmp_path):
     with pytest.raises(InputError, match="ending in .csv or .parquet"):
         write_frames(iter([pd.DataFrame({"a": [1]})]), tmp_path / "out.txt")
     assert not list(tmp_path.iterdir())
+
+
+def _progress_lines(err: str) -> list[str]:
+    """Return the progress lines written on stderr (each rewrites the last after a carriage return)."""
+    return [s.split("\n")[0] for s in err.split("\r")[1:]]
+
+
+def test_progress_of_a_parquet_file_counts_to_its_total(tmp_path, capsys, runs):
+    src, dst = tmp_path / "runs.parquet", tmp_path / "out.parquet"
+    runs.to_parquet(src, index=False)
+    assert main(["estimate", "--input", str(src), "--output", str(dst), "--chunk-size", "50", "--progress"]) == 0
+    err = capsys.readouterr().err
+    assert _progress_lines(err) == ["estimated 50 of 120 runs (41%)", "estimated 100 of 120 runs (83%)",
+                                    "estimated 120 of 120 runs (100%)"]
+    assert err.endswith("estimated 120 of 120 runs (100%)\nwrote 120 rows to " + str(dst) + "\n")
+
+
+def test_progress_of_a_csv_file_counts_the_runs_without_a_total(tmp_path, capsys, runs):
+    src = tmp_path / "runs.csv"
+    runs.iloc[:30].to_csv(src, index=False)
+    assert main(["estimate", "--input", str(src), "--format", "csv", "--chunk-size", "20", "--progress"]) == 0
+    assert _progress_lines(capsys.readouterr().err) == ["estimated 20 runs", "estimated 30 runs"]
+
+
+def test_progress_is_hidden_when_stderr_is_not_a_terminal_or_with_no_progress(tmp_path, capsys, runs):
+    src = tmp_path / "runs.parquet"
+    runs.iloc[:30].to_parquet(src, index=False)
+    for flags in ([], ["--no-progress"], ["--progress", "--no-progress"]):
+        assert main(["estimate", "--input", str(src), "--format", "csv", "--chunk-size", "20", *flags]) == 0
+        assert "estimated" not in capsys.readouterr().err, flags
+
+
+def test_progress_of_the_api_knows_a_frames_total_and_ends_its_line_before_an_error(capsys, runs):
+    list(estimate_chunks(runs.iloc[:10], chunk_size=4, progress=True))
+    assert _progress_lines(capsys.readouterr().err)[-1] == "estimated 10 of 10 runs (100%)"
+    bad = runs.iloc[:10].copy()
+    bad.loc[9, "hardware"] = "no-such-chip"
+    with pytest.raises(InputError, match="hardware"):
+        list(estimate_chunks(bad, chunk_size=4, progress=True))
+    assert capsys.readouterr().err == "\restimated 4 of 10 runs (40%)\restimated 8 of 10 runs (80%)\n"

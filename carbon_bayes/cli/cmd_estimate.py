@@ -7,6 +7,8 @@ ORDER = 10
 
 def register(sub) -> None:
     """Add the ``estimate`` subcommand to ``sub`` (the subparsers of the main parser)."""
+    from argparse import BooleanOptionalAction
+
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
 
     p = sub.add_parser("estimate", help="energy and CO2e with credible intervals from whatever you know",
@@ -20,7 +22,9 @@ def register(sub) -> None:
                    help="runs read and estimated at a time with --input (default 10,000); memory is bounded by it")
     p.add_argument("--scheduler", metavar="ADDRESS", help="estimate the --input blocks on this dask.distributed "
                    "scheduler (e.g. tcp://10.0.0.5:8786); needs the dask extra")
-    p.add_argument("--no-progress", action="store_true", help="hide the progress line of --input")
+    p.add_argument("--progress", action=BooleanOptionalAction, default=None,
+                   help="show (or, with --no-progress, hide) the progress line of --input on stderr: runs done, of "
+                        "how many for a Parquet file (default: shown when stderr is a terminal)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table", help="stdout format")
     add_prediction_flags(p)
     p.add_argument("--voi", action="store_true", help="add the most valuable unknown input per run and how many times "
@@ -91,7 +95,7 @@ def _streamed(args) -> int:
 
     check_one_source(args)
     size = CHUNK_ROWS if args.chunk_size is None else args.chunk_size
-    progress = not args.no_progress and sys.stderr.isatty()
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
     options = {"ci_level": args.ci_level, "posterior": args.posterior, "n_draws": args.n_draws, "seed": args.seed}
     if args.scheduler:
         from carbon_bayes.catalogue import estimate_on_cluster
