@@ -21,9 +21,15 @@ from pathlib import Path
 
 from carbon_bayes.constants import CI_LEVEL
 from carbon_bayes.errors import InputError
-from carbon_bayes.report import _NAMES, _hf_card, _level, report_data, sig2
+from carbon_bayes.report import _NAMES, FORMATS, _hf_card, _level, format_name, report, report_data, sig2
 
 EXPORT_FORMATS = ("boamps", "eu-ai-act", "eu-ai-act-json", "hf-co2")
+#: Every format ``carbon-bayes report`` and the service's ``/v1/report`` write: the reports, then the exports.
+ALL_FORMATS = FORMATS + EXPORT_FORMATS
+#: The media type of each format's text (``hf-card`` is a YAML block; ``hf-co2`` markdown with YAML front matter).
+MEDIA_TYPES = {"markdown": "text/markdown", "latex": "application/x-tex", "bibtex": "application/x-bibtex",
+               "hf-card": "application/yaml", "json": "application/json", "boamps": "application/json",
+               "eu-ai-act": "text/markdown", "eu-ai-act-json": "application/json", "hf-co2": "text/markdown"}
 BOAMPS_VERSION = "1.1"
 BOAMPS_SCHEMA_DIR = Path(__file__).resolve().parent / "schemas" / "boamps_1_1"
 BOAMPS_SCHEMA_URI = "https://raw.githubusercontent.com/Boavizta/BoAmps/main/model/report_schema.json"
@@ -233,3 +239,20 @@ def export(runs, format: str, ci_level: float = CI_LEVEL, posterior=None, *, see
         return hf_co2(data)
     sec = eu_ai_act(data)
     return json.dumps(sec, indent=2) + "\n" if fmt == "eu-ai-act-json" else eu_ai_act_markdown(sec)
+
+
+def write(runs, format: str, ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
+          n_draws: int | None = None, training_type: str = "pre-training") -> str:
+    """Write a report or an export, in any of :data:`ALL_FORMATS` (what ``carbon-bayes report`` calls).
+
+    An export format goes to :func:`export`, any other to :func:`carbon_bayes.report.report`; the
+    arguments are theirs. An unknown format raises :class:`InputError` listing every format.
+    """
+    opts = {"ci_level": ci_level, "posterior": posterior, "seed": seed, "n_draws": n_draws,
+            "training_type": training_type}
+    fmt = format_name(format)
+    if fmt in EXPORT_FORMATS:
+        return export(runs, format=fmt, **opts)
+    if fmt in FORMATS:
+        return report(runs, format=fmt, **opts)
+    raise InputError("format", format, f"use one of {', '.join(ALL_FORMATS)}")

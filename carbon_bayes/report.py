@@ -406,6 +406,12 @@ def _hf_card(data: dict) -> str:
     return "\n".join(lines)
 
 
+def format_name(format) -> str:
+    """Return a format's canonical name: lower case, ``-`` for ``_``, ``md`` and ``hf`` spelled out."""
+    fmt = str(format).lower().replace("_", "-")
+    return {"md": "markdown", "hf": "hf-card", "hfcard": "hf-card", "model-card": "hf-card"}.get(fmt, fmt)
+
+
 @renamed_kwargs(ci="ci_level", model="posterior")
 def report(runs, format: str = "markdown", ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
            n_draws: int | None = None, training_type: str = "pre-training") -> str:
@@ -443,11 +449,7 @@ def report(runs, format: str = "markdown", ci_level: float = CI_LEVEL, posterior
     >>> print(report({"parameters": 7e9, "training_tokens": 2e12, "hardware": "H100", "year": 2024,
     ...               "region": "gcp:europe-north1"}))  # doctest: +SKIP
     """
-    fmt = str(format).lower().replace("_", "-")
-    if fmt in ("md",):
-        fmt = "markdown"
-    if fmt in ("hf", "hfcard", "model-card"):
-        fmt = "hf-card"
+    fmt = format_name(format)
     if fmt not in FORMATS:
         raise InputError("format", format, f"use one of {', '.join(FORMATS)}")
     data = report_data(runs, ci_level=ci_level, posterior=posterior, seed=seed, n_draws=n_draws,

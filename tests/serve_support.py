@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -10,6 +13,29 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
+
+#: Set to 1 (as .ci/run does) and the browser test fails, instead of skipping, when it cannot run.
+REQUIRE_BROWSER = "CARBON_BAYES_REQUIRE_BROWSER"
+
+
+def browser_required() -> bool:
+    """Whether the browser test must run (``CARBON_BAYES_REQUIRE_BROWSER=1``) rather than skip."""
+    return os.environ.get(REQUIRE_BROWSER, "").strip() == "1"
+
+
+def find_browser() -> tuple[str | None, str | None, str | None]:
+    """Return (Chromium, chromedriver, what is missing): the missing part is None when the browser test can run."""
+    browser = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+    driver = shutil.which("chromedriver")
+    missing = [what for what, ok in (("the 'serve' extra (fastapi, uvicorn)", _importable("fastapi", "uvicorn")),
+                                     ("selenium (pip install '.[test]')", _importable("selenium")),
+                                     ("Chromium", browser), ("chromedriver", driver)) if not ok]
+    why = (f"no {' and no '.join(missing)} (Debian: apt-get install chromium chromium-driver)" if missing else None)
+    return browser, driver, why
+
+
+def _importable(*modules: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in modules)
 
 
 class Served(str):

@@ -129,3 +129,20 @@ def test_cli_report_writes_each_export(capsys, tmp_path):
     assert "## Energy consumption of training" in capsys.readouterr().out
     assert main(["report", *flags, "--format", "hf-co2"]) == 0
     assert "co2_eq_emissions:" in capsys.readouterr().out
+
+
+def test_write_takes_every_format_of_the_cli_and_names_them_all_when_one_is_unknown():
+    from carbon_bayes.cli import build_parser
+    from carbon_bayes.exports import ALL_FORMATS, EXPORT_FORMATS, MEDIA_TYPES, write
+    from carbon_bayes.report import FORMATS
+
+    assert ALL_FORMATS == FORMATS + EXPORT_FORMATS and set(MEDIA_TYPES) == set(ALL_FORMATS)
+    report_parser = build_parser()._subparsers._group_actions[0].choices["report"]
+    assert next(a for a in report_parser._actions if a.dest == "format").choices == ALL_FORMATS
+    assert write(RUN, "eu-ai-act-json", seed=SEED) == export(RUN, "eu-ai-act-json", seed=SEED)
+    assert write(RUN, "md", seed=SEED) == report(RUN, "markdown", seed=SEED)
+    with pytest.raises(InputError) as err:
+        write(RUN, "pdf")
+    assert err.value.field == "format" and err.value.value == "pdf" and all(f in err.value.fix for f in ALL_FORMATS)
+    with pytest.raises(InputError, match="one run"):  # a format's own refusal is not turned into "unknown format"
+        write([RUN, dict(RUN, run_id="other")], "hf-card")

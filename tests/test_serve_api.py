@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
+import json
 import re
+import urllib.request
 
 import pytest
 
@@ -13,6 +16,7 @@ pytest.importorskip("uvicorn", reason="the service needs the 'serve' extra (fast
 from serve_support import call, live_server  # noqa: E402
 
 from carbon_bayes.contract import CATEGORIES, COLUMN_NAMES, COLUMNS  # noqa: E402
+from carbon_bayes.exports import ALL_FORMATS  # noqa: E402
 from carbon_bayes.resources import default_posterior_path  # noqa: E402
 
 RUN = {"parameters": 7e9, "training_tokens": 2e12, "hardware": "A100-80GB", "device_hours": 184320,
@@ -105,6 +109,21 @@ def test_limits(url):
     assert status == 422 and body["error"]["field"] == "n_draws"
     status, body = call(url, "/v1/estimate", raw=b'{"run": {"model_name": "' + b"x" * 210_000 + b'"}}')
     assert status == 413 and body["error"]["field"] == "body"
+    status, body = _chunked(url, "/v1/estimate", [b'{"run": {"model_name": "', *[b"x" * 50_000] * 5, b'"}}'])
+    assert status == 413 and body["error"]["field"] == "body" and "more than 200,000" in body["error"]["value"]
+
+
+def _chunked(url: str, path: str, chunks: list[bytes]):
+    """POST a body in chunks, with no Content-Length (Transfer-Encoding: chunked); return (status, JSON)."""
+    host, port = url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        conn.request("POST", path, body=iter(chunks), headers={"Content-Type": "application/json"},
+                     encode_chunked=True)
+        r = conn.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        conn.close()
 
 
 def test_schema_is_the_input_contract(url):
@@ -141,13 +160,46 @@ def test_budget_and_alternatives_are_the_package_plan(url):
     assert status == 422 and body["error"]["field"] == "budget_t"
 
 
-@pytest.mark.parametrize("fmt", ["markdown", "latex", "bibtex", "hf-card", "json"])
-def test_report_formats_are_the_package_reports(url, fmt):
-    from carbon_bayes.report import report
+def _raw(url: str, path: str, body) -> tuple[int, str, str]:
+    """POST JSON; return (status, Content-Type, body text), whatever the type."""
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode(), headers={"Content-Type":
+                                                                                      "application/json"})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return r.status, r.headers.get("content-type", ""), r.read().decode()
 
-    status, body = call(url, "/v1/report", {"runs": [RUN], "format": fmt})
-    assert status == 200 and body["format"] == fmt
-    assert body["text"] == report(RUN, format=fmt)
+
+def _same_report(fmt: str, got: str, want: str) -> bool:
+    """Whether two texts are the same report; a BoAmps report differs only in its time of writing."""
+    if fmt != "boamps":
+        return got == want
+    a, b = json.loads(got), json.loads(want)
+    when = [d["header"].pop("reportDatetime") for d in (a, b)]
+    return a == b and all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", w) for w in when)
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_report_formats_are_the_package_reports(url, fmt):
+    from carbon_bayes.exports import MEDIA_TYPES, write
+
+    run = dict(RUN, n_devices=64)  # BoAmps lists the devices
+    want = write(run, format=fmt, seed=3)
+    status, body = call(url, "/v1/report", {"runs": [run], "format": fmt, "seed": 3})
+    assert status == 200 and body["format"] == fmt and body["media_type"] == MEDIA_TYPES[fmt]
+    assert _same_report(fmt, body["text"], want)
+    # raw: the document itself, with its media type
+    status, ctype, text = _raw(url, "/v1/report", {"runs": [run], "format": fmt, "seed": 3, "raw": True})
+    assert status == 200 and ctype.split(";")[0] == MEDIA_TYPES[fmt] and _same_report(fmt, text, want)
+
+
+def test_report_offers_every_format_of_the_cli(url):
+    from carbon_bayes.cli import build_parser
+
+    _, schema = call(url, "/openapi.json")
+    offered = schema["components"]["schemas"]["ReportRequest"]["properties"]["format"]["enum"]
+    report_parser = build_parser()._subparsers._group_actions[0].choices["report"]
+    assert offered == list(next(a for a in report_parser._actions if a.dest == "format").choices)
+    status, body = call(url, "/v1/report", {"runs": [RUN, dict(RUN, run_id="b")], "format": "eu-ai-act"})
+    assert status == 422 and body["error"]["field"] == "format" and "one training run" in body["error"]["fix"]
 
 
 def test_voi_is_the_package_analysis(url):
@@ -197,6 +249,16 @@ def test_metrics_count_requests_latency_and_rows(url):
     assert _metric(after, "carbon_bayes_rows_scored_total", **rows) - _metric(
         before, "carbon_bayes_rows_scored_total", **rows) == 7
     assert _metric(after, "carbon_bayes_request_duration_seconds_count", route="/v1/estimate") >= 4
+
+
+def test_metrics_count_the_body_limit_413s(url):
+    _, before = call(url, "/metrics")
+    assert call(url, "/v1/estimate/batch", raw=b'{"runs": [{"model_name": "' + b"x" * 210_000 + b'"}]}')[0] == 413
+    assert _chunked(url, "/v1/estimate/batch", [b'{"runs": [', *[b" " * 100_000] * 3, b"]}"])[0] == 413
+    _, after = call(url, "/metrics")
+    too_large = {"method": "POST", "route": "/v1/estimate/batch", "status": "413"}
+    assert _metric(after, "carbon_bayes_requests_total", **too_large) - _metric(
+        before, "carbon_bayes_requests_total", **too_large) == 2
 
 
 def test_the_page_and_its_assets_are_served_locally(url):

@@ -7,6 +7,7 @@ request gets a 422 whose body names the field, the value and the fix, as the CLI
 
 from __future__ import annotations
 
+import json
 import time
 from importlib import resources
 from typing import Any, Literal
@@ -15,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match
 
 from carbon_bayes._version import __version__
 from carbon_bayes.errors import CarbonBayesError, InputError
@@ -44,13 +46,29 @@ def _install_errors(app: FastAPI) -> None:
         return JSONResponse(error_body(field, err.get("input"), fix), status_code=422)
 
 
+def _route_of(app: FastAPI, scope) -> str:
+    """Return the route template that serves (or would serve) a request; ``unmatched`` when none.
+
+    A request refused before routing (a 413 from the body limit) has no route in its scope, so
+    its path is matched here, keeping the label one of the app's templates (bounded cardinality).
+    """
+    route = scope.get("route")
+    if route is not None:
+        return getattr(route, "path", "unmatched")
+    for r in app.router.routes:
+        if r.matches(scope)[0] == Match.FULL:
+            return getattr(r, "path", "unmatched")
+    return "unmatched"
+
+
 def _install_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """Count every request, outside every other middleware (so the body limit's 413s are counted)."""
     @app.middleware("http")
     async def count(request: Request, call_next):
         start = time.perf_counter()
         response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.observe(request.method, route, response.status_code, time.perf_counter() - start)
+        metrics.observe(request.method, _route_of(app, request.scope), response.status_code,
+                        time.perf_counter() - start)
         return response
 
 
@@ -76,11 +94,21 @@ def create_app(posterior=None, limits: Limits | None = None) -> FastAPI:
                               "field of a run is optional; units as in the input contract (GET /v1/contract).")
     app.state.service, app.state.metrics = service, metrics
     _install_errors(app)
-    _install_metrics(app, metrics)
+    # the middleware added last is the outermost: the body limit first, then the metrics around it
     app.add_middleware(BodyLimit, max_bytes=service.limits.max_body_bytes)
+    _install_metrics(app, metrics)
     _routes(app, service, metrics)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     return app
+
+
+def _report_content() -> dict[str, Any]:
+    """Return the OpenAPI content of ``/v1/report``: the JSON envelope, or with ``raw`` the document itself."""
+    from carbon_bayes.exports import MEDIA_TYPES
+
+    content: dict[str, Any] = {t: {"schema": {"type": "string"}} for t in dict.fromkeys(MEDIA_TYPES.values())}
+    content["application/json"] = {"schema": {"type": "object"}}
+    return content
 
 
 def _routes(app: FastAPI, service: Service, metrics: Metrics) -> None:
@@ -123,10 +151,14 @@ def _routes(app: FastAPI, service: Service, metrics: Metrics) -> None:
         metrics.scored("/v1/budget", max(1, len(out["ranking"])))
         return out
 
-    @app.post("/v1/report", summary="a report: markdown, LaTeX, BibTeX, HF card or JSON")
-    def report(req: models.ReportRequest) -> dict[str, Any]:
+    @app.post("/v1/report", summary="a report or an export, in any format of carbon-bayes report",
+              response_model=None, responses={200: {"content": _report_content()}})
+    def report(req: models.ReportRequest) -> dict[str, Any] | Response:
         out = service.report(req.model_dump())
         metrics.scored("/v1/report", len(req.runs))
+        if req.raw:  # the document itself; warnings, if any, in a header (JSON, ASCII)
+            notes = {"X-Carbon-Bayes-Notes": json.dumps(out["notes"])} if out["notes"] else None
+            return Response(out["text"], media_type=out["media_type"], headers=notes)
         return out
 
     @app.post("/v1/voi", summary="the unknown input that would narrow the interval most")

@@ -7,12 +7,12 @@ import json
 from carbon_bayes.serve.responses import error_body
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodyLimit:
-    """Refuse bodies larger than ``max_bytes``, whether or not they declare a Content-Length."""
+    """Refuse bodies larger than ``max_bytes``, whether or not they declare a Content-Length.
+
+    The body is read (at most ``max_bytes`` of it) before the application sees the request, then
+    handed on whole: a streamed (chunked) body over the limit gets the same 413 as a declared one.
+    """
 
     def __init__(self, app, max_bytes: int):
         self.app = app
@@ -26,32 +26,30 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
     async def __call__(self, scope, receive, send):
-        """Pass the request on, or answer 413 once its body is over the limit."""
+        """Pass the request on with its body read, or answer 413 once the body is over the limit."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(send, f"{int(declared):,} bytes")
-        seen = 0
-        started = False
-
-        async def limited():
-            nonlocal seen
+        chunks: list[bytes] = []
+        seen, more = 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away: nothing to answer
+                return None
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > self.max_bytes:
+                return await self._refuse(send, f"more than {self.max_bytes:,} bytes")
+            more = message.get("more_body", False)
+        replayed = False
 
-        async def tracking_send(message):
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()  # after the body: the disconnect, when it comes
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
-        try:
-            await self.app(scope, limited, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send, f"more than {self.max_bytes:,} bytes")
+        return await self.app(scope, replay, send)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from carbon_bayes.constants import CI_LEVEL, N_DRAWS_MAX
 from carbon_bayes.contract import CATEGORIES, COLUMNS, Column
-from carbon_bayes.report import FORMATS
+from carbon_bayes.exports import ALL_FORMATS, EXPORT_FORMATS
 
 
 def _extra(c: Column) -> dict[str, Any]:
@@ -80,11 +80,15 @@ class BudgetRequest(_Options):
 
 
 class ReportRequest(_Options):
-    """Runs to report in one of the package's formats."""
+    """Runs to report in one of the package's formats (those of ``carbon-bayes report --format``)."""
 
     runs: list[Run] = Field(..., min_length=1)  # type: ignore[valid-type]
-    format: Literal[FORMATS] = Field("markdown", description="report format")  # type: ignore[valid-type]
+    format: Literal[ALL_FORMATS] = Field(  # type: ignore[valid-type]
+        "markdown", description=f"any format of carbon-bayes report: {', '.join(ALL_FORMATS)} (the exports, "
+                                f"{', '.join(EXPORT_FORMATS)}, describe one run)")
     training_type: str = Field("pre-training", max_length=200, description="model card training_type")
+    raw: bool = Field(False, description="answer with the document itself, its media type as Content-Type, "
+                                         "instead of the JSON envelope (format, media_type, text, notes)")
 
 
 class VoiRequest(_Options):

@@ -145,15 +145,15 @@ class Service:
         return {**out, "budget_t": req["budget_t"], "notes": notes}
 
     def report(self, req: dict[str, Any]) -> dict[str, Any]:
-        """Write a report in one of :data:`carbon_bayes.report.FORMATS`."""
-        from carbon_bayes.report import report
+        """Write a report or an export in one of :data:`carbon_bayes.exports.ALL_FORMATS`, with its media type."""
+        from carbon_bayes.exports import MEDIA_TYPES, write
 
         runs = self._rows(req["runs"])
         opts = self._options(req)
         fmt = req.get("format", "markdown")
-        text, notes = self._run(lambda: report(runs if len(runs) > 1 else runs[0], format=fmt,
-                                               training_type=req.get("training_type", "pre-training"), **opts))
-        return {"format": fmt, "text": text, "notes": notes}
+        text, notes = self._run(lambda: write(runs if len(runs) > 1 else runs[0], format=fmt,
+                                              training_type=req.get("training_type", "pre-training"), **opts))
+        return {"format": fmt, "media_type": MEDIA_TYPES[fmt], "text": text, "notes": notes}
 
     def voi(self, req: dict[str, Any]) -> dict[str, Any]:
         """Rank the unknown inputs of one run by how much knowing each narrows its interval."""

@@ -287,12 +287,17 @@ async function loadAlternatives(budget) {
     if (seq !== state.seq) return;
     const body = $("alternatives").querySelector("tbody");
     body.replaceChildren();
+    const e = state.estimate;
     for (const r of out.ranking) {
       const tr = document.createElement("tr");
       if (r.is_reference) tr.className = "reference";
-      const cells = [r.rank, r.is_reference ? "your run" : r.alternative.replace(/=/g, ": "), fmt(r.co2_t_median),
-                     fmt(r.co2_t_lower) + " to " + fmt(r.co2_t_upper), pct(r.prob_exceeds),
-                     r.is_reference ? "" : pct(r.prob_better)];
+      // your run's row repeats the estimate above (the same figures as the headline); the alternatives'
+      // figures, P(better) and the ranks come from the paired simulation (common random numbers)
+      const cells = r.is_reference
+        ? [r.rank, "your run (the estimate above)", fmt(e.co2_t_median), fmt(e.co2_t_lower) + " to " +
+           fmt(e.co2_t_upper), pct(probExceeds(budget)), ""]
+        : [r.rank, r.alternative.replace(/=/g, ": "), fmt(r.co2_t_median), fmt(r.co2_t_lower) + " to " +
+           fmt(r.co2_t_upper), pct(r.prob_exceeds), pct(r.prob_better)];
       cells.forEach((c, i) => {
         const td = document.createElement("td");
         if (i !== 1) td.className = "num";
@@ -301,6 +306,7 @@ async function loadAlternatives(budget) {
       });
       body.appendChild(tr);
     }
+    $("alt-draws").textContent = out.n_draws.toLocaleString("en-US");
     $("alternatives").dataset.budget = String(budget);
     $("alternatives-box").hidden = false;
   } catch (e) {
