@@ -126,15 +126,21 @@ def main(argv=None) -> None:
     lines.append(f"| 0 (imports only) | - | {wall:.2f} s | {rss:,.0f} MB | - |")
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            src, dst = Path(tmp) / f"runs.{args.format}", Path(tmp) / f"out.{args.format}"
-            write_catalogue(n, src)
-            cmd = [*CLI, "estimate", "--input", str(src), "--output", str(dst), "--no-progress"]
-            if args.chunk_size:
-                cmd += ["--chunk-size", str(args.chunk_size)]
+            cmd, dst = catalogue_command(n, Path(tmp), args)
             wall, rss = timed(cmd)
             lines.append(f"| {n:,} | {args.format} | {wall:,.0f} s | {rss:,.0f} MB | {wall * 1e5 / n:,.0f} s |")
             print(lines[-1], file=sys.stderr, flush=True)
     finish(lines, args.out)
+
+
+def catalogue_command(n: int, tmp: Path, args) -> tuple[list[str], Path]:
+    """Write a catalogue of ``n`` runs under ``tmp``; return the CLI command that scores it and its output path."""
+    src, dst = tmp / f"runs.{args.format}", tmp / f"out.{args.format}"
+    write_catalogue(n, src)
+    cmd = [*CLI, "estimate", "--input", str(src), "--output", str(dst), "--no-progress"]
+    if args.chunk_size:
+        cmd += ["--chunk-size", str(args.chunk_size)]
+    return cmd, dst
 
 
 def cluster_main(args) -> None:
@@ -143,11 +149,7 @@ def cluster_main(args) -> None:
              f"{args.workers} worker processes, one thread each", ""]
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
-            src, dst = Path(tmp) / f"runs.{args.format}", Path(tmp) / f"out.{args.format}"
-            write_catalogue(n, src)
-            cmd = [*CLI, "estimate", "--input", str(src), "--output", str(dst), "--no-progress"]
-            if args.chunk_size:
-                cmd += ["--chunk-size", str(args.chunk_size)]
+            cmd, dst = catalogue_command(n, Path(tmp), args)
             wall, peak, samples = on_cluster(cmd, args.workers)
             rows = count_rows(dst)
             if not lines[-1].startswith("|"):
