@@ -37,6 +37,12 @@ ONE_RUN = ["estimate", "--parameters", "7e9", "--year", "2023"]
 #: Every command runs in an empty folder: ``python -c`` and ``-m`` put the working directory first on
 #: sys.path, where a checkout's carbon_bayes/ would shadow the one under test.
 CWD = tempfile.mkdtemp(prefix="coldstart-")
+#: A user's interpreter caches compiled modules (``__pycache__``; ``pip install`` of a wheel writes them at
+#: install time, an editable install on the first run). With PYTHONDONTWRITEBYTECODE set, as on some build
+#: machines, an editable install compiles every module of the package from source on every start
+#: (about 0.4 s here), which is not what a user meets: the children run without it, and the warm-up
+#: run writes the cache.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 CASES = [
     ("`python -c 'import numpy'` (floor)", ["-c", "import numpy"]),
     ("`python -c 'import pandas'`", ["-c", "import pandas"]),
@@ -54,7 +60,7 @@ def median_seconds(argv: list[str], repeats: int, env: dict | None = None, other
     With ``other`` (another environment) the same command is also timed there, the two runs
     alternating so that both see the same load; returns [median] or [median, median in ``other``].
     """
-    envs = [env] if other is None else [env, other]
+    envs = [env or ENV] if other is None else [env or ENV, other]
     times: list[list[float]] = [[] for _ in envs]
     for k in range(repeats + 1):
         for e, out in zip(envs, times, strict=True):
@@ -75,7 +81,7 @@ def main(argv=None) -> None:
              f"{args.repeats} fresh interpreters", "", "| what | median | x the `import numpy` floor |",
              "| --- | ---: | ---: |"]
     floor = None
-    before = {**os.environ, "PYTHONPATH": str(Path(args.before).resolve())} if args.before else None
+    before = {**ENV, "PYTHONPATH": str(Path(args.before).resolve())} if args.before else None
     for label, case in CASES:
         s, *old = median_seconds(case, args.repeats, other=before if case[0] == "-m" else None)
         floor = floor or s

@@ -41,10 +41,11 @@ def _country_table() -> pd.DataFrame:
 @functools.lru_cache(maxsize=1)
 def _country_index() -> dict[str, str]:
     index: dict[str, str] = {}
-    for iso3, row in _country_table().iterrows():
-        names = [str(iso3), row["name"]] + _split_list(row["aliases"])
-        if isinstance(row["iso2"], str):
-            names.append(row["iso2"])
+    table = _country_table()
+    for iso3, name, aliases, iso2 in zip(table.index, table["name"], table["aliases"], table["iso2"], strict=True):
+        names = [str(iso3), name] + _split_list(aliases)
+        if isinstance(iso2, str):
+            names.append(iso2)
         for name in names:
             key = _norm(name)
             if key and index.get(key, iso3) != iso3:
