@@ -108,10 +108,11 @@ def time_update() -> dict:
         r = subprocess.run([sys.executable, "-m", "carbon_bayes", *UPDATE], cwd=ROOT, capture_output=True, text=True,
                            env={**os.environ, "CARBON_BAYES_HOME": home})
         seconds = time.perf_counter() - t
-    if r.returncode:
-        raise SystemExit(f"carbon-bayes update failed:\n{r.stderr[-2000:]}")
     gate = next((line for line in (r.stdout + r.stderr).splitlines() if line.startswith("convergence gate")), "")
-    return {"seconds": seconds, "gate": gate}
+    if r.returncode and "convergence gate FAILED" not in gate:
+        raise SystemExit(f"carbon-bayes update failed:\n{r.stderr[-2000:]}")
+    # A fit that samples to the end but misses the gate is a result (the time is real; no posterior is written).
+    return {"seconds": seconds, "gate": gate + (" (so update wrote no posterior)" if r.returncode else "")}
 
 
 def report(info: dict, results: list[dict], update: dict | None = None) -> str:

@@ -7,6 +7,7 @@ so that ``pip install .`` followed by a run from any directory works.
 
 from __future__ import annotations
 
+import functools
 from importlib import resources
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def data_path(name: str = "") -> Path:
     return _root("data") / name if name else _root("data")
 
 
+@functools.lru_cache(maxsize=1)
 def default_posterior_path() -> Path:
-    """Path of the shipped default posterior (netCDF)."""
+    """Path of the shipped default posterior (netCDF; cached: the package does not move while it runs)."""
     return Path(str(resources.files(_PKG) / "default_posterior.nc"))
