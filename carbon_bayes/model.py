@@ -4,7 +4,7 @@ The graph is :mod:`carbon_bayes.formula` (physics) and :mod:`carbon_bayes.blocks
 with the variables of :mod:`carbon_bayes.effects`; the numpy predictor calls the same blocks.
 In short (maths in ``docs/model.md``)::
 
-    logit(u_r)   ~ Normal(a_u + u_gen[g] + u_arch[a] + u_era[e] + u_slope[g] * scale_r, s_u)   (centred)
+    logit(u_r)   ~ Normal(a_u + u_gen[g] + u_arch[a] + u_era[e] + u_slope[g] * scale_r, s_u)   (centred if pinned)
     log(rho_r)   ~ Normal(a_r + r_fam[f] + r_gen[g] + r_arch[a] + r_era[e] + r_slope[f] * pscale_r, s_r)
     H_r          = FLOPs_r / (peak_r * u_r * 3600)          when device-hours are not reported
     E_label      = H_r * power * PUE / 1e6                   power = TDP * rho (measured) or the source's W
@@ -63,6 +63,11 @@ def _scatter(n: int, idx: np.ndarray, values, fill=0.0):
     return pt.set_subtensor(base[idx], values) if len(idx) else base
 
 
+def _u_pinned(fd: FitData) -> np.ndarray:
+    """Return the runs whose utilisation reported hours and compute pin down (centred; the others non-centred)."""
+    return fd.compute_observed & ~np.isnan(fd.feats.log_hours)
+
+
 def coords_of(fd: FitData, levels: design.Levels) -> dict[str, list]:
     """Return the model's coords: group levels, runs (all, and those of each latent), labels, evidence, clusters."""
     lab = fd.labels
@@ -71,6 +76,8 @@ def coords_of(fd: FitData, levels: design.Levels) -> dict[str, list]:
         **levels.as_dict(),
         "run": list(runs),
         "u_run": list(runs[fd.needs_u]),
+        "u_run_pinned": list(runs[fd.needs_u & _u_pinned(fd)]),
+        "u_run_free": list(runs[fd.needs_u & ~_u_pinned(fd)]),
         "compute_run": list(runs[fd.needs_u & ~fd.compute_observed & np.isnan(fd.feats.log_hours)]),
         "rho_run": list(runs[fd.needs_rho]),
         "pue_run": list(runs[fd.needs_pue]),
@@ -180,12 +187,21 @@ def _size_and_compute(fd: FitData, priors: ModelPriors, hp: dict, effect_at, run
 
 
 def _hours(fd: FitData, priors: ModelPriors, hp: dict, effect_at, mult, cluster, run_w, size, nodes: dict):
-    """Utilisation (centred per run) and device-hours, with the hours likelihood."""
+    """Utilisation per run (partly non-centred) and device-hours, with the hours likelihood."""
     f = fd.feats
     _, mu_c, c_sigma, log_c, marg_c = size
     u_idx = np.flatnonzero(fd.needs_u)
     lin_u = blocks.logit_utilisation_mean(hp["utilisation.intercept"], effect_at, mult, cluster["utilisation"])
-    logit_u = pm.Normal("logit_u", mu=lin_u[u_idx], sigma=hp["utilisation.run_sigma"], dims="u_run")
+    # Centred where hours and compute pin u down, non-centred where only the spread informs it (a
+    # single parameterisation leaves a funnel on u_run_sigma: r_hat 1.012, ESS 481 centred).
+    pinned = _u_pinned(fd)[u_idx]
+    s_u = hp["utilisation.run_sigma"]
+    u_c = pm.Normal("logit_u_pinned", mu=lin_u[u_idx[pinned]], sigma=s_u, dims="u_run_pinned")
+    u_z = pm.Normal("logit_u_z", 0.0, 1.0, dims="u_run_free")
+    logit_u = pt.zeros(len(u_idx))
+    logit_u = pt.set_subtensor(logit_u[np.flatnonzero(pinned)], u_c)
+    logit_u = pt.set_subtensor(logit_u[np.flatnonzero(~pinned)], lin_u[u_idx[~pinned]] + s_u * u_z)
+    logit_u = pm.Deterministic("logit_u", logit_u, dims="u_run")
     log_h_model = pt.log(formula.device_hours(pt.exp(log_c[u_idx]), f.peak_flops[u_idx], blocks.utilisation(logit_u)))
     h_known = ~np.isnan(f.log_hours)
     obs = np.flatnonzero(h_known[u_idx])
