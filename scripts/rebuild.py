@@ -61,9 +61,9 @@ STEPS = [
          "fit the shipped posterior carbon_bayes/default_posterior.nc (convergence gate)", "1-3 min"),
     Step("validate", [PY, "-m", "carbon_bayes", "validate", "--by", "organisation", "--no-progress"],
          "leave-one-organisation-out validation (the headline): docs/validation.md, its plots, saved predictions "
-         "and run", "15-30 min", report="docs/validation.md"),
+         "and run", "30-35 min", report="docs/validation.md"),
     Step("validate-groups", [PY, "-m", "carbon_bayes", "validate", *GROUPS, "--no-progress"],
-         "grouped 10-fold validation: docs/validation_groups.md and its files", "7-15 min",
+         "grouped 10-fold validation: docs/validation_groups.md and its files", "12-15 min",
          report="docs/validation_groups.md"),
     Step("loo", [PY, "-m", "carbon_bayes", "validate", *LOO, "--no-progress"],
          "leave-one-run-out validation: docs/validation_loo.md and its files", "~36 min", group="loo",
