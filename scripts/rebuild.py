@@ -1,7 +1,7 @@
 """Rebuild everything that depends on the model, in dependency order: one command after a model change.
 
     python scripts/rebuild.py                  # posterior, validation, checks, examples, README headline
-    python scripts/rebuild.py --all            # ... and leave-one-run-out (~40 min) and the benchmarks (~10 min)
+    python scripts/rebuild.py --all            # ... and leave-one-run-out (~100 min) and the benchmarks (~35 min)
     python scripts/rebuild.py --loo            # default plan plus leave-one-run-out
     python scripts/rebuild.py --benchmarks     # default plan plus the benchmarks
     python scripts/rebuild.py --list           # print the plan (steps, commands, typical times) and exit
@@ -66,7 +66,7 @@ STEPS = [
          "grouped 10-fold validation: docs/validation_groups.md and its files", "12-15 min",
          report="docs/validation_groups.md"),
     Step("loo", [PY, "-m", "carbon_bayes", "validate", *LOO, "--no-progress"],
-         "leave-one-run-out validation: docs/validation_loo.md and its files", "~36 min", group="loo",
+         "leave-one-run-out validation: docs/validation_loo.md and its files", "~100 min", group="loo",
          report="docs/validation_loo.md"),
     Step("model-checks", [PY, "scripts/model_checks.py"],
          "prior and posterior predictive checks: docs/model_checks.md, the docs/model.md section 8 table", "~20 s"),
@@ -81,10 +81,10 @@ STEPS = [
     Step("readme", [PY, "scripts/build_readme_headline.py"],
          "README.md validation headline, from the saved validation runs", "~5 s"),
     Step("bench-speed", [PY, "benchmarks/bench_speed.py", "--fixed-draws", "1000", "--doc", "docs/benchmarks.md"],
-         "prediction speed: the bench-speed section of docs/benchmarks.md", "15-25 min", group="benchmarks",
+         "prediction speed: the bench-speed section of docs/benchmarks.md", "25-30 min", group="benchmarks",
          sections=["bench-speed"]),
     Step("bench-fit", [PY, "benchmarks/bench_fit.py", "--sampler", "both", "--update", "--doc", "docs/benchmarks.md"],
-         "fit and update time, nutpie and PyMC: the bench-fit section of docs/benchmarks.md", "15-25 min",
+         "fit and update time, nutpie and PyMC: the bench-fit section of docs/benchmarks.md", "~7 min",
          group="benchmarks",
          sections=["bench-fit"]),
 ]
@@ -283,8 +283,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="steps: " + ", ".join(BY_NAME))
-    p.add_argument("--loo", action="store_true", help="also run leave-one-run-out validation (~36 min)")
-    p.add_argument("--benchmarks", action="store_true", help="also run the benchmarks (~10 min)")
+    p.add_argument("--loo", action="store_true", help="also run leave-one-run-out validation (~100 min)")
+    p.add_argument("--benchmarks", action="store_true", help="also run the benchmarks (~35 min)")
     p.add_argument("--all", action="store_true", help="every step")
     p.add_argument("--from", dest="from_step", metavar="STEP", help="start the plan at STEP (resume)")
     p.add_argument("--only", metavar="STEP[,STEP]", help="run only these steps (in plan order)")
