@@ -60,19 +60,29 @@ def utilisation(logit_u: Value) -> Value:
 
 
 def compute_log10_mean(coef: Value, log10_params: Value, year: Value, slope: Value, offset: Value,
-                       effect_sum: Value) -> Value:
+                       effect_sum: Value, finetune_shift: Value) -> Value:
     """Mean of log10 FLOP: the Epoch AI regression of the run's task, with the learned terms.
 
     ``coef`` is (intercept, slope on log10 N - 9, year coefficient), each per run; the learned
-    slope shift, offset and task effect are added.
+    slope shift, offset and task effect are added, and ``finetune_shift`` (the learned fine-tune
+    offset for a fine-tune, 0 for a pretraining; :func:`finetune_shift`).
     """
     return (coef[0] + (coef[1] + slope) * (log10_params - 9.0) + coef[2] * (year - 2020.0) + offset
-            + effect_sum)
+            + effect_sum + finetune_shift)
 
 
-def compute_log10_sd(sigma: Value, sigma_slope: Value, scale_: Value) -> Value:
-    """Scale of the log10-FLOP residual (Student-t), growing or shrinking with size."""
-    return sigma * np.exp(sigma_slope * scale_)
+def finetune_shift(finetune_offset: Value, finetune: Value) -> Value:
+    """Shift of log10 FLOP for a fine-tune: its compute as a fraction of a pretraining of that size."""
+    return finetune_offset * finetune
+
+
+def compute_log10_sd(sigma: Value, sigma_slope: Value, scale_: Value, finetune_sd: Value) -> Value:
+    """Scale of the log10-FLOP residual (Student-t), growing or shrinking with size.
+
+    ``finetune_sd`` (0 for a pretraining) adds, in quadrature, the spread of fine-tunes' compute
+    fractions around their mean.
+    """
+    return np.sqrt((sigma * np.exp(sigma_slope * scale_)) ** 2 + finetune_sd ** 2)
 
 
 def pue_log_excess_centre(pue_centre: Value) -> Value:

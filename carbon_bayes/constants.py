@@ -31,7 +31,7 @@ N_DRAWS = N_DRAWS_BY_TIER["T1"]
 CHUNK_ELEMENTS = 2_000_000
 
 #: Sampler settings of every fit unless overridden (CarbonModel, `carbon-bayes fit/update/validate`).
-DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 3000, "tune": 2000, "chains": 4, "target_accept": 0.95,
+DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 4000, "tune": 2000, "chains": 4, "target_accept": 0.95,
                           "seed": 20260101, "progressbar": True}
 
 

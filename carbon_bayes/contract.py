@@ -81,6 +81,9 @@ COLUMNS: tuple[Column, ...] = (
            "effects are used; another name, or none, is a new organisation, drawn from the spread between "
            "organisations"),
     Column("power_scope", "category", "-", "system (default: devices + host share) or gpu (accelerators only)"),
+    Column("scope", "category", "-", "pretraining (default: a model trained from scratch) or finetune (further "
+           "training of a pretrained model: fine-tuning, instruction tuning, adapters); without hours or compute, a "
+           "fine-tune's compute is drawn as a fraction of a pretraining's"),
 )
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 _BY_NAME = {c.name: c for c in COLUMNS}
@@ -93,6 +96,7 @@ CATEGORIES: dict[str, tuple[str, ...]] = {
     "precision": ("fp32", "tf32", "bf16", "fp16", "fp8"),
     "provider": ("google", "aws", "azure", "meta", "oracle", "hpc", "colo", "on_premise", "unknown"),
     "power_scope": ("system", "gpu"),
+    "scope": ("pretraining", "finetune"),
 }
 CATEGORY_ALIASES: dict[str, dict[str, str]] = {
     "task": {"nlp": "language", "text": "language", "llm": "language", "diffusion": "image_generation",
@@ -107,6 +111,12 @@ CATEGORY_ALIASES: dict[str, dict[str, str]] = {
     "precision": {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "half": "fp16"},
     "provider": {"gcp": "google", "google_cloud": "google", "microsoft": "azure", "amazon": "aws"},
     "power_scope": {},
+    # The published-runs table says final_pretraining; its aggregate and project_total rows are sums of
+    # trainings from scratch, which the compute regression describes as pretraining.
+    "scope": {"final_pretraining": "pretraining", "pretrain": "pretraining", "pre_training": "pretraining",
+              "from_scratch": "pretraining", "aggregate": "pretraining", "project_total": "pretraining",
+              "fine_tune": "finetune", "fine_tuning": "finetune", "finetuning": "finetune", "sft": "finetune",
+              "instruction_tuning": "finetune", "lora": "finetune", "qlora": "finetune", "adapter": "finetune"},
 }
 
 #: Columns of the published-runs table (``published_training_runs.csv``, the source of
@@ -125,7 +135,7 @@ COLUMN_ALIASES = {
 #: that estimate() ignores silently.
 PASSTHROUGH = frozenset({
     "reported_energy_mwh", "reported_co2_t",
-    "run_group", "organization", "hardware_as_published", "location_or_region", "scope", "energy_mwh", "co2_t",
+    "run_group", "organization", "hardware_as_published", "location_or_region", "energy_mwh", "co2_t",
     "pue_included", "source_power_w", "source_pue", "source_carbon_intensity",
     "source_ci_country", "derived_from", "in_fit", "validate", "decision_note", "feature_sources", "source",
     "source_quote", "confidence", "tier", "warnings", "cluster", "pue_stated",
@@ -148,6 +158,6 @@ FLOPS_TOLERANCE = 3.0
 TEXT_COLUMNS = frozenset(
     {c.name for c in COLUMNS if c.kind != "number"}
     | {alias for alias, target in COLUMN_ALIASES.items() if _BY_NAME[target].kind != "number"}
-    | {"organization", "run_group", "hardware_as_published", "location_or_region", "scope", "source",
+    | {"organization", "run_group", "hardware_as_published", "location_or_region", "source",
        "source_quote", "decision_note", "feature_sources", "derived_from", "confidence", "tier", "warnings",
        "cluster", "pue_included", "pue_stated"})

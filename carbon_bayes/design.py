@@ -121,6 +121,8 @@ class RunFeatures:
     operator_idx: np.ndarray
     #: Runs with neither region nor country: their grid is the location mixture.
     location_unknown: np.ndarray
+    #: Fine-tunes of a pretrained model (1.0) or trainings from scratch (0.0): the compute regression's shift.
+    finetune: np.ndarray
     notes: list[list[str]] = field(default_factory=list)
 
     def take(self, rows: np.ndarray) -> RunFeatures:
@@ -295,7 +297,7 @@ def run_features(df: Runs, levels: Levels, structure: dict, unknown_location_sd:
         task_idx=_index(_col(df, "task"), levels.task),
         operator=operator, operator_idx=_index(operator, levels.operator),
         location_unknown=(_col(df, "region") == "") & (_col(df, "country") == ""),
-        notes=notes,
+        finetune=(_col(df, "scope") == "finetune").astype(float), notes=notes,
     )
 
 

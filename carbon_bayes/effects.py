@@ -23,7 +23,7 @@ BASE_PRIOR_KEYS: dict[str, tuple[str, ...]] = {
     "intensity": ("offset", "sigma", "provider_spread", "sigma_floor", "unknown_location_sigma"),
     "noise": ("measured_sigma", "nominal_sigma", "hours_sigma", "nu"),
     "cluster": ("utilisation_sigma", "power_sigma"),
-    "compute": ("offset", "slope", "sigma", "sigma_slope", "nu"),
+    "compute": ("offset", "slope", "sigma", "sigma_slope", "nu", "finetune_offset", "finetune_sigma"),
     "conventions": ("pue_in_nominal", "nominal_w_offset", "nominal_w_sigma"),
 }
 
@@ -45,6 +45,7 @@ BASE_HYPERPARAMETERS: dict[str, str] = {
     "compute.slope": "compute_slope",
     "compute.sigma": "compute_sigma",
     "compute.sigma_slope": "compute_sigma_slope",
+    "compute.finetune_offset": "compute_finetune_offset",
     "noise.nominal_sigma": "nominal_sigma",
     "conventions.pue_in_nominal": "pue_in_nominal",
     "conventions.nominal_w_offset": "nominal_w_offset",
@@ -53,7 +54,7 @@ BASE_HYPERPARAMETERS: dict[str, str] = {
 
 #: Fixed hyperparameters the predictor reads from a posterior's ``model_config``.
 FIXED_FOR_PREDICTOR = ("noise.nu", "noise.measured_sigma", "intensity.unknown_location_sigma",
-                       "intensity.sigma_floor", "compute.nu")
+                       "intensity.sigma_floor", "compute.nu", "compute.finetune_sigma")
 
 #: Levels a group effect can be indexed by (the coords of the posterior).
 DIMS = ("generation", "family", "architecture", "era", "provider", "task", "operator")

@@ -29,7 +29,7 @@ from carbon_bayes.dataset import fitted_rows
 
 RUN_COLUMNS = ("year", "task", "architecture", "parameters", "active_parameters", "training_tokens",
                "training_flops", "hardware", "n_devices", "device_hours", "training_days", "country", "region",
-               "provider", "operator")
+               "provider", "operator", "scope")
 COMPUTE_COLUMNS = ("parameters", "active_parameters", "training_tokens", "training_flops")
 
 

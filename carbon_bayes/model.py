@@ -163,8 +163,10 @@ def _size_and_compute(fd: FitData, priors: ModelPriors, hp: dict, effect_at, run
     sc = design.scale(log10p, st)
     mult = {"scale": sc, "power_scale": design.power_scale(sc, st)}
     mu_c = blocks.compute_log10_mean(fd.epoch_coef.T, log10p, f.year, hp["compute.slope"], hp["compute.offset"],
-                                     blocks.effects_sum("compute", effect_at, mult))
-    c_sigma = blocks.compute_log10_sd(hp["compute.sigma"], hp["compute.sigma_slope"], sc)
+                                     blocks.effects_sum("compute", effect_at, mult),
+                                     blocks.finetune_shift(hp["compute.finetune_offset"], f.finetune))
+    c_sigma = blocks.compute_log10_sd(hp["compute.sigma"], hp["compute.sigma_slope"], sc,
+                                      priors.value("compute.finetune_sigma") * f.finetune)
     c_nu = priors.value("compute.nu")
     obs_c = np.flatnonzero(fd.compute_observed)
     if len(obs_c):

@@ -347,13 +347,17 @@ class Predictor:
             ep = design.epoch_compute_coefficients(f.task[cols], f.year[cols])
             task_sum = blocks.effects_sum("compute", self._effect_at(p, noise, cols, f, hw),
                                           self._mult(sc, cols))
+            ft = f.finetune[cols]
             mu_c = blocks.compute_log10_mean(ep.T, log10p[:, cols], f.year[cols], p["compute_slope"][:, None],
-                                             p["compute_offset"][:, None], task_sum)
-            sd_c = blocks.compute_log10_sd(p["compute_sigma"][:, None], p["compute_sigma_slope"][:, None], sc[:, cols])
+                                             p["compute_offset"][:, None], task_sum,
+                                             blocks.finetune_shift(p["compute_finetune_offset"][:, None], ft))
+            sd_c = blocks.compute_log10_sd(p["compute_sigma"][:, None], p["compute_sigma_slope"][:, None], sc[:, cols],
+                                           float(self.fixed["compute.finetune_sigma"]) * ft)
             t = noise.student_t("compute_residual", float(self.fixed["compute.nu"]), cols, spec=True)
             flops[:, cols] = f32(10.0) ** np.clip(mu_c + sd_c * t, 12.0, 29.0)  # the contract's range of FLOP
             for c in cols:
-                notes[c].append("compute not given: drawn from the compute regression on size, task and year")
+                notes[c].append("compute not given: drawn from the compute regression on size, task and year"
+                                + (", as a fine-tune's fraction of a pretraining" if f.finetune[c] else ""))
         peak = np.where(f.hw_known[uc] & (f.precision[uc] != ""), np.nan_to_num(f.peak_flops[uc]).astype(f32),
                         self.peak[hw[:, uc]])
         hours[:, uc] = formula.device_hours(flops[:, uc], peak, u)

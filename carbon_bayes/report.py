@@ -42,7 +42,8 @@ from carbon_bayes.constants import CI_LEVEL, INTERVAL_KIND
 from carbon_bayes.errors import InputError
 
 FORMATS = ("markdown", "latex", "bibtex", "hf-card", "json")
-_DEFAULTS = {"accounting": "location_based", "energy_basis": "measured", "power_scope": "system"}
+_DEFAULTS = {"accounting": "location_based", "energy_basis": "measured", "power_scope": "system",
+             "scope": "pretraining"}
 _NAMES = {
     "hardware": "hardware", "n_devices": "number of devices", "device_hours": "device-hours",
     "training_days": "training days", "parameters": "parameters", "active_parameters": "active parameters",
@@ -50,7 +51,7 @@ _NAMES = {
     "power_per_device_w": "power per device (W)", "pue": "PUE", "carbon_intensity": "carbon intensity (kg CO2e/kWh)",
     "region": "cloud region", "country": "country", "year": "year", "architecture": "architecture", "task": "task",
     "precision": "precision", "provider": "provider", "accounting": "accounting", "energy_basis": "energy basis",
-    "power_scope": "power scope",
+    "power_scope": "power scope", "scope": "scope",
 }
 
 

@@ -441,6 +441,7 @@ def _check_accounting(out: dict[str, np.ndarray], df: Table) -> None:
     out["accounting"] = np.where(out["accounting"] == "", "location_based", out["accounting"])
     out["energy_basis"] = np.where(out["energy_basis"] == "", "measured", out["energy_basis"])
     out["power_scope"] = np.where(out["power_scope"] == "", "system", out["power_scope"])
+    out["scope"] = np.where(out["scope"] == "", "pretraining", out["scope"])
 
     # Precision must exist for the hardware.
     has_prec = (out["precision"] != "") & (out["hardware"] != "")

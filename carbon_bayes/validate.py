@@ -40,10 +40,10 @@ ML_MODELS = ("random_forest", "gradient_boosting")
 
 RUN_FACTS = {
     "T1": ("year", "task", "architecture", "parameters", "active_parameters", "hardware", "device_hours", "n_devices",
-           "training_days", "region", "country", "provider"),
+           "training_days", "region", "country", "provider", "scope"),
     "T2": ("year", "task", "architecture", "parameters", "active_parameters", "training_tokens", "training_flops",
-           "hardware", "region", "country", "provider"),
-    "T3": ("year", "task", "architecture", "parameters", "active_parameters"),
+           "hardware", "region", "country", "provider", "scope"),
+    "T3": ("year", "task", "architecture", "parameters", "active_parameters", "scope"),
 }
 
 
@@ -223,7 +223,7 @@ def ml_features(inputs: pd.DataFrame, quantity: np.ndarray) -> np.ndarray:
         np.log10(f.peak_flops), f.year, f.log_ci_centre / ln10, np.log10(f.ci_given + 1e-3), f.pue_given,
         (f.energy_basis == "measured").astype(float), (f.power_scope == "gpu").astype(float),
         (quantity == "co2_t").astype(float), f.fam_idx.astype(float), f.arch_idx.astype(float),
-        np.log10(f.power_w_given),
+        np.log10(f.power_w_given), f.finetune,
     ])
 
 

@@ -282,7 +282,8 @@ divergences in total.
 **How figures are scored.** Each held-out figure is predicted from the posterior fitted without
 its fold, at each information tier, by masking the inputs the tier does not know (T1: hours,
 hardware, year, architecture, size, stated PUE/intensity or location; T2: size, tokens or
-FLOPs, hardware, year, architecture, location, no hours; T3: size, year, architecture, task).
+FLOPs, hardware, year, architecture, location, no hours; T3: size, year, architecture, task;
+at every tier whether the run is a fine-tune, as its source says).
 Of how the published number was made, only what its source states is given: its basis
 (measured or nominal, GPU-only or system), the watts of a nominal figure where stated (T1, T2)
 and whether a PUE is inside where the source says; a nominal figure that does not say is

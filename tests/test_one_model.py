@@ -67,12 +67,14 @@ def graph_at_a_point(dataset):
     priors = load_prior_spec()
     levels = fit_levels(dataset, priors.structure)
     # The shipped runs all state hours or compute: add copies of three measured runs that state
-    # neither (latent compute), one of them without its size either (latent size), for T3.
+    # neither (latent compute), one of them without its size either (latent size) and one a fine-tune
+    # (the compute regression's fine-tune shift and widened residual), for T3.
     src = dataset[dataset["in_fit"] & dataset["energy_mwh"].notna() & (dataset["energy_basis"] == "measured")
                   & dataset["parameters"].notna()].drop_duplicates("run_group").head(3).copy()
     src[["device_hours", "n_devices", "training_days", "training_flops", "training_tokens"]] = np.nan
     src.iloc[0, src.columns.get_loc("parameters")] = np.nan
     src.iloc[0, src.columns.get_loc("active_parameters")] = np.nan
+    src.iloc[1, src.columns.get_loc("scope")] = "finetune"
     src["run_id"] = [f"t3-copy-{i}" for i in range(len(src))]
     src["run_group"] = src["run_id"]
     data = pd.concat([dataset, src], ignore_index=True)
@@ -185,6 +187,8 @@ def test_graph_and_predictor_agree_on_every_figure_at_every_tier(graph_at_a_poin
     assert (ok & (lab["pue_mode"] == "mixture").to_numpy()).sum() >= 2
     assert (ok & lab["w_latent"].to_numpy()).sum() >= 2
     assert (ok & f.location_unknown[ri] & (ci_mode == "latent")).sum() >= 1
+    # and a fine-tune whose compute is drawn (shifted by the fine-tune offset, its residual widened)
+    assert (ok & neither & (f.finetune[ri] == 1)).sum() >= 1
 
 
 def test_the_agreement_test_fails_when_the_predictor_drifts(graph_at_a_point, shipped_posterior):
