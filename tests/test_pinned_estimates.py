@@ -32,7 +32,7 @@ T2 = {"run_id": "t2", "year": 2023, "task": "language", "architecture": "dense_t
       "training_tokens": 2e12, "hardware": "A100-80GB", "country": "US"}
 T3 = {"run_id": "t3", "year": 2023, "task": "language", "architecture": "dense_transformer", "parameters": 7e9}
 #: Rows the benchmark mix lacks: other energy bases, given PUE / intensity / watts, a precision, a GPU-only
-#: reading, mixture-of-experts, an unknown location with known hardware, no year.
+#: reading, mixture-of-experts, an unknown location with known hardware, no year, a metadata-only fine-tune.
 EXTRA = [
     {"run_id": "nominal", "year": 2022, "task": "language", "parameters": 1.76e11, "training_tokens": 3e11,
      "hardware": "A100-40GB", "provider": "azure", "energy_basis": "nominal"},
@@ -46,6 +46,7 @@ EXTRA = [
      "active_parameters": 1.3e10, "training_tokens": 8e12, "hardware": "H100", "region": "aws:us-east-1"},
     {"run_id": "no-year", "task": "image_generation", "architecture": "diffusion_unet", "parameters": 9e8,
      "hardware": "TPU v4", "n_devices": 256, "training_days": 10},
+    {"run_id": "finetune", "year": 2024, "task": "language", "parameters": 8e9, "scope": "finetune", "country": "DE"},
 ]
 
 
@@ -105,9 +106,10 @@ def write_fixture(commit: str) -> None:
     outputs = pd.concat([_estimate(runs) for runs in _calls(back).values()], ignore_index=True)
     table = pd.concat([back, outputs.drop(columns=["run_id"])], axis=1)
     header = (f"# Pinned estimate() outputs (tests/test_pinned_estimates.py), computed on main at {commit}\n"
-              "# (the model with organisation effects), with the shipped posterior and the default seed, by\n"
+              "# (the model with the fine-tune compute shift), with the shipped posterior and the default seed, by\n"
               "# `python tests/test_pinned_estimates.py --write <commit>`: the T1/T2/T3 runs alone, the 50-run\n"
-              "# batch (benchmarks/bench_speed.py make_runs(44, seed=11) + 6 hand-made rows) in one call.\n")
+              f"# batch (benchmarks/bench_speed.py make_runs({50 - len(EXTRA)}, seed=11) + {len(EXTRA)} hand-made "
+              "rows) in one call.\n")
     FIXTURE.write_text(header + table.to_csv(index=False, float_format="%.17g"))
 
 
