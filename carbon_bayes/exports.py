@@ -83,7 +83,7 @@ def _component(inp: dict) -> dict:
 
 def _boamps_task(rec: dict, data: dict) -> dict:
     inp = rec["inputs"]
-    fine = "fine" in str(data["training_type"]).lower()
+    fine = inp.get("scope") == "finetune" or "fine" in str(data["training_type"]).lower()
     algo: dict = {"trainingType": "transferLearning" if fine else "unsupervisedLearning"}
     if inp.get("architecture"):
         algo["algorithmType"] = str(inp["architecture"])
@@ -206,7 +206,7 @@ def hf_co2(data: dict) -> str:
 
 
 def export(runs, format: str, ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
-           n_draws: int | None = None, training_type: str = "pre-training") -> str:
+           n_draws: int | None = None, training_type: str | None = None) -> str:
     """Export one run's estimate as ``boamps``, ``eu-ai-act``, ``eu-ai-act-json`` or ``hf-co2`` text.
 
     Parameters
@@ -242,7 +242,7 @@ def export(runs, format: str, ci_level: float = CI_LEVEL, posterior=None, *, see
 
 
 def write(runs, format: str, ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
-          n_draws: int | None = None, training_type: str = "pre-training") -> str:
+          n_draws: int | None = None, training_type: str | None = None) -> str:
     """Write a report or an export, in any of :data:`ALL_FORMATS` (what ``carbon-bayes report`` calls).
 
     An export format goes to :func:`export`, any other to :func:`carbon_bayes.report.report`; the

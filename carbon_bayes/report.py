@@ -183,7 +183,7 @@ def _provenance(pred, n_draws: int) -> dict:
 
 @renamed_kwargs(ci="ci_level", model="posterior")
 def report_data(runs, ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
-                n_draws: int | None = None, training_type: str = "pre-training") -> dict:
+                n_draws: int | None = None, training_type: str | None = None) -> dict:
     """Everything a report prints, as plain Python (what ``format="json"`` serialises).
 
     Parameters
@@ -191,7 +191,8 @@ def report_data(runs, ci_level: float = CI_LEVEL, posterior=None, *, seed: int |
     runs, ci_level, posterior, seed, n_draws
         As in :func:`carbon_bayes.estimate` (``ci=`` and ``model=`` are deprecated aliases).
     training_type
-        For the model card (default ``"pre-training"``).
+        For the model card (default: ``"fine-tuning"`` when every run's ``scope`` is ``finetune``,
+        else ``"pre-training"``).
 
     Returns
     -------
@@ -211,6 +212,9 @@ def report_data(runs, ci_level: float = CI_LEVEL, posterior=None, *, seed: int |
     frame = est.to_frame()
     lk, unmatched = label_keys(pred.posterior.fit_data())
     assumptions = _assumptions(est.inputs, pred)
+    if training_type is None:
+        fine = len(est.inputs) and bool((est.inputs["scope"] == "finetune").all())
+        training_type = "fine-tuning" if fine else "pre-training"
     data = {
         "carbon_bayes_version": __version__, "ci": est.ci_level, "ci_kind": INTERVAL_KIND,
         "training_type": training_type,
@@ -415,7 +419,7 @@ def format_name(format) -> str:
 
 @renamed_kwargs(ci="ci_level", model="posterior")
 def report(runs, format: str = "markdown", ci_level: float = CI_LEVEL, posterior=None, *, seed: int | None = None,
-           n_draws: int | None = None, training_type: str = "pre-training") -> str:
+           n_draws: int | None = None, training_type: str | None = None) -> str:
     """Report the estimated energy and CO2e of one or more runs, ready to print.
 
     Parameters
@@ -432,7 +436,8 @@ def report(runs, format: str = "markdown", ci_level: float = CI_LEVEL, posterior
     seed, n_draws
         As in :func:`carbon_bayes.estimate` (the same seed gives the same numbers).
     training_type
-        The model card's ``training_type`` (default ``"pre-training"``).
+        The model card's ``training_type`` (default: ``"fine-tuning"`` when every run's ``scope`` is
+        ``finetune``, else ``"pre-training"``).
 
     Returns
     -------

@@ -388,8 +388,8 @@ repository and the file path.
 Paste the `co2_eq_emissions` block into the YAML front matter of the model card (between the
 `---` lines of `README.md`). The Hub's schema wants `emissions` in **grams** of CO2e: here
 the posterior median {med_t:.4g} t, rounded to 2 significant figures, is {card['emissions']:,} g,
-with the 90% interval in `source`. `training_type` defaults to `pre-training`
-(`--training-type fine-tuning` to change it); `hardware_used` is "N x hardware" when
+with the 90% interval in `source`. `training_type` defaults to `pre-training`, or to
+`fine-tuning` when the run's `scope` is `finetune` (`--training-type` to set it); `hardware_used` is "N x hardware" when
 `--n-devices` is given; `geographical_location` is the region with its country, or the
 country, or `unknown`.
 

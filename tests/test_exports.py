@@ -146,3 +146,15 @@ def test_write_takes_every_format_of_the_cli_and_names_them_all_when_one_is_unkn
     assert err.value.field == "format" and err.value.value == "pdf" and all(f in err.value.fix for f in ALL_FORMATS)
     with pytest.raises(InputError, match="one run"):  # a format's own refusal is not turned into "unknown format"
         write([RUN, dict(RUN, run_id="other")], "hf-card")
+
+
+def test_a_fine_tune_scope_makes_a_finetuning_stage_and_card_without_a_training_type():
+    data = report_data({**RUN, "scope": "finetune"}, seed=SEED)
+    assert data["training_type"] == "fine-tuning"
+    doc = boamps(data, now=datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC))
+    assert doc["task"]["taskStage"] == "finetuning"
+    assert doc["task"]["algorithms"][0]["trainingType"] == "transferLearning"
+    _validator().validate(doc)
+    # a pretraining keeps the default, and an explicit training_type is kept as given
+    assert report_data(RUN, seed=SEED)["training_type"] == "pre-training"
+    assert report_data({**RUN, "scope": "finetune"}, seed=SEED, training_type="SFT")["training_type"] == "SFT"

@@ -26,7 +26,8 @@ def register(sub) -> None:
                    help="output format (default markdown); see docs/exports.md for the reporting-scheme exports")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     add_prediction_flags(p)
-    p.add_argument("--training-type", default="pre-training", help="model card training_type (default pre-training)")
+    p.add_argument("--training-type", default=None, help="model card training_type (default: fine-tuning when "
+                   "every run's scope is finetune, else pre-training)")
     p.set_defaults(func=run)
 
 

@@ -86,7 +86,8 @@ class ReportRequest(_Options):
     format: Literal[ALL_FORMATS] = Field(  # type: ignore[valid-type]
         "markdown", description=f"any format of carbon-bayes report: {', '.join(ALL_FORMATS)} (the exports, "
                                 f"{', '.join(EXPORT_FORMATS)}, describe one run)")
-    training_type: str = Field("pre-training", max_length=200, description="model card training_type")
+    training_type: str | None = Field(None, max_length=200, description="model card training_type (default: "
+                                      "fine-tuning when every run's scope is finetune, else pre-training)")
     raw: bool = Field(False, description="answer with the document itself, its media type as Content-Type, "
                                          "instead of the JSON envelope (format, media_type, text, notes)")
 

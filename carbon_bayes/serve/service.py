@@ -152,7 +152,7 @@ class Service:
         opts = self._options(req)
         fmt = req.get("format", "markdown")
         text, notes = self._run(lambda: write(runs if len(runs) > 1 else runs[0], format=fmt,
-                                              training_type=req.get("training_type", "pre-training"), **opts))
+                                              training_type=req.get("training_type"), **opts))
         return {"format": fmt, "media_type": MEDIA_TYPES[fmt], "text": text, "notes": notes}
 
     def voi(self, req: dict[str, Any]) -> dict[str, Any]:
