@@ -35,6 +35,10 @@ LB_PER_KG = 1 / 0.45359237
 STRUBELL_PUE = 1.58
 STRUBELL_CI = round(0.954 * 0.45359237, 4)  # kg/kWh
 
+#: The BLOOMZ fine-tunes (Luccioni et al.'s table gives their energy, not their hardware, hours or tokens).
+BLOOMZ_NOTE = ("Fine-tune with no hardware, hours or tokens: scored at tier T3 only, as a fine-tune (scope finetune: "
+               "its compute is drawn as a fraction of a pretraining's), and not fitted.")
+
 TASK_MAP = {"language": "language", "vision": "vision", "diffusion": "image_generation",
             "speech": "speech", "multimodal": "multimodal", "recsys": "other", "other": "other"}
 
@@ -222,10 +226,7 @@ D: dict[str, dict] = {
     "bigscience-bloom-560m": dict(BLOOM_T5, run_group="bloom-560m"),
     **{f"bigscience-bloomz-{s}-ft": dict(run_group=f"bloomz-{s}-ft", scope="finetune", energy_basis="tdp",
                                          pue_included=False, country="FRA", provider="hpc", in_fit=False,
-                                         validate=False,
-                                         decision_note="Fine-tune with no hardware, hours or tokens: the input "
-                                                       "contract cannot describe its compute, so it is neither fitted "
-                                                       "nor scored.")
+                                         decision_note=BLOOMZ_NOTE)
        for s in ("7b1", "3b", "560m")},
     "meta-opt-175b-opt-paper": dict(run_group="opt-175b", hardware="A100-SXM4-80GB", energy_basis="tdp",
                                     provider="meta",

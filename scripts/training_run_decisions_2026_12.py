@@ -159,9 +159,10 @@ DECISIONS: dict[str, dict] = {
                                  "the bloom-7b1 row's): dynamic energy without PUE; hours and hardware not given, "
                                  "so scored at tier T3 only and not fitted."),
     "bigscience-bloomz-1b1-ft": dict(energy_basis="tdp", pue_included=False, country="FRA", provider="hpc",
-                                     run_group="bloomz-1b1-ft", scope="finetune", in_fit=False, validate=False,
-                                     decision_note="Fine-tune with no hardware, hours or tokens: the input contract "
-                                     "cannot describe its compute, so it is neither fitted nor scored."),
+                                     run_group="bloomz-1b1-ft", scope="finetune", in_fit=False,
+                                     decision_note="Fine-tune with no hardware, hours or tokens: scored at tier T3 "
+                                     "only, as a fine-tune (scope finetune: its compute is drawn as a fraction of a "
+                                     "pretraining's), and not fitted."),
     "allenai-olmoe-0924": dict(run_group="olmoe-0924", hardware="H100-SXM5", energy_basis="measured",
                                power_scope="gpu", pue_included=True, country="USA", active_parameters=1e9,
                                feature_sources="active_parameters: '1B active' as the source names the model",
