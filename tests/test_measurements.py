@@ -314,6 +314,16 @@ def test_user_csv_rows_are_normalised():
     check_fittable(rows)
 
 
+def test_user_csv_scope_reads_the_contracts_spellings(tmp_path):
+    """A user's scope is spelt as for estimate(): pretraining / finetune and their aliases, or aggregate."""
+    p = tmp_path / "mine.csv"
+    p.write_text("hardware,device_hours,year,energy_kwh,scope\n" + "".join(
+        f"A100-80GB,1000,2023,250,{s}\n" for s in ("", "pretraining", "Fine-tune", "QLoRA", "final_pretraining",
+                                                  "aggregate")))
+    assert list(read_measurements(p)["scope"]) == ["final_pretraining", "final_pretraining", "finetune", "finetune",
+                                                  "final_pretraining", "aggregate"]
+
+
 def test_user_csv_units_flags_and_ids(tmp_path):
     p = tmp_path / "mine.csv"
     p.write_text("hardware,device_hours,year,energy_kwh,co2_kg,pue,pue_included,carbon_intensity\n"
@@ -334,6 +344,8 @@ def test_user_csv_units_flags_and_ids(tmp_path):
     ("hardware,device_hours,year,energy_mwh\nH100,10,2024,1\nH1000,10,2024,2\n", "did you mean", "row 3 of"),
     ("hardware,device_hours,year,energy_mwh\nH100,-10,2024,1\n", "greater than zero", "row 2 of"),
     ("hardware,device_hours,year,energy_mwh,pue_included\nH100,10,2024,1,maybe\n", "True or False", "row 2 of"),
+    ("hardware,device_hours,year,energy_mwh,scope\nH100,10,2024,1,continued\n", "pretraining .default. or finetune",
+     "row 2 of"),
 ])
 def test_malformed_user_csv(tmp_path, text, match, where):
     p = tmp_path / "runs.csv"

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import schema
+from carbon_bayes.contract import CATEGORIES, CATEGORY_ALIASES
 from carbon_bayes.errors import InputError
 from carbon_bayes.measurements._common import (
     _FALSE,
@@ -79,6 +80,18 @@ def _labels(df: pd.DataFrame, i: int, path: Path, labels: list[str]) -> dict[str
     return vals
 
 
+def _dataset_scope(raw: str, where: str) -> str:
+    """Return the data table's scope of a user's row: the contract's spellings, or ``aggregate`` (several runs)."""
+    key = str(raw).strip().lower().replace("-", "_").replace(" ", "_")
+    if key == "aggregate":
+        return key
+    canon = "pretraining" if key == "" else key if key in CATEGORIES["scope"] else CATEGORY_ALIASES["scope"].get(key)
+    if canon is None:
+        raise InputError("scope", raw, "use pretraining (default) or finetune, or aggregate for a figure summed over "
+                         "several runs", row=where)
+    return "finetune" if canon == "finetune" else "final_pretraining"
+
+
 def _user_row(df: pd.DataFrame, i: int, path: Path, labels: list[str], r) -> dict:
     line = _line(df, i)
     vals = _labels(df, i, path, labels)
@@ -89,9 +102,7 @@ def _user_row(df: pd.DataFrame, i: int, path: Path, labels: list[str], r) -> dic
     if pue_inc.lower() not in _TRUE | _FALSE:
         raise InputError("pue_included", pue_inc, "must be True or False (does the energy include the "
                          "facility overhead?)", row=_where(path, line))
-    scope = cell.get("scope", "")
-    if scope not in {"final_pretraining", "finetune", "aggregate", ""}:
-        raise InputError("scope", scope, "use final_pretraining or finetune (or aggregate)", row=_where(path, line))
+    scope = _dataset_scope(cell.get("scope", ""), _where(path, line))
     quote = "; ".join(f"{c}={cell[c]}" for c in labels if cell[c])
     notes = [r["warnings"]] if r["warnings"] else []
     where = _where(path, line)
@@ -108,7 +119,7 @@ def _user_row(df: pd.DataFrame, i: int, path: Path, labels: list[str], r) -> dic
         "active_parameters": r["active_parameters"], "training_tokens": r["training_tokens"],
         "training_flops": r["training_flops"], "hardware": r["hardware"], "n_devices": r["n_devices"],
         "device_hours": r["device_hours"], "training_days": r["training_days"], "country": r["country"],
-        "region": r["region"], "provider": r["provider"], "scope": scope or "final_pretraining",
+        "region": r["region"], "provider": r["provider"], "scope": scope,
         "energy_mwh": vals["energy_mwh"], "co2_t": vals["co2_t"], "energy_basis": r["energy_basis"],
         "power_scope": r["power_scope"], "pue_included": pue_inc.lower() in _TRUE, "source_pue": r["pue"],
         "source_carbon_intensity": r["carbon_intensity"], "source_power_w": r["power_per_device_w"],
