@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from training_run_decisions_2026_12 import BLOOMZ_NOTE, OPERATOR, PUE_NOT_STATED  # noqa: E402
 from training_run_decisions_2026_12 import DECISIONS as DECISIONS_2026_12  # noqa: E402
-from training_run_decisions_2026_12 import OPERATOR, PUE_NOT_STATED  # noqa: E402
 
 #: The shared tables, in order: the first build, then the December 2026 additions.
 SOURCE_TABLES = ("published_training_runs.csv", "published_training_runs_added_2026-12.csv")
@@ -34,10 +34,6 @@ LB_PER_KG = 1 / 0.45359237
 # CO2e = 0.954 p_t (lbs per kWh, EPA US average).
 STRUBELL_PUE = 1.58
 STRUBELL_CI = round(0.954 * 0.45359237, 4)  # kg/kWh
-
-#: The BLOOMZ fine-tunes (Luccioni et al.'s table gives their energy, not their hardware, hours or tokens).
-BLOOMZ_NOTE = ("Fine-tune with no hardware, hours or tokens: scored at tier T3 only, as a fine-tune (scope finetune: "
-               "its compute is drawn as a fraction of a pretraining's), and not fitted.")
 
 TASK_MAP = {"language": "language", "vision": "vision", "diffusion": "image_generation",
             "speech": "speech", "multimodal": "multimodal", "recsys": "other", "other": "other"}

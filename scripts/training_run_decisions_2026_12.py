@@ -33,6 +33,9 @@ OPERATOR = {
 }
 
 _META = dict(country="USA", provider="meta", energy_basis="tdp", pue_included=True, hardware="H100-SXM5")
+#: The BLOOMZ fine-tunes (Luccioni et al.'s table gives their energy, not their hardware, hours or tokens).
+BLOOMZ_NOTE = ("Fine-tune with no hardware, hours or tokens: scored at tier T3 only, as a fine-tune (scope finetune: "
+               "its compute is drawn as a fraction of a pretraining's), and not fitted.")
 _CALC = ("Model-card 'Environmental Impact' block in the ML CO2 Impact calculator's format (hardware, hours, "
          "cloud region, emitted CO2): hours x a nominal power x regional intensity; the card states neither the "
          "watts nor whether a PUE is inside, so both are latent conventions (pue_stated False).")
@@ -160,9 +163,7 @@ DECISIONS: dict[str, dict] = {
                                  "so scored at tier T3 only and not fitted."),
     "bigscience-bloomz-1b1-ft": dict(energy_basis="tdp", pue_included=False, country="FRA", provider="hpc",
                                      run_group="bloomz-1b1-ft", scope="finetune", in_fit=False,
-                                     decision_note="Fine-tune with no hardware, hours or tokens: scored at tier T3 "
-                                     "only, as a fine-tune (scope finetune: its compute is drawn as a fraction of a "
-                                     "pretraining's), and not fitted."),
+                                     decision_note=BLOOMZ_NOTE),
     "allenai-olmoe-0924": dict(run_group="olmoe-0924", hardware="H100-SXM5", energy_basis="measured",
                                power_scope="gpu", pue_included=True, country="USA", active_parameters=1e9,
                                feature_sources="active_parameters: '1B active' as the source names the model",
