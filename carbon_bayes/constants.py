@@ -34,6 +34,12 @@ CHUNK_ELEMENTS = 2_000_000
 DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 4000, "tune": 2000, "chains": 4, "target_accept": 0.95,
                           "seed": 20260101, "progressbar": True}
 
+#: Formats of ``carbon-bayes report`` (carbon_bayes.report), of its exports (carbon_bayes.exports) and of the
+#: measurement files ``update`` reads (carbon_bayes.measurements): here so that the CLI's parser needs none of them.
+REPORT_FORMATS = ("markdown", "latex", "bibtex", "hf-card", "json")
+EXPORT_FORMATS = ("boamps", "eu-ai-act", "eu-ai-act-json", "hf-co2")
+MEASUREMENT_FORMATS = ("codecarbon", "model-card", "csv")
+
 
 def __getattr__(name: str) -> object:
     if name == "CI_KIND":  # renamed: "CI" also abbreviates carbon intensity

@@ -19,11 +19,10 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
-from carbon_bayes.constants import CI_LEVEL
+from carbon_bayes.constants import CI_LEVEL, EXPORT_FORMATS
 from carbon_bayes.errors import InputError
 from carbon_bayes.report import _NAMES, FORMATS, _hf_card, _level, format_name, report, report_data, sig2
 
-EXPORT_FORMATS = ("boamps", "eu-ai-act", "eu-ai-act-json", "hf-co2")
 #: Every format ``carbon-bayes report`` and the service's ``/v1/report`` write: the reports, then the exports.
 ALL_FORMATS = FORMATS + EXPORT_FORMATS
 #: The media type of each format's text (``hf-card`` is a YAML block; ``hf-co2`` markdown with YAML front matter).

@@ -38,10 +38,10 @@ from carbon_bayes.citations import (  # noqa: F401  (part of this module's API: 
     references,
     source_keys,
 )
-from carbon_bayes.constants import CI_LEVEL, INTERVAL_KIND
+from carbon_bayes.constants import CI_LEVEL, INTERVAL_KIND, REPORT_FORMATS
 from carbon_bayes.errors import InputError
 
-FORMATS = ("markdown", "latex", "bibtex", "hf-card", "json")
+FORMATS = REPORT_FORMATS
 _DEFAULTS = {"accounting": "location_based", "energy_basis": "measured", "power_scope": "system",
              "scope": "pretraining"}
 _NAMES = {

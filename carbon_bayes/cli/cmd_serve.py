@@ -7,7 +7,7 @@ ORDER = 30
 
 def register(sub) -> None:
     """Add the ``serve`` subcommand to ``sub`` (the subparsers of the main parser)."""
-    from carbon_bayes.serve.service import Limits
+    from carbon_bayes.serve.limits import Limits
 
     d = Limits()
     p = sub.add_parser(
@@ -50,7 +50,7 @@ def run(args) -> int:
     except ImportError as e:
         raise InputError("serve", f"{e.name} not installed", 'install the service: pip install "carbon_bayes[serve]"') \
             from None
-    from carbon_bayes.serve.service import Limits
+    from carbon_bayes.serve.limits import Limits
 
     limits = Limits(max_body_bytes=args.max_body_bytes, max_rows=args.max_rows, max_draws=args.max_draws)
     app = create_app(args.posterior, limits)

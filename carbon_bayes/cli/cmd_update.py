@@ -14,8 +14,8 @@ _FACT_FLAGS = ("hardware", "n_devices", "device_hours", "training_days", "parame
 def register(sub) -> None:
     """Add the ``update`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_sampler_flags
-    from carbon_bayes.measurements import FORMATS
-    from carbon_bayes.schema import COLUMNS
+    from carbon_bayes.constants import MEASUREMENT_FORMATS as FORMATS
+    from carbon_bayes.contract import COLUMNS
 
     p = sub.add_parser(
         "update", help="refit with your own measurements (CodeCarbon, model card, CSV) as your own cluster",

@@ -56,6 +56,7 @@ import numpy as np
 import pandas as pd
 
 from carbon_bayes import schema
+from carbon_bayes.constants import MEASUREMENT_FORMATS
 from carbon_bayes.csvio import sniff_dialect
 from carbon_bayes.errors import DataError, InputError
 from carbon_bayes.measurements._common import (
@@ -73,7 +74,7 @@ from carbon_bayes.measurements.modelcard import _model_card_rows, front_matter, 
 from carbon_bayes.measurements.usercsv import CSV_LABELS, _user_csv_rows
 from carbon_bayes.safeio import file_lock, remove_stale_temps
 
-FORMATS = ("codecarbon", "model-card", "csv")
+FORMATS = MEASUREMENT_FORMATS
 _CLUSTER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

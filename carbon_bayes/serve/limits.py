@@ -1,10 +1,25 @@
-"""An ASGI middleware that refuses request bodies over a size (413, before they are parsed)."""
+"""Request limits: what one request may ask (:class:`Limits`) and a body-size middleware.
+
+:class:`BodyLimit` refuses request bodies over a size (413, before they are parsed).
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+from carbon_bayes.constants import N_DRAWS_MAX
 from carbon_bayes.serve.responses import error_body
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of the service."""
+
+    max_body_bytes: int = 4_000_000
+    max_rows: int = 10_000
+    max_draws: int = N_DRAWS_MAX
+    max_alternatives: int = 50
 
 
 class BodyLimit:

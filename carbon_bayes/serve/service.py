@@ -12,14 +12,13 @@ import math
 import threading
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from carbon_bayes.constants import N_DRAWS_MAX
 from carbon_bayes.errors import CarbonBayesWarning, InputError
+from carbon_bayes.serve.limits import Limits  # noqa: F401  (re-exported: service.Limits)
 
 T = TypeVar("T")
 #: Probabilities of the quantiles returned for the plot of one run (0.1% to 99.9%, 999 points).
@@ -28,16 +27,6 @@ PLOT_PROBS = np.round(np.linspace(0.001, 0.999, 999), 6)
 SUGGESTED_HARDWARE = ("H100", "A100-80GB", "TPU v5p")
 #: Cloud regions suggested: this many of the lowest-carbon ones.
 N_SUGGESTED_REGIONS = 4
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one request may ask of the service."""
-
-    max_body_bytes: int = 4_000_000
-    max_rows: int = 10_000
-    max_draws: int = N_DRAWS_MAX
-    max_alternatives: int = 50
 
 
 class Service:
