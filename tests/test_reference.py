@@ -468,3 +468,37 @@ def test_an_unknown_laptop_part_is_never_silently_offered_a_desktop_or_datacente
     if set(classes) != {"laptop"}:
         assert "reads as a laptop part" in msg.split("Careful:")[1], msg
         assert "leave the hardware empty" in msg
+
+
+def test_tables_read_without_pandas_equal_the_pandas_reading_of_the_same_files():
+    """The csv-module loaders (a one-run estimate imports no pandas) give what pandas' reading gives."""
+    from carbon_bayes.reference import grid
+
+    acc = pd.read_csv(priors_path("accelerators.csv"), keep_default_na=False, na_values=[""],
+                      dtype={"hardware_id": str, "aliases": str}).set_index("hardware_id")
+    for col in ("tdp_w", "tdp_log_sd", "memory_gb") + tuple(f"peak_{p}_tflops" for p in ref.PRECISIONS):
+        acc[col] = acc[col].astype(float)
+    pd.testing.assert_frame_equal(ref.accelerators(), acc)
+
+    long = pd.read_csv(priors_path("grid_intensity_country.csv"), keep_default_na=False, na_values=[""])
+    wide = long.pivot_table(index="code", columns="year", values="carbon_intensity", aggfunc="first")
+    wide = wide.reindex(columns=np.arange(int(wide.columns.min()), int(wide.columns.max()) + 1))
+    filled = wide.interpolate(axis=1, limit_area="inside").ffill(axis=1).bfill(axis=1)
+    rows, years, values, _ = grid._grid_matrix()
+    assert list(rows) == list(wide.index) and list(years) == list(wide.columns)
+    assert np.array_equal(values, filled.to_numpy(dtype=float))  # bit for bit: np.interp is pandas' own
+
+    usage = pd.read_csv(priors_path("hardware_usage_by_year.csv"))
+    for year in (2012, 2016, 2020, 2023, 2025):
+        sel = usage[(usage["year"] >= year - 1) & (usage["year"] <= year + 1)]
+        totals = sel.groupby("hardware_id")["n_models"].sum()
+        totals = totals[totals > 0].sort_values(ascending=False, kind="stable")
+        ids, probs = ref.hardware_mix(year)
+        assert list(ids) == list(totals.index), year
+        assert np.array_equal(probs, totals.to_numpy() / totals.to_numpy().sum()), year
+
+    regions = pd.read_csv(priors_path("cloud_regions.csv"), keep_default_na=False, na_values=[""])
+    counts = regions["country_iso3"].dropna().value_counts()
+    counts = counts[[c in rows for c in counts.index]].sort_index()
+    codes, weights = ref.location_weights()
+    assert list(codes) == list(counts.index) and np.array_equal(weights, counts.to_numpy() / counts.sum())

@@ -28,7 +28,7 @@ from .grid import (
     grid_intensity_many,
     resolve_country,
 )
-from .hardware import PRECISIONS, accelerators, hardware_mix, peak_flops, resolve_hardware
+from .hardware import PRECISIONS, accelerator_rows, accelerators, hardware_mix, peak_flops, resolve_hardware
 from .pue import pue_prior
 from .regions import (
     PROVIDERS,
@@ -46,6 +46,7 @@ __all__ = [
     "PRECISIONS",
     "PROVIDERS",
     "CloudRegion",
+    "accelerator_rows",
     "accelerators",
     "compute_prior",
     "compute_prior_coefficients",

@@ -1,13 +1,13 @@
-"""Helpers shared by the reference lookups: name normalisation, "did you mean" text, CSV reading."""
+"""Helpers shared by the reference lookups: name normalisation, "did you mean" text, CSV reading (no pandas)."""
 
 from __future__ import annotations
 
+import csv
 import difflib
+import functools
 import math
 import re
 import unicodedata
-
-import pandas as pd
 
 from ..errors import DataError, InputError
 from ..resources import priors_path
@@ -64,11 +64,39 @@ def _did_you_mean(key: str, index: dict[str, str], n: int = 3, label=None) -> st
     return f"; did you mean {_quote_list(shown)}?"
 
 
-def _read_csv(name: str, **kwargs) -> pd.DataFrame:
+@functools.cache
+def _read_records(name: str) -> tuple[dict[str, str | None], ...]:
+    """Rows of ``priors/<name>`` as dicts of text, empty cells None (read once; do not modify them).
+
+    Read with the csv module, not pandas: a one-run estimate needs no pandas (its import is most
+    of a cold start). Numbers are converted by each table's loader (:func:`_number`).
+    """
     path = priors_path(name)
     if not path.is_file():
         raise DataError(f"reference file {path} is missing; reinstall carbon_bayes")
-    return pd.read_csv(path, keep_default_na=False, na_values=[""], **kwargs)
+    with open(path, newline="", encoding="utf-8") as f:
+        return tuple({k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f))
+
+
+def _number(cell: str | None, name: str, column: str) -> float:
+    """Read a numeric cell of ``priors/<name>`` as a float (NaN when empty); DataError when it is not a number."""
+    if cell is None:
+        return math.nan
+    try:
+        return float(cell)
+    except ValueError:
+        raise DataError(f"{name}: column {column} has {cell!r}, not a number; reinstall carbon_bayes") from None
+
+
+def _kahan_sum(values) -> float:
+    """Compensated sum in order, as pandas' groupby ``sum`` adds (so tables read without pandas add alike)."""
+    total = comp = 0.0
+    for v in values:
+        y = v - comp
+        t = total + y
+        comp = t - total - y
+        total = t
+    return total
 
 
 def _as_year(year: object, field: str = "year") -> int:

@@ -8,29 +8,24 @@ from __future__ import annotations
 import functools
 import math
 
-import pandas as pd
-
 from ..errors import DataError
-from ._common import _as_year, _read_csv
+from ._common import _as_year, _number, _read_records
 
-
-@functools.lru_cache(maxsize=1)
-def _compute_table() -> pd.DataFrame:
-    return _read_csv("compute_prior.csv", dtype={"task": str, "predictors": str, "target": str})
+_NUMERIC = ("intercept", "coef_log10_params", "coef_log10_tokens", "coef_year", "sd_resid")
 
 
 @functools.lru_cache(maxsize=256)
 def _regression_row(task: str | None, predictors: str, target: str) -> dict:
-    """Return the regression's row for the task (else the ``all`` fit) as a dict (cached: read per prediction)."""
-    t = _compute_table()
-    t = t[(t["predictors"] == predictors) & (t["target"] == target)]
+    """Return the regression's row for the task (else the ``all`` fit) as a dict (cached: read per prediction).
+
+    The coefficients are floats (NaN for a predictor the regression does not use).
+    """
+    t = [r for r in _read_records("compute_prior.csv") if r["predictors"] == predictors and r["target"] == target]
     key = (task or "all").strip().lower().replace(" ", "_").replace("-", "_")
-    rows = t[t["task"] == key]
-    if rows.empty:
-        rows = t[t["task"] == "all"]
-    if rows.empty:
+    rows = [r for r in t if r["task"] == key] or [r for r in t if r["task"] == "all"]
+    if not rows:
         raise DataError(f"compute_prior.csv has no 'all' row for {target} ~ {predictors}")
-    return rows.iloc[0].to_dict()
+    return {k: (_number(v, "compute_prior.csv", k) if k in _NUMERIC else v) for k, v in rows[0].items()}
 
 
 def compute_prior(task: str | None, year: int, log10_params: float | None = None,

@@ -9,10 +9,9 @@ import functools
 from collections.abc import Iterable
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError, InputError
-from ._common import _as_year, _did_you_mean, _norm, _read_csv, _split_list
+from ._common import _as_year, _did_you_mean, _norm, _number, _read_records, _split_list
 
 CONTINENTS = ("AFRICA", "ASIA", "EUROPE", "NORTH_AMERICA", "SOUTH_AMERICA", "OCEANIA")
 
@@ -31,18 +30,22 @@ _AGGREGATE_ALIASES = {
 
 
 @functools.lru_cache(maxsize=1)
-def _country_table() -> pd.DataFrame:
-    table = _read_csv("countries.csv", dtype=str).set_index("iso3")
-    if not table.index.is_unique:
-        raise DataError(f"countries.csv: duplicate iso3 {table.index[table.index.duplicated()].tolist()}")
+def _country_table() -> dict[str, dict[str, str | None]]:
+    """``priors/countries.csv`` as ``{iso3: {column: text}}`` (cached: do not modify)."""
+    table: dict[str, dict[str, str | None]] = {}
+    for rec in _read_records("countries.csv"):
+        iso3 = str(rec["iso3"])
+        if iso3 in table:
+            raise DataError(f"countries.csv: duplicate iso3 {[iso3]}")
+        table[iso3] = rec
     return table
 
 
 @functools.lru_cache(maxsize=1)
 def _country_index() -> dict[str, str]:
     index: dict[str, str] = {}
-    table = _country_table()
-    for iso3, name, aliases, iso2 in zip(table.index, table["name"], table["aliases"], table["iso2"], strict=True):
+    for iso3, row in _country_table().items():
+        name, aliases, iso2 = row["name"], row["aliases"], row["iso2"]
         names = [str(iso3), name] + _split_list(aliases)
         if isinstance(iso2, str):
             names.append(iso2)
@@ -79,9 +82,9 @@ def resolve_country(name: str) -> str:
     key = _norm(name)
     if key in index:
         return index[key]
-    names = _country_table()["name"]
+    table = _country_table()
     fix = ("use an ISO 3166 alpha-2/alpha-3 code or a country name (see `carbon-bayes data --countries`)"
-           + _did_you_mean(key, index, label=lambda c: f"{c} ({names[c]})"))
+           + _did_you_mean(key, index, label=lambda c: f"{c} ({table[c]['name']})"))
     raise InputError("country", name, fix)
 
 
@@ -99,31 +102,39 @@ def continent_of(iso3: str) -> str:
         One of AFRICA, ASIA, EUROPE, NORTH_AMERICA, SOUTH_AMERICA, OCEANIA.
     """
     code = resolve_country(iso3)
-    return str(_country_table().loc[code, "continent"])
+    return str(_country_table()[code]["continent"])
 
 
 def country_name(iso3: str) -> str:
     """English name of an ISO 3166 alpha-3 code from :func:`resolve_country` (the code itself if unknown)."""
     table = _country_table()
-    return str(table.loc[iso3, "name"]) if iso3 in table.index else str(iso3)
+    return str(table[iso3]["name"]) if iso3 in table else str(iso3)
 
 
 @functools.lru_cache(maxsize=1)
 def _grid_matrix() -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
     """Dense code x year matrices (values, extrapolated flags) built once."""
-    long = _read_csv("grid_intensity_country.csv", dtype={"code": str})
-    wide = long.pivot_table(index="code", columns="year", values="carbon_intensity", aggfunc="first")
-    years = np.arange(int(wide.columns.min()), int(wide.columns.max()) + 1)
-    wide = wide.reindex(columns=years)
-    observed = wide.notna().to_numpy()
-    filled = wide.interpolate(axis=1, limit_area="inside").ffill(axis=1).bfill(axis=1)
-    values = filled.to_numpy(dtype=float)
+    series: dict[str, dict[int, float]] = {}
+    for r in _read_records("grid_intensity_country.csv"):
+        v = _number(r["carbon_intensity"], "grid_intensity_country.csv", "carbon_intensity")
+        if not np.isnan(v):  # the first value of a code and year counts
+            series.setdefault(str(r["code"]), {}).setdefault(int(r["year"]), v)
+    codes = sorted(series)
+    years = np.arange(min(min(s) for s in series.values()), max(max(s) for s in series.values()) + 1)
+    observed = np.zeros((len(codes), len(years)), dtype=bool)
+    values = np.empty((len(codes), len(years)))
+    cols = np.arange(len(years), dtype=float)
+    for i, code in enumerate(codes):
+        at = np.array(sorted(series[code])) - years[0]
+        observed[i, at] = True
+        # linear inside the observed years, the first / last value outside (as pandas' interpolate, ffill, bfill)
+        values[i] = np.interp(cols, at.astype(float), np.array([series[code][y] for y in sorted(series[code])]))
     # extrapolated = outside the code's first..last observed year (inside gaps are interpolated)
     first = observed.argmax(axis=1)
     last = observed.shape[1] - 1 - observed[:, ::-1].argmax(axis=1)
     cols = np.arange(len(years))
     extrap = (cols[None, :] < first[:, None]) | (cols[None, :] > last[:, None])
-    rows = {code: i for i, code in enumerate(wide.index)}
+    rows = {code: i for i, code in enumerate(codes)}
     return rows, years, values, extrap
 
 
@@ -207,6 +218,8 @@ def grid_intensity_many(codes: Iterable[str], years: Iterable[float]) -> tuple[n
     if len(flat_codes) <= 64:  # a few runs: a loop is faster than factorising
         rows = np.fromiter((_grid_row(c) for c in flat_codes), dtype=np.int64, count=len(flat_codes))
     else:
+        import pandas as pd
+
         labels, uniques = pd.factorize(pd.Series(flat_codes, dtype=object), use_na_sentinel=False)
         row_of_unique = np.fromiter((_grid_row(c) for c in uniques), dtype=np.int64, count=len(uniques))
         rows = row_of_unique[labels]

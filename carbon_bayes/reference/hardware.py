@@ -11,12 +11,15 @@ from __future__ import annotations
 import functools
 import math
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError, InputError
-from ._common import _as_year, _did_you_mean, _norm, _norm_hw, _read_csv, _split_list
+from ._common import _as_year, _did_you_mean, _kahan_sum, _norm, _norm_hw, _number, _read_records, _split_list
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16", "fp8")
 
@@ -29,14 +32,14 @@ _PRECISION_ALIASES = {
 }
 
 
-def _build_hardware_index(table: pd.DataFrame) -> dict[str, str]:
+def _build_hardware_index(rows: dict[str, dict]) -> dict[str, str]:
     """Map every normalised id, display name and alias to its hardware_id.
 
     Raises DataError when one spelling points at two rows.
     """
     index: dict[str, str] = {}
-    for hid, display, aliases in zip(table.index, table["display_name"], table["aliases"], strict=True):
-        names = [str(hid), str(display)] + _split_list(aliases)
+    for hid, row in rows.items():
+        names = [str(hid), str(row["display_name"])] + _split_list(row["aliases"])
         for name in names:
             key = _norm_hw(name)
             if not key:
@@ -69,27 +72,32 @@ def _lookup_hardware(name: str, index: dict[str, str]) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=1)
-def _accelerator_table() -> pd.DataFrame:
-    table = _read_csv("accelerators.csv", dtype={"hardware_id": str, "aliases": str})
-    table = table.set_index("hardware_id")
-    if not table.index.is_unique:
-        raise DataError(f"accelerators.csv: duplicate hardware_id {table.index[table.index.duplicated()].tolist()}")
-    for col in ("tdp_w", "tdp_log_sd", "memory_gb") + tuple(f"peak_{p}_tflops" for p in PRECISIONS):
-        table[col] = pd.to_numeric(table[col], errors="raise").astype(float)
-    table["release_year"] = table["release_year"].astype(int)
-    return table
+_NUMERIC = ("tdp_w", "tdp_log_sd", "memory_gb") + tuple(f"peak_{p}_tflops" for p in PRECISIONS)
 
 
 @functools.lru_cache(maxsize=1)
-def _accelerator_rows() -> dict[str, dict]:
-    """Return the table's rows as plain dicts (a ``.loc`` row lookup builds a Series, about 0.2 ms each)."""
-    return _accelerator_table().to_dict("index")
+def accelerator_rows() -> dict[str, dict]:
+    """Return the accelerator table as ``{hardware_id: {column: value}}``, in file order (cached: do not modify).
+
+    Numbers are floats (NaN when empty; ``release_year`` an int), missing text None. Read
+    without pandas; :func:`accelerators` is the same table as a DataFrame.
+    """
+    rows: dict[str, dict] = {}
+    for rec in _read_records("accelerators.csv"):
+        hid = str(rec["hardware_id"])
+        if hid in rows:
+            raise DataError(f"accelerators.csv: duplicate hardware_id {[hid]}")
+        row = {k: v for k, v in rec.items() if k != "hardware_id"}
+        for col in _NUMERIC:
+            row[col] = _number(row[col], "accelerators.csv", col)
+        row["release_year"] = int(_number(row["release_year"], "accelerators.csv", "release_year"))
+        rows[hid] = row
+    return rows
 
 
 @functools.lru_cache(maxsize=1)
 def _hardware_index() -> dict[str, str]:
-    return _build_hardware_index(_accelerator_table())
+    return _build_hardware_index(accelerator_rows())
 
 
 def accelerators() -> pd.DataFrame:
@@ -103,7 +111,11 @@ def accelerators() -> pd.DataFrame:
         sparsity; NaN when the chip has no such mode); ``tdp_basis`` ``published`` or
         ``estimated`` with ``tdp_log_sd`` the log-scale sd of an estimate. A copy: edit freely.
     """
-    return _accelerator_table().copy()
+    import pandas as pd
+
+    table = pd.DataFrame.from_dict(accelerator_rows(), orient="index")
+    table.index.name = "hardware_id"
+    return table
 
 
 def resolve_hardware(name: str) -> str:
@@ -147,13 +159,13 @@ _WORKSTATION = re.compile(r"quadro|\brtx\s?a\d{4}|ada generation", re.I)
 
 def _part_class(hid: str) -> str:
     """Class of a table row as a user sees it: datacenter, workstation, consumer or laptop."""
-    row = _accelerator_table().loc[hid]
+    row = accelerator_rows()[hid]
     return "laptop" if "laptop" in str(row["display_name"]).lower() else str(row["segment"])
 
 
 def _describe_part(hid: str) -> str:
     """Name ``hid`` with its class and power, e.g. "H200-SXM (datacenter gpu, 700 W)"."""
-    row = _accelerator_table().loc[hid]
+    row = accelerator_rows()[hid]
     return f"{hid} ({_part_class(hid)} {row['kind']}, {float(row['tdp_w']):.0f} W)"
 
 
@@ -208,7 +220,7 @@ def peak_flops(hardware_id: str, precision: str | None = None) -> float:
         for it; ``field="hardware"`` when the chip is unknown.
     """
     hid = resolve_hardware(hardware_id)
-    row = _accelerator_rows()[hid]
+    row = accelerator_rows()[hid]
     prec = str(row["default_precision"]) if not precision else _resolve_precision(precision)
     value = float(row[f"peak_{prec}_tflops"])
     if not math.isfinite(value):
@@ -222,8 +234,12 @@ def peak_flops(hardware_id: str, precision: str | None = None) -> float:
 
 
 @functools.lru_cache(maxsize=1)
-def _usage_table() -> pd.DataFrame:
-    return _read_csv("hardware_usage_by_year.csv", dtype={"hardware_id": str})
+def _usage_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, hardware_id and n_models of ``priors/hardware_usage_by_year.csv`` as arrays."""
+    rows = _read_records("hardware_usage_by_year.csv")
+    return (np.array([int(r["year"]) for r in rows], dtype=int),
+            np.array([r["hardware_id"] for r in rows], dtype=object),
+            np.array([_number(r["n_models"], "hardware_usage_by_year.csv", "n_models") for r in rows], dtype=float))
 
 
 def hardware_mix(year: int, smoothing_years: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -248,15 +264,18 @@ def hardware_mix(year: int, smoothing_years: int = 1) -> tuple[np.ndarray, np.nd
 @functools.lru_cache(maxsize=128)
 def _hardware_mix(y: int, s: int) -> tuple[np.ndarray, np.ndarray]:
     """:func:`hardware_mix` of a checked year (cached: every prediction of a run without hardware reads it)."""
-    t = _usage_table()
-    lo, hi = int(t["year"].min()), int(t["year"].max())
+    years, ids, n_models = _usage_table()
+    lo, hi = int(years.min()), int(years.max())
     centre = min(max(y, lo), hi)
     while True:
-        sel = t[(t["year"] >= centre - s) & (t["year"] <= centre + s)]
-        if len(sel) or s > hi - lo:
+        sel = (years >= centre - s) & (years <= centre + s)
+        if sel.any() or s > hi - lo:
             break
         s += 1
-    totals = sel.groupby("hardware_id")["n_models"].sum()
-    totals = totals[totals > 0].sort_values(ascending=False, kind="stable")
-    probs = totals.to_numpy(dtype=float)
-    return totals.index.to_numpy(dtype=str), probs / probs.sum()
+    by_id: dict[str, list[float]] = {}
+    for hid, n in zip(ids[sel], n_models[sel], strict=True):
+        by_id.setdefault(str(hid), []).append(float(n))
+    totals = [(hid, _kahan_sum(by_id[hid])) for hid in sorted(by_id)]  # as a groupby sum: ids sorted
+    totals = sorted([t for t in totals if t[1] > 0], key=lambda t: -t[1])  # most used first, ties by id (stable)
+    probs = np.array([t[1] for t in totals], dtype=float)
+    return np.array([t[0] for t in totals], dtype=str), probs / probs.sum()

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from ..errors import InputError
-from ._common import _as_year, _did_you_mean, _norm, _read_csv
+from ._common import _as_year, _did_you_mean, _norm, _number, _read_records
 
 _PUE_PROVIDER_ALIASES = {
     "google": "google", "gcp": "google", "googlecloud": "google",
@@ -25,12 +25,16 @@ _PUE_PROVIDER_ALIASES = {
 
 @functools.lru_cache(maxsize=1)
 def _pue_table() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    t = _read_csv("pue_by_provider.csv", dtype={"provider": str})
+    by_provider: dict[str, list[tuple[int, float, float]]] = {}
+    for r in _read_records("pue_by_provider.csv"):
+        by_provider.setdefault(str(r["provider"]), []).append(
+            (int(r["year"]), _number(r["pue_centre"], "pue_by_provider.csv", "pue_centre"),
+             _number(r["pue_log_sd"], "pue_by_provider.csv", "pue_log_sd")))
     out = {}
-    for provider, g in t.groupby("provider"):
-        g = g.sort_values("year")
-        out[str(provider)] = (g["year"].to_numpy(dtype=int), g["pue_centre"].to_numpy(dtype=float),
-                              g["pue_log_sd"].to_numpy(dtype=float))
+    for provider in sorted(by_provider):
+        rows = sorted(by_provider[provider], key=lambda row: row[0])
+        out[provider] = (np.array([r[0] for r in rows], dtype=int), np.array([r[1] for r in rows], dtype=float),
+                         np.array([r[2] for r in rows], dtype=float))
     return out
 
 

@@ -12,10 +12,9 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from ..errors import DataError, InputError
-from ._common import _as_year, _did_you_mean, _norm, _quote_list, _read_csv, _split_list
+from ._common import _as_year, _did_you_mean, _norm, _number, _quote_list, _read_records, _split_list
 from .grid import grid_intensity
 
 PROVIDERS = ("aws", "gcp", "azure")
@@ -59,17 +58,22 @@ class CloudRegion:
 
 
 @functools.lru_cache(maxsize=1)
-def _region_table() -> pd.DataFrame:
-    t = _read_csv("cloud_regions.csv", dtype={"provider": str, "region": str, "aliases": str,
-                                               "location": str, "country_iso3": str, "subnational": str})
-    return t
+def _region_table() -> tuple[dict, ...]:
+    """Rows of ``priors/cloud_regions.csv``: text (None when empty), the CCF factor and its year as floats."""
+    rows = []
+    for rec in _read_records("cloud_regions.csv"):
+        row = dict(rec)
+        for col in ("ccf_carbon_intensity", "ccf_year"):
+            row[col] = _number(rec[col], "cloud_regions.csv", col)
+        rows.append(row)
+    return tuple(rows)
 
 
 @functools.lru_cache(maxsize=1)
 def _region_index() -> dict[str, dict[str, int]]:
     """Index the regions: provider -> normalised spelling -> row position."""
     out: dict[str, dict[str, int]] = {p: {} for p in PROVIDERS}
-    for i, row in _region_table().iterrows():
+    for i, row in enumerate(_region_table()):
         idx = out[row["provider"]]
         for name in [row["region"]] + _split_list(row["aliases"]):
             key = _norm(name)
@@ -80,7 +84,7 @@ def _region_index() -> dict[str, dict[str, int]]:
 
 
 def _region_from_row(i: int) -> CloudRegion:
-    row = _region_table().iloc[i]
+    row = _region_table()[i]
     ccf = row["ccf_carbon_intensity"]
     ccf_ok = isinstance(ccf, (int, float)) and math.isfinite(float(ccf))
     return CloudRegion(
@@ -143,13 +147,13 @@ def resolve_region(name: str) -> CloudRegion:
     if len(hits) == 1:
         return _region_from_row(hits[0][1])
     if len(hits) > 1:
-        options = [f"{p}:{_region_table().iloc[i]['region']}" for p, i in hits]
+        options = [f"{p}:{_region_table()[i]['region']}" for p, i in hits]
         raise InputError("region", name, f"ambiguous; prefix the provider: {_quote_list(options)}")
     key = _norm(text)
     suggestions = ""
     for p in providers:
         idx = _region_index()[p]
-        names = {k: f"{p}:{_region_table().iloc[i]['region']}" for k, i in idx.items()}
+        names = {k: f"{p}:{_region_table()[i]['region']}" for k, i in idx.items()}
         suggestions = _did_you_mean(key, names)
         if suggestions:
             break
@@ -165,11 +169,14 @@ def provider_of_region(region: str | CloudRegion) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _gcp_intensity() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    t = _read_csv("gcp_region_intensity.csv", dtype={"region": str})
+    by_region: dict[str, list[tuple[int, float]]] = {}
+    for r in _read_records("gcp_region_intensity.csv"):
+        by_region.setdefault(str(r["region"]), []).append(
+            (int(r["year"]), _number(r["carbon_intensity"], "gcp_region_intensity.csv", "carbon_intensity")))
     out = {}
-    for region, g in t.groupby("region"):
-        g = g.sort_values("year")
-        out[str(region)] = (g["year"].to_numpy(dtype=int), g["carbon_intensity"].to_numpy(dtype=float))
+    for region in sorted(by_region):
+        rows = sorted(by_region[region], key=lambda row: row[0])
+        out[region] = (np.array([r[0] for r in rows], dtype=int), np.array([r[1] for r in rows], dtype=float))
     return out
 
 
@@ -229,9 +236,13 @@ def location_weights() -> tuple[tuple[str, ...], np.ndarray]:
     from .grid import _grid_matrix
 
     rows = _grid_matrix()[0]
-    counts = _region_table()["country_iso3"].dropna().value_counts()
-    counts = counts[[c in rows for c in counts.index]].sort_index()
-    return tuple(counts.index), (counts.to_numpy(dtype=float) / float(counts.sum()))
+    counts: dict[str, int] = {}
+    for row in _region_table():
+        if row["country_iso3"] is not None and row["country_iso3"] in rows:
+            counts[row["country_iso3"]] = counts.get(row["country_iso3"], 0) + 1
+    codes = tuple(sorted(counts))
+    n = np.array([counts[c] for c in codes], dtype=float)
+    return codes, n / float(n.sum())
 
 
 @functools.lru_cache(maxsize=64)
