@@ -22,10 +22,15 @@ import functools
 import hashlib
 import struct
 from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
+
+from carbon_bayes.frames import is_frame, is_series
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -73,7 +78,7 @@ def row_keys(runs: pd.DataFrame | Mapping[str, np.ndarray], columns: Iterable[st
     """
     cols = list(columns)
     n = len(runs[cols[0]]) if cols else len(runs)
-    if n == 1 and not isinstance(runs, pd.DataFrame):  # one run: Python integers beat numpy's per-call cost
+    if n == 1 and not is_frame(runs):  # one run: Python integers beat numpy's per-call cost
         return np.array([_one_row_key(runs, cols)], dtype=np.uint64)
     key = np.zeros(n, dtype=np.uint64)
     for c in cols:
@@ -125,21 +130,71 @@ def float_hash(values: npt.ArrayLike) -> np.ndarray:
     return mix(bits)
 
 
+#: The key pandas' ``hash_array`` uses by default (``pandas.core.util.hashing``).
+_PANDAS_HASH_KEY = b"0123456789123456"
+
+
+def _rotl(x: int, b: int) -> int:
+    return ((x << b) | (x >> (64 - b))) & _MASK
+
+
+def _siphash24(key: bytes, data: bytes) -> int:
+    """SipHash-2-4 of ``data`` under the 16-byte ``key`` (Aumasson and Bernstein 2012), as a Python integer."""
+    k0, k1 = int.from_bytes(key[:8], "little"), int.from_bytes(key[8:16], "little")
+    v = [k0 ^ 0x736F6D6570736575, k1 ^ 0x646F72616E646F6D, k0 ^ 0x6C7967656E657261, k1 ^ 0x7465646279746573]
+
+    def rounds(n: int) -> None:
+        v0, v1, v2, v3 = v
+        for _ in range(n):
+            v0 = (v0 + v1) & _MASK
+            v1 = _rotl(v1, 13) ^ v0
+            v0 = _rotl(v0, 32)
+            v2 = (v2 + v3) & _MASK
+            v3 = _rotl(v3, 16) ^ v2
+            v0 = (v0 + v3) & _MASK
+            v3 = _rotl(v3, 21) ^ v0
+            v2 = (v2 + v1) & _MASK
+            v1 = _rotl(v1, 17) ^ v2
+            v2 = _rotl(v2, 32)
+        v[:] = v0, v1, v2, v3
+
+    end = len(data) - len(data) % 8
+    for i in range(0, end, 8):
+        m = int.from_bytes(data[i:i + 8], "little")
+        v[3] ^= m
+        rounds(2)
+        v[0] ^= m
+    last = ((len(data) & 0xFF) << 56) | int.from_bytes(data[end:], "little")
+    v[3] ^= last
+    rounds(2)
+    v[0] ^= last
+    v[2] ^= 0xFF
+    rounds(4)
+    return v[0] ^ v[1] ^ v[2] ^ v[3]
+
+
 @functools.lru_cache(maxsize=4096)
 def _string_hash(text: str) -> np.uint64:
-    return pd.util.hash_array(np.array([text], dtype=object))[0]
+    """Hash one string as pandas' ``hash_array`` does (SipHash-2-4 of its UTF-8 under pandas' key, then :func:`mix`).
+
+    Written out so that a single run is keyed without importing pandas; tests/test_streams_keys.py
+    checks it against pandas.
+    """
+    return np.uint64(_mix_int(_siphash24(_PANDAS_HASH_KEY, text.encode("utf-8"))))
 
 
 def column_hash(column: pd.Series | np.ndarray) -> np.ndarray:
     """Hash one column as pandas' ``hash_array`` does: numbers as float64, text by content ("" for missing)."""
     if column.dtype.kind in "fiub":
         return float_hash(np.asarray(column, dtype=float))
-    if isinstance(column, pd.Series):
+    if is_series(column):
         text = column.fillna("").astype(str).to_numpy(dtype=object)
     else:
         text = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in column],
                         dtype=object)
     if len(text) > _SMALL:
+        import pandas as pd
+
         return pd.util.hash_array(text)
     return np.array([_string_hash(t) for t in text], dtype=np.uint64)
 
@@ -157,6 +212,8 @@ def replicate_keys(keys: np.ndarray, replicate: npt.ArrayLike) -> np.ndarray:
 
 def occurrence(keys: np.ndarray) -> np.ndarray:
     """0 for the first row with each key, 1 for the second, ...: replicates of identical rows."""
+    import pandas as pd
+
     return pd.Series(np.asarray(keys, dtype=np.uint64)).groupby(np.asarray(keys)).cumcount().to_numpy(np.uint64)
 
 

@@ -78,3 +78,13 @@ def test_keys_of_normalised_runs_equal_pandas_hashing():
     for i in (0, 1, 2):
         alone = schema.normalise_runs(frame.iloc[[i]].reset_index(drop=True))
         assert streams.row_keys(alone, KEY_COLUMNS)[0] == want[i]
+
+
+def test_string_hash_is_pandas_hash_array_for_every_tail_length_and_script():
+    """The pure-Python SipHash-2-4 that keys one run without pandas gives pandas' own hash of each string."""
+    rng = np.random.default_rng(20261204)
+    alphabet = [chr(c) for c in (*range(32, 127), 0xE9, 0xFC, 0x65E5, 0x672C, 0x2713, 0x1F642)]
+    texts = ["".join(rng.choice(alphabet, size=n)) for n in range(0, 41) for _ in range(5)]  # 1-4 bytes a character
+    want = pd.util.hash_array(np.array(texts, dtype=object))
+    got = np.array([streams._string_hash(t) for t in texts], dtype=np.uint64)
+    assert np.array_equal(got, want)
