@@ -8,11 +8,15 @@ types a one-row DataFrame, so a single run is checked without building one.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from carbon_bayes.errors import InputError, row_number
+from carbon_bayes.frames import is_series
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _ndim(value) -> int:
@@ -23,6 +27,8 @@ def _ndim(value) -> int:
 
 
 def _to_frame(runs) -> pd.DataFrame:
+    import pandas as pd
+
     if isinstance(runs, pd.DataFrame):
         df = runs.copy()
     elif isinstance(runs, pd.Series):
@@ -79,7 +85,7 @@ class _Cells:
 
 
 #: What the checks read: a DataFrame or one run's cells.
-Table = pd.DataFrame | _Cells
+type Table = pd.DataFrame | _Cells
 
 
 #: Python types a one-run fast path types exactly as pandas does (anything else goes through pandas).
@@ -107,7 +113,7 @@ def _one_run(runs) -> _Cells | None:
 def _column(df: Table, name: str, dtype) -> np.ndarray:
     """Column ``name`` of a DataFrame or :class:`_Cells` as a numpy array of ``dtype``."""
     col = df[name]
-    return col.to_numpy(dtype=dtype) if isinstance(col, pd.Series) else np.asarray(col, dtype=dtype)
+    return col.to_numpy(dtype=dtype) if is_series(col) else np.asarray(col, dtype=dtype)
 
 
 def _row_label(df: Table, i: int) -> str:

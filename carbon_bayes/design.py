@@ -10,14 +10,17 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 
 from carbon_bayes import reference
+from carbon_bayes.frames import is_series
 from carbon_bayes.schema import CATEGORIES
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Year assumed when a run gives none (a warning says so).
 DEFAULT_YEAR = 2025
@@ -53,10 +56,10 @@ def model_levels(structure: dict, operators: Any = ()) -> Levels:
 
     ``operators``: the organisations of the fitted runs (a posterior's ``operator`` levels).
     """
-    acc = reference.accelerators()
+    acc = reference.accelerator_rows().values()
     return Levels(
-        generation=tuple(sorted(acc["generation"].unique())),
-        family=tuple(sorted(acc["family"].unique())),
+        generation=tuple(sorted({row["generation"] for row in acc})),
+        family=tuple(sorted({row["family"] for row in acc})),
         architecture=CATEGORIES["architecture"],
         era=tuple(structure["era_labels"]),
         provider=CATEGORIES["provider"],
@@ -150,6 +153,8 @@ def groups(**columns: np.ndarray) -> dict[tuple, np.ndarray]:
         for i, key in enumerate(zip(*arrays, strict=True)):
             found.setdefault(key, []).append(i)
         return {k: np.asarray(v) for k, v in found.items()}
+    import pandas as pd
+
     out = pd.DataFrame(columns).groupby(list(columns), sort=False, dropna=False).indices
     return {(k if isinstance(k, tuple) else (k,)): v for k, v in out.items()}
 
@@ -179,15 +184,17 @@ class HardwareTable:
 @functools.lru_cache(maxsize=8)
 def hardware_table(levels: Levels) -> HardwareTable:
     """Return the accelerator table as arrays (cached: it is read on every estimate)."""
-    acc = reference.accelerators()
+    acc = reference.accelerator_rows()
     g = {v: i for i, v in enumerate(levels.generation)}
     f = {v: i for i, v in enumerate(levels.family)}
-    ids = np.array(acc.index, dtype=object)
+    ids = np.array(list(acc), dtype=object)
+    rows = list(acc.values())
+    tdp_log_sd = np.array([r["tdp_log_sd"] for r in rows], dtype=float)
     return HardwareTable(
-        ids=ids, pos={h: i for i, h in enumerate(ids)}, tdp_w=acc["tdp_w"].to_numpy(dtype=float),
-        tdp_log_sd=acc["tdp_log_sd"].fillna(0).to_numpy(dtype=float),
+        ids=ids, pos={h: i for i, h in enumerate(ids)}, tdp_w=np.array([r["tdp_w"] for r in rows], dtype=float),
+        tdp_log_sd=np.where(np.isnan(tdp_log_sd), 0.0, tdp_log_sd),
         peak_flops=np.array([reference.peak_flops(h) for h in ids], dtype=float),
-        gen_idx=np.array([g[v] for v in acc["generation"]]), fam_idx=np.array([f[v] for v in acc["family"]]))
+        gen_idx=np.array([g[r["generation"]] for r in rows]), fam_idx=np.array([f[r["family"]] for r in rows]))
 
 
 def hardware_arrays(hardware: np.ndarray, precision: np.ndarray, levels: Levels
@@ -217,7 +224,7 @@ type Runs = pd.DataFrame | Mapping[str, np.ndarray]
 def _col(df: Runs, name: str, dtype: npt.DTypeLike = object) -> np.ndarray:
     """Column ``name`` of normalised runs (a DataFrame or a mapping of arrays) as a numpy array."""
     col = df[name]
-    return col.to_numpy(dtype=dtype) if isinstance(col, pd.Series) else np.asarray(col, dtype=dtype)
+    return col.to_numpy(dtype=dtype) if is_series(col) else np.asarray(col, dtype=dtype)
 
 
 def _grid_centre(df: Runs, year: np.ndarray, unknown_sd: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,12 +12,12 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-import pandas as pd
 
 from carbon_bayes import design, schema, streams
 from carbon_bayes._compat import renamed_kwargs
 from carbon_bayes.constants import CHUNK_ELEMENTS, CI_LEVEL, MCSE_TARGET, N_DRAWS, N_DRAWS_BY_TIER, N_DRAWS_MAX, SEED
 from carbon_bayes.errors import InputError
+from carbon_bayes.frames import is_frame
 from carbon_bayes.predict import Predictor, Simulation, get_predictor
 from carbon_bayes.result import (  # noqa: F401  (re-exported: estimator.Estimate, estimator.OUTPUT_COLUMNS, ...)
     LONG_NAMES,
@@ -106,8 +106,8 @@ def _n_runs(inputs: Runs) -> int:
 
 def _rows(inputs: Runs, rows: np.ndarray) -> Runs:
     """Return the normalised runs at row positions ``rows``."""
-    if isinstance(inputs, pd.DataFrame):
-        return inputs.iloc[rows]
+    if is_frame(inputs):
+        return inputs.iloc[rows]  # type: ignore[union-attr]
     return {c: v[rows] for c, v in inputs.items()}
 
 

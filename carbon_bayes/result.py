@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from carbon_bayes import risk, schema
 from carbon_bayes._compat import deprecated_attribute
 from carbon_bayes.errors import InputError
+from carbon_bayes.frames import is_frame
 
-if TYPE_CHECKING:  # xarray is imported when the draws are read as a Dataset: a one-run CLI call does without it
+if TYPE_CHECKING:  # pandas and xarray are imported where a DataFrame or a Dataset is built (one-run CLI: neither)
+    import pandas as pd
     import xarray as xr
 
     from carbon_bayes.predict import Simulation
@@ -108,14 +109,16 @@ class Estimate:
     @property
     def summary(self) -> pd.DataFrame:
         """The summary columns as a DataFrame (built once)."""
-        if not isinstance(self._summary, pd.DataFrame):
+        if not is_frame(self._summary):
+            import pandas as pd
+
             self._summary = pd.DataFrame(self._summary)
         return self._summary
 
     @property
     def inputs(self) -> pd.DataFrame:
         """The normalised inputs as a DataFrame (built once)."""
-        if not isinstance(self._inputs, pd.DataFrame):
+        if not is_frame(self._inputs):
             self._inputs = schema.columns_frame(self._inputs)
         return self._inputs
 
@@ -125,10 +128,22 @@ class Estimate:
         With ``mcse=True`` it also has ``n_draws`` and the relative Monte Carlo standard errors of
         the medians (``energy_mwh_median_mcse``, ``co2_t_median_mcse``: 0.01 is 1% of the median).
         """
+        import pandas as pd
+
         cols = [*OUTPUT_COLUMNS, *MCSE_COLUMNS] if mcse else list(OUTPUT_COLUMNS)
-        if isinstance(self._summary, pd.DataFrame):
+        if is_frame(self._summary):
             return self._summary.loc[:, cols].copy()
-        return pd.DataFrame({c: self._summary[c].copy() for c in cols})
+        return pd.DataFrame(self.to_columns(mcse))
+
+    def to_columns(self, mcse: bool = False) -> dict[str, np.ndarray]:
+        """Return the output contract as ``{column: numpy array}`` (copies), the columns of :meth:`to_frame`.
+
+        It needs no pandas: the one-run CLI prints its table from it.
+        """
+        cols = [*OUTPUT_COLUMNS, *MCSE_COLUMNS] if mcse else list(OUTPUT_COLUMNS)
+        if is_frame(self._summary):
+            return {c: self._summary[c].to_numpy(copy=True) for c in cols}
+        return {c: np.array(self._summary[c], copy=True) for c in cols}
 
     @property
     def draws_kept(self) -> bool:
@@ -172,6 +187,8 @@ class Estimate:
 
         The columns name the quantity and the level (``co2_t_q0.05``, ``energy_mwh_q0.5``).
         """
+        import pandas as pd
+
         qs = np.atleast_1d(np.asarray(q, dtype=float))
         if np.any((qs < 0) | (qs > 1)):
             raise InputError("q", q, "quantiles are fractions between 0 and 1")
@@ -181,6 +198,8 @@ class Estimate:
 
     def prob_exceeds(self, co2_t: float | None = None, energy_mwh: float | None = None) -> pd.Series:
         """P(quantity > threshold) per run; give exactly one of ``co2_t`` or ``energy_mwh``."""
+        import pandas as pd
+
         if (co2_t is None) == (energy_mwh is None):
             raise InputError("prob_exceeds", {"co2_t": co2_t, "energy_mwh": energy_mwh},
                              "give exactly one threshold, e.g. prob_exceeds(co2_t=100)")
@@ -211,6 +230,8 @@ class Estimate:
         pandas.Series
             Indexed by run_id.
         """
+        import pandas as pd
+
         v = risk.carbon_at_risk(self._checked_values(quantity), q)
         return pd.Series(np.atleast_1d(v), index=pd.Index(self.summary["run_id"], name="run_id"),
                          name=f"{quantity} at risk (q={float(q):g})")
@@ -228,6 +249,8 @@ class Estimate:
         pandas.Series
             Indexed by run_id; 0 where no draw exceeds the budget.
         """
+        import pandas as pd
+
         v = risk.expected_shortfall(self._checked_values("co2_t"), budget_t)
         return pd.Series(np.atleast_1d(v), index=pd.Index(self.summary["run_id"], name="run_id"),
                          name=f"expected shortfall over {float(budget_t):g} t")

@@ -21,10 +21,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from carbon_bayes.errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Cells starting with one of these are run as formulas by spreadsheets (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -182,6 +184,8 @@ def escape_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
     Numbers (also negative ones written as text) are left as they are.
     """
+    import pandas as pd
+
     out = df.copy()
     for c in out.columns:
         if out[c].dtype == object or pd.api.types.is_string_dtype(out[c].dtype):

@@ -14,9 +14,9 @@ import difflib
 import re
 import warnings
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from carbon_bayes import reference
 from carbon_bayes.cells import Table, _column, _one_run, _row_label, _to_frame
@@ -37,6 +37,10 @@ from carbon_bayes.contract import (  # noqa: F401  (re-exported: schema.COLUMNS,
     Column,
 )
 from carbon_bayes.errors import CarbonBayesWarning, InputError, row_number
+from carbon_bayes.frames import is_pandas_missing
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _suggest(value: str, choices) -> str:
@@ -65,7 +69,7 @@ def _parse_number(col: str, values: np.ndarray, df: Table) -> np.ndarray:
         pass
     out = np.empty(len(values))
     for i, raw in enumerate(values):
-        if raw is None or raw is pd.NA or raw is pd.NaT or (isinstance(raw, float) and np.isnan(raw)):
+        if raw is None or is_pandas_missing(raw) or (isinstance(raw, float) and np.isnan(raw)):
             out[i] = np.nan
             continue
         if isinstance(raw, (bool, np.bool_)):
@@ -130,8 +134,10 @@ def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: Table) -
 def _text(values) -> np.ndarray:
     """Text cells as stripped str ("" for missing); pandas' string methods for large batches."""
     if len(values) <= 64:  # a Python loop is faster than building a Series for a few runs
-        return np.array(["" if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v).strip()
-                         for v in values], dtype=object)
+        return np.array(["" if v is None or is_pandas_missing(v) or (isinstance(v, float) and np.isnan(v))
+                         else str(v).strip() for v in values], dtype=object)
+    import pandas as pd
+
     s = pd.Series(values, dtype=object)
     return s.where(s.notna(), "").astype(str).str.strip().to_numpy(dtype=object)
 
@@ -232,6 +238,8 @@ NORMALISED_COLUMNS = (*COLUMN_NAMES, "tier", "warnings")
 
 def columns_frame(columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
     """Build the DataFrame :func:`normalise_runs` returns from :func:`normalise_columns`' arrays."""
+    import pandas as pd
+
     return pd.DataFrame(columns, columns=list(NORMALISED_COLUMNS))
 
 
@@ -285,7 +293,8 @@ def _check_ids_and_year(out: dict[str, np.ndarray], df: Table) -> None:
     empty = rid == ""
     rid[empty] = [f"run-{i}" for i in np.flatnonzero(empty)]
     if len(set(rid)) < len(rid):
-        i = int(np.flatnonzero(pd.Series(rid).duplicated().to_numpy())[0])
+        seen: set[str] = set()
+        i = next(j for j, r in enumerate(rid) if r in seen or seen.add(r))
         raise InputError("run_id", rid[i], "run_id must be unique; rename or drop the duplicate row", row=row_number(i))
 
     yr = out["year"]
@@ -384,8 +393,8 @@ def _check_compute_and_power(out: dict[str, np.ndarray], df: Table, notes: list[
     pw = out["power_per_device_w"]
     has = ~np.isnan(pw) & (out["hardware"] != "")
     if has.any():
-        tdp = reference.accelerators()["tdp_w"]
-        t = np.array([tdp[hw] if hw else np.nan for hw in out["hardware"]], dtype=float)
+        acc = reference.accelerator_rows()
+        t = np.array([acc[hw]["tdp_w"] if hw else np.nan for hw in out["hardware"]], dtype=float)
         r = pw / t
         bad = has & ((r > 3.0) | (r < 0.05))
         if bad.any():
@@ -398,8 +407,8 @@ def _peak(hardware: str, precision: str) -> tuple[float, str]:
     """Dense peak FLOP/s of a run's chip (the fastest chip of the table when it is unknown), and its name."""
     if hardware:
         return reference.peak_flops(hardware, precision or None), hardware
-    acc = reference.accelerators()
-    return float(acc[[c for c in acc.columns if c.startswith("peak_")]].max().max()) * 1e12, "the fastest chip known"
+    peaks = [v for row in reference.accelerator_rows().values() for c, v in row.items() if c.startswith("peak_")]
+    return float(np.nanmax(peaks)) * 1e12, "the fastest chip known"
 
 
 def _check_utilisation(out: dict[str, np.ndarray], flops: np.ndarray, df: Table,
@@ -464,4 +473,6 @@ def information_tier(runs) -> np.ndarray:
 
 def describe_columns() -> pd.DataFrame:
     """Describe the input contract as a table (name, unit, description)."""
+    import pandas as pd
+
     return pd.DataFrame([(c.name, c.unit, c.description) for c in COLUMNS], columns=["column", "unit", "description"])

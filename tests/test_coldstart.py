@@ -34,3 +34,28 @@ def test_the_one_run_cli_imports_no_heavy_library():
     code, rows, heavy = json.loads(res.stdout)
     assert code == 0 and rows[0]["tier"] == "T3" and rows[0]["co2_t_median"] > 0
     assert heavy == []
+
+
+def test_the_one_run_table_cli_imports_no_pandas_and_prints_the_numbers_of_estimate():
+    """A one-run table at every tier is printed without pandas (its import was most of a cold start)."""
+    from carbon_bayes import estimate
+
+    runs = {"T1": {"parameters": "7e9", "hardware": "H100", "device_hours": "1e6", "country": "FR", "year": "2023"},
+            "T2": {"parameters": "7e9", "hardware": "A100", "training_flops": "1e23", "region": "aws:us-east-1",
+                   "year": "2023"},
+            "T3": {"parameters": "7e9", "year": "2023"}}
+    for tier, run in runs.items():
+        flags = [x for k, v in run.items() for x in (f"--{k.replace('_', '-')}", v)]
+        code = ("import sys, io, contextlib, json\n"
+                "from carbon_bayes.cli import main\n"
+                "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+                f"    code = main(['estimate', *{flags!r}])\n"
+                "print(json.dumps([code, out.getvalue(), [m for m in ('pandas', 'pyarrow') if m in sys.modules]]))\n")
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        status, table, imported = json.loads(res.stdout)
+        assert status == 0 and imported == [], tier
+        cells = " ".join(table.splitlines()[1:]).split()  # the header line, rows and blocks after the level line
+        row = estimate(run).to_frame().iloc[0]
+        assert row["tier"] == tier and tier in cells
+        for col in ("energy_mwh_median", "energy_mwh_lower", "co2_t_upper"):
+            assert f"{row[col]:.4g}" in cells, (tier, col)

@@ -45,17 +45,18 @@ def run(args) -> int:
 
         flag = "--scheduler" if args.scheduler else "--chunk-size"
         raise InputError(flag, args.scheduler or args.chunk_size, "blocks are for --input FILE (without --voi)")
-    runs = runs_from_args(args)
+    runs = runs_from_args(args, one_as_dict=True)  # one run from flags: a dict, checked without pandas
+    n_runs = 1 if isinstance(runs, dict) else len(runs)
     if args.voi:
         from carbon_bayes.errors import InputError
         from carbon_bayes.voi import MAX_VOI_RUNS
 
-        if len(runs) > MAX_VOI_RUNS:
-            raise InputError("--voi", f"{len(runs)} runs", f"value of information re-estimates every run many times; "
+        if n_runs > MAX_VOI_RUNS:
+            raise InputError("--voi", f"{n_runs} runs", f"value of information re-estimates every run many times; "
                              f"give at most {MAX_VOI_RUNS} runs (split the file) or drop --voi")
     est = estimate(runs, ci_level=args.ci_level, posterior=args.posterior, n_draws=args.n_draws, seed=args.seed,
                    keep_draws=False)  # the table needs no draws (and so no xarray)
-    out = est.to_frame()
+    out = est.to_columns()  # the output contract as arrays: a table is printed without pandas
     if args.voi:
         from carbon_bayes.voi import voi_columns
 
@@ -63,7 +64,7 @@ def run(args) -> int:
         out["voi_top_input"] = v["voi_top_input"].to_numpy()
         out["voi_narrowing"] = v["voi_narrowing"].to_numpy()
     write_table(out, args.output, args.format, ci_level=args.ci_level)
-    if not args.voi and len(runs) == 1 and est.summary["tier"].iloc[0] == "T3" and args.format == "table":
+    if not args.voi and n_runs == 1 and out["tier"][0] == "T3" and args.format == "table":
         _t3_hint(runs, args)  # for a person at a terminal (it re-estimates the run ~100 times)
     return 0
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-import pandas as pd
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from carbon_bayes.constants import CI_LEVEL, N_DRAWS_BY_TIER
+from carbon_bayes.contract import COLUMNS
 from carbon_bayes.errors import InputError
-from carbon_bayes.safeio import atomic_write, escape_formulas
-from carbon_bayes.schema import COLUMNS
+from carbon_bayes.frames import is_frame
+from carbon_bayes.textable import as_columns, format_table
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def add_run_flags(parser: argparse.ArgumentParser, *, input_help: str = "CSV of runs, one per row, columns of the "
@@ -40,53 +44,64 @@ def check_one_source(args) -> dict:
     return flags
 
 
-def runs_from_args(args) -> pd.DataFrame:
-    """Return the runs the flags describe: the ``--input`` CSV or one run from the column flags."""
+def runs_from_args(args, *, one_as_dict: bool = False) -> pd.DataFrame | dict:
+    """Return the runs the flags describe: the ``--input`` CSV or one run from the column flags.
+
+    With ``one_as_dict`` one run from flags is the dict of its flags, which :func:`~carbon_bayes.estimate`
+    checks without pandas (the one-run CLI's cold start); else a one-row DataFrame.
+    """
     flags = check_one_source(args)
     if args.input:
         return read_table(args.input)
     if not flags:
         raise InputError("run", "none", "describe a run with flags (e.g. --parameters 7e9 --hardware H100 "
                          "--device-hours 1e6) or give --input FILE")
+    if one_as_dict:
+        return flags
+    import pandas as pd
+
     return pd.DataFrame([flags])
 
 
-def write_table(df: pd.DataFrame, output: str | None, fmt: str = "table", ci_level: float | None = None) -> None:
-    """Write ``df`` to ``output`` (CSV, atomically) or print it (table, csv or json).
+def write_table(df: pd.DataFrame | Mapping, output: str | None, fmt: str = "table",
+                ci_level: float | None = None) -> None:
+    """Write ``df`` (a DataFrame or a mapping of columns) to ``output`` (CSV, atomically) or print it.
 
     ``csv``, ``json`` and ``--output`` carry every column unchanged; ``table`` is for a person
     (see :func:`print_human`), with ``ci_level`` named in its header when given.
     """
+    if not output and fmt == "table":
+        print_human(df, ci_level)
+        return
+    from carbon_bayes.safeio import atomic_write, escape_formulas
+
+    if not is_frame(df):
+        import pandas as pd
+
+        df = pd.DataFrame(dict(df))
     if output:
         safe = escape_formulas(df)
         atomic_write(output, lambda tmp: safe.to_csv(tmp, index=False))
         print(f"wrote {len(df)} rows to {output}", file=sys.stderr)
-        return
-    if fmt == "csv":
+    elif fmt == "csv":
         escape_formulas(df).to_csv(sys.stdout, index=False)
-    elif fmt == "json":
-        print(json.dumps(json.loads(df.to_json(orient="records")), indent=2))
     else:
-        print_human(df, ci_level)
+        print(json.dumps(json.loads(df.to_json(orient="records")), indent=2))
 
 
 _VOI = ("voi_top_input", "voi_narrowing")
 
 
-def _fmt_number(x: float) -> str:
-    return f"{x:.4g}"
+def _blocks(cols: dict, key: str | None, width: int) -> list[str]:
+    """Split the columns ``cols`` into tables no wider than ``width`` where possible, each with the ``key`` column."""
+    def render(names: list) -> str:
+        return format_table(cols, names)
 
-
-def _blocks(df: pd.DataFrame, key: str | None, width: int) -> list[str]:
-    """``df`` as tables no wider than ``width`` where possible, each block repeating the ``key`` column."""
-    def render(cols: list) -> str:
-        return df[cols].to_string(index=False, float_format=_fmt_number)
-
-    def fits(cols: list) -> bool:
-        return max(len(ln) for ln in render(cols).splitlines()) <= width
+    def fits(names: list) -> bool:
+        return max(len(ln) for ln in render(names).splitlines()) <= width
 
     lead = [key] if key else []
-    rest = [c for c in df.columns if c != key]
+    rest = [c for c in cols if c != key]
     if not rest or fits(lead + rest):
         return [render(lead + rest)]
     blocks, group = [], []
@@ -99,8 +114,8 @@ def _blocks(df: pd.DataFrame, key: str | None, width: int) -> list[str]:
     return ["\n\n".join(blocks)]
 
 
-def print_human(df: pd.DataFrame, ci_level: float | None = None, width: int | None = None) -> None:
-    """Print ``df`` as a table that fits the terminal.
+def print_human(df: pd.DataFrame | Mapping, ci_level: float | None = None, width: int | None = None) -> None:
+    """Print ``df`` (a DataFrame or a mapping of columns) as a table that fits the terminal.
 
     The interval level heads the table; ``warnings`` are printed on their own lines under it
     (one per run that has any) and the ``--voi`` columns as a table of their own, so no column
@@ -110,19 +125,19 @@ def print_human(df: pd.DataFrame, ci_level: float | None = None, width: int | No
     import textwrap
 
     width = width or shutil.get_terminal_size((100, 24)).columns
-    key = "run_id" if "run_id" in df.columns else None
-    main = df.drop(columns=[c for c in ("warnings", *_VOI) if c in df.columns])
-    if ci_level is not None and any(str(c).endswith(("_lower", "_upper")) for c in df.columns):
+    cols = as_columns(df)
+    key = "run_id" if "run_id" in cols else None
+    main = {c: v for c, v in cols.items() if c not in ("warnings", *_VOI)}
+    if ci_level is not None and any(str(c).endswith(("_lower", "_upper")) for c in cols):
         print(f"{ci_level:.0%} equal-tailed credible interval: *_lower to *_upper")
-    with pd.option_context("display.max_columns", None, "display.max_colwidth", 60):
-        for block in _blocks(main, key, width):
-            print(block)
-        voi = [c for c in _VOI if c in df.columns]
-        if voi:
-            print("\nvalue of information (voi_narrowing: times narrower once known):")
-            print(df[[key, *voi] if key else voi].to_string(index=False, float_format=_fmt_number))
-    if "warnings" in df.columns:
-        notes = [(df[key].iloc[i] if key else i, w) for i, w in enumerate(df["warnings"]) if isinstance(w, str) and w]
+    for block in _blocks(main, key, width):
+        print(block)
+    voi = [c for c in _VOI if c in cols]
+    if voi:
+        print("\nvalue of information (voi_narrowing: times narrower once known):")
+        print(format_table(cols, [key, *voi] if key else voi))
+    if "warnings" in cols:
+        notes = [(cols[key][i] if key else i, w) for i, w in enumerate(cols["warnings"]) if isinstance(w, str) and w]
         if notes:
             print("\nwarnings:")
         for who, w in notes:
