@@ -5,7 +5,9 @@ Measures, against those targets:
 1. ``import carbon_bayes`` in a fresh interpreter (median of 5; target <= 1 s), whether PyMC or
    PyTensor got imported, and a cold first ``estimate()`` (import + loading the shipped posterior);
 2. one ``estimate()`` of a single run, in-process, after import and a warm-up call (median of 50
-   calls for a T1, a T2 and a T3 run; targets <= 1.5 ms at T1 and T2, <= 2.5 ms at T3);
+   calls for a T1, a T2 and a T3 run; targets <= 1.5 ms at T1 and T2, <= 2.5 ms at T3), beside
+   the same run in one pass at its tier's first draw count and the minimal numpy chain below on
+   the same run and draws;
 3. batches of runs in one ``estimate()`` call (a realistic mix: the rows of
    ``data/training_runs.csv`` repeated with varied hours, sizes and locations across the three
    tiers), each size in its own subprocess so that its peak RSS (``resource.getrusage``) is its
@@ -163,20 +165,51 @@ def bench_import(repeats: int = 5) -> dict:
 
 # ------------------------------------------------------------------------------ 2. single runs
 
-def bench_single(calls: int = 50) -> dict:
-    import carbon_bayes
+def _spread(times: list[float]) -> dict:
+    times = sorted(times)
+    return {"median": statistics.median(times), "p10": times[len(times) // 10],
+            "p90": times[int(len(times) * 0.9)], "min": times[0]}
 
+
+def bench_single(calls: int = 50) -> dict:
+    """One run per tier: ``estimate().to_frame()`` beside two comparisons timed in the same loop.
+
+    * one pass at the tier's first draw count (``n_draws=N_DRAWS_BY_TIER[tier]``): what the draw
+      policy's second pass costs;
+    * the minimal numpy chain (``minimal_chain.estimate``) on the same run with the package's draws,
+      pass by pass: what the package's checks, counter-based random numbers and notes cost over
+      the bare arithmetic.
+
+    The three calls alternate, so that a change in the machine's load touches all three alike.
+    """
+    import minimal_chain
+
+    import carbon_bayes
+    from carbon_bayes.constants import N_DRAWS_BY_TIER
+    from carbon_bayes.predict import get_predictor
+
+    pred = get_predictor()
     out = {}
     for name, run in (("T1", T1), ("T2", T2), ("T3", T3)):
         carbon_bayes.estimate(run)  # warm-up: loads the posterior, fills caches
-        times = []
+        passes = package_passes([run])
+        one_pass = N_DRAWS_BY_TIER[name]
+        carbon_bayes.estimate(run, n_draws=one_pass)
+        minimal_chain.estimate(pred, [run], passes)
+        times: dict[str, list[float]] = {"package": [], "one_pass": [], "minimal": []}
         for _ in range(calls):
             t = time.perf_counter()
             carbon_bayes.estimate(run).to_frame()
-            times.append(time.perf_counter() - t)
-        times.sort()
-        out[name] = {"median": statistics.median(times), "p10": times[len(times) // 10],
-                     "p90": times[int(len(times) * 0.9)], "min": times[0]}
+            times["package"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            carbon_bayes.estimate(run, n_draws=one_pass).to_frame()
+            times["one_pass"].append(time.perf_counter() - t)
+            t = time.perf_counter()
+            minimal_chain.estimate(pred, [run], passes)
+            times["minimal"].append(time.perf_counter() - t)
+        out[name] = {**_spread(times["package"]), "passes": [int(p[0]) for p in passes],
+                     "one_pass_draws": one_pass, "one_pass": _spread(times["one_pass"])["median"],
+                     "minimal": _spread(times["minimal"])["median"]}
     return out
 
 
@@ -391,11 +424,17 @@ def report(info: dict, imp: dict, single: dict, batches: list[dict]) -> str:
               "no pymc/pytensor | " + ("met" if not {"pymc", "pytensor"} & set(imp["heavy_after_estimate"])
                                       else "**missed**") + " |"]
     lines += ["", "## One run, in-process, after import and a warm-up call (50 calls)", "",
-              "| run | median ms | p10 ms | p90 ms | target | |", "| --- | --- | --- | --- | --- | --- |"]
+              "`estimate(run).to_frame()`, and in the same loop the same run in one pass at its tier's first "
+              "draw count, and the minimal numpy chain on the same run with the package's draws per pass.", "",
+              "| run | draws per pass | median ms | p10 ms | p90 ms | target | | one pass: draws, ms | "
+              "minimal numpy, same draws, ms | x minimal |",
+              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for k, v in single.items():
         target = TARGETS["single_ms"][k]
-        lines.append(f"| {k} | {_ms(v['median'])} | {_ms(v['p10'])} | {_ms(v['p90'])} | <= {target:g} ms | "
-                     f"{_verdict(v['median'] * 1e3, target)} |")
+        lines.append(f"| {k} | {' then '.join(f'{d:,}' for d in v['passes'])} | {_ms(v['median'])} | "
+                     f"{_ms(v['p10'])} | {_ms(v['p90'])} | <= {target:g} ms | {_verdict(v['median'] * 1e3, target)} | "
+                     f"{v['one_pass_draws']:,}, {_ms(v['one_pass'])} | {_ms(v['minimal'])} | "
+                     f"{v['median'] / v['minimal']:.2f} |")
     lines += ["", "## Batches in one call (each size in its own process)", "",
               "| method | runs | keep_draws | draws kept | median s | runs/s | peak RSS MB | RSS before call MB | "
               "answered | tiers |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
