@@ -31,7 +31,11 @@ def _cell(value: object, float_format: Callable[[float], str]) -> str:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         return "NaN" if math.isnan(value) else float_format(float(value))
-    return str(value)
+    return str(value).translate(_ESCAPES)
+
+
+#: Control characters a cell shows escaped (as pandas' ``to_string`` does), so that text cannot break a table's rows.
+_ESCAPES = {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
 
 
 def format_table(columns: Mapping[str, Sequence], names: Sequence[str] | None = None,

@@ -35,3 +35,11 @@ def test_a_dataframe_and_its_columns_print_alike():
             print_human(table, ci_level=0.9, width=60)
         outs.append(buf.getvalue())
     assert outs[0] == outs[1] and "a: x" in outs[0]
+
+
+def test_control_characters_in_a_cell_are_shown_escaped_and_cannot_add_a_row():
+    text = format_table({"run_id": np.array(["evil\n  run-0  999", "tab\there\r"], dtype=object),
+                         "x": np.array([1.0, 2.0])})
+    lines = text.splitlines()
+    assert len(lines) == 3  # header and the two rows: no row forged from a cell
+    assert lines[1].split() == ["evil\\n", "run-0", "999", "1"] and lines[2].split() == ["tab\\there\\r", "2"]
