@@ -147,9 +147,12 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, field: str = 
     """Write frames of equal columns to one CSV or Parquet file, atomically; return the rows written.
 
     Each frame is written as it comes, so memory is bounded by a frame; the file appears (by
-    rename) only once every frame is written, and nothing is left behind on an error.
+    rename) only once every frame is written, and nothing is left behind on an error. In a CSV
+    file, text a spreadsheet would run as a formula is prefixed by ``'``
+    (:func:`~carbon_bayes.safeio.escape_formulas`); Parquet keeps every value as it is.
     """
     from carbon_bayes.posterior import atomic_write
+    from carbon_bayes.safeio import escape_formulas
 
     kind = file_kind(path, field)
     pq = _pyarrow_parquet(field) if kind == "parquet" else None
@@ -161,7 +164,7 @@ def write_frames(frames: Iterable[pd.DataFrame], path: str | Path, field: str = 
         try:
             for k, frame in enumerate(frames):
                 if pq is None:
-                    frame.to_csv(tmp, index=False, mode="w" if k == 0 else "a", header=k == 0)
+                    escape_formulas(frame).to_csv(tmp, index=False, mode="w" if k == 0 else "a", header=k == 0)
                 else:
                     import pyarrow as pa
 

@@ -45,6 +45,12 @@ def run(args) -> int:
 
         flag = "--scheduler" if args.scheduler else "--chunk-size"
         raise InputError(flag, args.scheduler or args.chunk_size, "blocks are for --input FILE (without --voi)")
+    if args.output:  # a path the writer would refuse fails before any work
+        from carbon_bayes.runblocks import file_kind
+        from carbon_bayes.safeio import check_output_path
+
+        check_output_path(args.output, "--output")
+        file_kind(args.output, "--output")
     runs = runs_from_args(args, one_as_dict=True)  # one run from flags: a dict, checked without pandas
     n_runs = 1 if isinstance(runs, dict) else len(runs)
     if args.voi:

@@ -65,7 +65,7 @@ def runs_from_args(args, *, one_as_dict: bool = False) -> pd.DataFrame | dict:
 
 def write_table(df: pd.DataFrame | Mapping, output: str | None, fmt: str = "table",
                 ci_level: float | None = None) -> None:
-    """Write ``df`` (a DataFrame or a mapping of columns) to ``output`` (CSV, atomically) or print it.
+    """Write ``df`` (a DataFrame or a mapping of columns) to ``output`` (CSV or Parquet, atomically) or print it.
 
     ``csv``, ``json`` and ``--output`` carry every column unchanged; ``table`` is for a person
     (see :func:`print_human`), with ``ci_level`` named in its header when given.
@@ -73,15 +73,16 @@ def write_table(df: pd.DataFrame | Mapping, output: str | None, fmt: str = "tabl
     if not output and fmt == "table":
         print_human(df, ci_level)
         return
-    from carbon_bayes.safeio import atomic_write, escape_formulas
+    from carbon_bayes.safeio import escape_formulas
 
     if not is_frame(df):
         import pandas as pd
 
         df = pd.DataFrame(dict(df))
     if output:
-        safe = escape_formulas(df)
-        atomic_write(output, lambda tmp: safe.to_csv(tmp, index=False))
+        from carbon_bayes.runblocks import write_frames
+
+        write_frames([df], output)  # CSV or Parquet by the suffix, as for --input
         print(f"wrote {len(df)} rows to {output}", file=sys.stderr)
     elif fmt == "csv":
         escape_formulas(df).to_csv(sys.stdout, index=False)
