@@ -34,3 +34,8 @@ def is_pandas_missing(x: object) -> bool:
     """Whether ``x`` is ``pd.NA`` or ``pd.NaT`` (pandas' missing-value singletons)."""
     pd = _pandas()
     return pd is not None and (x is pd.NA or x is pd.NaT)
+
+
+def is_missing(x: object) -> bool:
+    """Whether a cell is missing: None, a float NaN, ``pd.NA`` or ``pd.NaT`` (the one test the readers share)."""
+    return x is None or (isinstance(x, float) and x != x) or is_pandas_missing(x)

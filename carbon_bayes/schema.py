@@ -37,7 +37,7 @@ from carbon_bayes.contract import (  # noqa: F401  (re-exported: schema.COLUMNS,
     Column,
 )
 from carbon_bayes.errors import CarbonBayesWarning, InputError, row_number
-from carbon_bayes.frames import is_pandas_missing
+from carbon_bayes.frames import is_missing
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +69,7 @@ def _parse_number(col: str, values: np.ndarray, df: Table) -> np.ndarray:
         pass
     out = np.empty(len(values))
     for i, raw in enumerate(values):
-        if raw is None or is_pandas_missing(raw) or (isinstance(raw, float) and np.isnan(raw)):
+        if is_missing(raw):
             out[i] = np.nan
             continue
         if isinstance(raw, (bool, np.bool_)):
@@ -134,8 +134,7 @@ def _check_bounds(col: Column, values: np.ndarray, raw: np.ndarray, df: Table) -
 def _text(values) -> np.ndarray:
     """Text cells as stripped str ("" for missing); pandas' string methods for large batches."""
     if len(values) <= 64:  # a Python loop is faster than building a Series for a few runs
-        return np.array(["" if v is None or is_pandas_missing(v) or (isinstance(v, float) and np.isnan(v))
-                         else str(v).strip() for v in values], dtype=object)
+        return np.array(["" if is_missing(v) else str(v).strip() for v in values], dtype=object)
     import pandas as pd
 
     s = pd.Series(values, dtype=object)
@@ -280,10 +279,23 @@ def _parse_columns(df: Table) -> dict[str, np.ndarray]:
         elif col.kind == "category":
             out[col.name] = _category(col.name, raw, df)
         elif col.name == "operator":  # a level of the organisation effect: matched without case
-            out[col.name] = np.array([v.lower() for v in _text(raw)], dtype=object)
+            out[col.name] = _check_encodable(col.name, np.array([v.lower() for v in _text(raw)], dtype=object), df)
         else:
-            out[col.name] = _text(raw)
+            out[col.name] = _check_encodable(col.name, _text(raw), df)
     return out
+
+
+def _check_encodable(name: str, text: np.ndarray, df: Table) -> np.ndarray:
+    """Return ``text``; refuse a cell that is not valid Unicode (a lone surrogate cannot be written or hashed)."""
+    for v in set(text):
+        try:
+            v.encode("utf-8")
+        except UnicodeEncodeError:
+            i = int(np.flatnonzero(text == v)[0])
+            raise InputError(name, v.encode("utf-8", "backslashreplace").decode("ascii"),
+                             "the text is not valid Unicode (it holds a lone surrogate, often from a mis-decoded "
+                             "file); re-save the input as UTF-8", row=_row_label(df, i)) from None
+    return text
 
 
 def _check_ids_and_year(out: dict[str, np.ndarray], df: Table) -> None:

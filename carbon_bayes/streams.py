@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
-from carbon_bayes.frames import is_frame, is_series
+from carbon_bayes.frames import is_frame, is_missing, is_series
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,7 +108,7 @@ def _one_row_key(runs: Mapping[str, np.ndarray], cols: list[str]) -> int:
             h = _mix_int(bits)
         else:
             raw = column[0]
-            h = int(_string_hash("" if raw is None or (isinstance(raw, float) and raw != raw) else str(raw)))
+            h = int(_string_hash("" if is_missing(raw) else str(raw)))
         key = _mix_int(key ^ int(_text_key(c)) ^ h)
     return key
 
@@ -190,8 +190,7 @@ def column_hash(column: pd.Series | np.ndarray) -> np.ndarray:
     if is_series(column):
         text = column.fillna("").astype(str).to_numpy(dtype=object)
     else:
-        text = np.array(["" if v is None or (isinstance(v, float) and v != v) else str(v) for v in column],
-                        dtype=object)
+        text = np.array(["" if is_missing(v) else str(v) for v in column], dtype=object)
     if len(text) > _SMALL:
         import pandas as pd
 

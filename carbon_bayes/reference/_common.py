@@ -74,7 +74,7 @@ def _read_records(name: str) -> tuple[dict[str, str | None], ...]:
     path = priors_path(name)
     if not path.is_file():
         raise DataError(f"reference file {path} is missing; reinstall carbon_bayes")
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding="utf-8-sig") as f:  # a byte-order mark is not a column name
         return tuple({k: (v if v != "" else None) for k, v in row.items()} for row in csv.DictReader(f))
 
 
@@ -86,6 +86,14 @@ def _number(cell: str | None, name: str, column: str) -> float:
         return float(cell)
     except ValueError:
         raise DataError(f"{name}: column {column} has {cell!r}, not a number; reinstall carbon_bayes") from None
+
+
+def _year(cell: str | None, name: str) -> int:
+    """Read the ``year`` cell of ``priors/<name>`` as an int ("2012" or "2012.0"); DataError if empty or not a year."""
+    v = _number(cell, name, "year")
+    if not float(v).is_integer():
+        raise DataError(f"{name}: column year has {cell!r}, not a whole year; reinstall carbon_bayes")
+    return int(v)
 
 
 def _kahan_sum(values) -> float:

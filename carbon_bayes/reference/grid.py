@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..errors import DataError, InputError
-from ._common import _as_year, _did_you_mean, _norm, _number, _read_records, _split_list
+from ._common import _as_year, _did_you_mean, _norm, _number, _read_records, _split_list, _year
 
 CONTINENTS = ("AFRICA", "ASIA", "EUROPE", "NORTH_AMERICA", "SOUTH_AMERICA", "OCEANIA")
 
@@ -118,7 +118,7 @@ def _grid_matrix() -> tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]:
     for r in _read_records("grid_intensity_country.csv"):
         v = _number(r["carbon_intensity"], "grid_intensity_country.csv", "carbon_intensity")
         if not np.isnan(v):  # the first value of a code and year counts
-            series.setdefault(str(r["code"]), {}).setdefault(int(r["year"]), v)
+            series.setdefault(str(r["code"]), {}).setdefault(_year(r["year"], "grid_intensity_country.csv"), v)
     codes = sorted(series)
     years = np.arange(min(min(s) for s in series.values()), max(max(s) for s in series.values()) + 1)
     observed = np.zeros((len(codes), len(years)), dtype=bool)

@@ -11,12 +11,14 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import DataError, InputError
-from ._common import _as_year, _did_you_mean, _kahan_sum, _norm, _norm_hw, _number, _read_records, _split_list
+from ._common import _as_year, _did_you_mean, _kahan_sum, _norm, _norm_hw, _number, _read_records, _split_list, _year
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,12 +78,18 @@ _NUMERIC = ("tdp_w", "tdp_log_sd", "memory_gb") + tuple(f"peak_{p}_tflops" for p
 
 
 @functools.lru_cache(maxsize=1)
-def accelerator_rows() -> dict[str, dict]:
-    """Return the accelerator table as ``{hardware_id: {column: value}}``, in file order (cached: do not modify).
+def accelerator_rows() -> Mapping[str, Mapping[str, Any]]:
+    """Return the accelerator table as ``{hardware_id: {column: value}}``, in file order (read-only views).
 
     Numbers are floats (NaN when empty; ``release_year`` an int), missing text None. Read
-    without pandas; :func:`accelerators` is the same table as a DataFrame.
+    without pandas; :func:`accelerators` is the same table as a DataFrame (a copy to edit).
     """
+    return MappingProxyType({hid: MappingProxyType(row) for hid, row in _accelerator_rows().items()})
+
+
+@functools.lru_cache(maxsize=1)
+def _accelerator_rows() -> dict[str, dict]:
+    """:func:`accelerator_rows` as the cached dicts themselves (never handed out)."""
     rows: dict[str, dict] = {}
     for rec in _read_records("accelerators.csv"):
         hid = str(rec["hardware_id"])
@@ -97,7 +105,7 @@ def accelerator_rows() -> dict[str, dict]:
 
 @functools.lru_cache(maxsize=1)
 def _hardware_index() -> dict[str, str]:
-    return _build_hardware_index(accelerator_rows())
+    return _build_hardware_index(_accelerator_rows())
 
 
 def accelerators() -> pd.DataFrame:
@@ -113,7 +121,7 @@ def accelerators() -> pd.DataFrame:
     """
     import pandas as pd
 
-    table = pd.DataFrame.from_dict(accelerator_rows(), orient="index")
+    table = pd.DataFrame.from_dict(_accelerator_rows(), orient="index")
     table.index.name = "hardware_id"
     return table
 
@@ -237,7 +245,7 @@ def peak_flops(hardware_id: str, precision: str | None = None) -> float:
 def _usage_table() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Year, hardware_id and n_models of ``priors/hardware_usage_by_year.csv`` as arrays."""
     rows = _read_records("hardware_usage_by_year.csv")
-    return (np.array([int(r["year"]) for r in rows], dtype=int),
+    return (np.array([_year(r["year"], "hardware_usage_by_year.csv") for r in rows], dtype=int),
             np.array([r["hardware_id"] for r in rows], dtype=object),
             np.array([_number(r["n_models"], "hardware_usage_by_year.csv", "n_models") for r in rows], dtype=float))
 

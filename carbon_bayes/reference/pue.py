@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from ..errors import InputError
-from ._common import _as_year, _did_you_mean, _norm, _number, _read_records
+from ._common import _as_year, _did_you_mean, _norm, _number, _read_records, _year
 
 _PUE_PROVIDER_ALIASES = {
     "google": "google", "gcp": "google", "googlecloud": "google",
@@ -28,7 +28,7 @@ def _pue_table() -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     by_provider: dict[str, list[tuple[int, float, float]]] = {}
     for r in _read_records("pue_by_provider.csv"):
         by_provider.setdefault(str(r["provider"]), []).append(
-            (int(r["year"]), _number(r["pue_centre"], "pue_by_provider.csv", "pue_centre"),
+            (_year(r["year"], "pue_by_provider.csv"), _number(r["pue_centre"], "pue_by_provider.csv", "pue_centre"),
              _number(r["pue_log_sd"], "pue_by_provider.csv", "pue_log_sd")))
     out = {}
     for provider in sorted(by_provider):

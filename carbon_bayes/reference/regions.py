@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import DataError, InputError
-from ._common import _as_year, _did_you_mean, _norm, _number, _quote_list, _read_records, _split_list
+from ._common import _as_year, _did_you_mean, _norm, _number, _quote_list, _read_records, _split_list, _year
 from .grid import grid_intensity
 
 PROVIDERS = ("aws", "gcp", "azure")
@@ -172,7 +172,8 @@ def _gcp_intensity() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     by_region: dict[str, list[tuple[int, float]]] = {}
     for r in _read_records("gcp_region_intensity.csv"):
         by_region.setdefault(str(r["region"]), []).append(
-            (int(r["year"]), _number(r["carbon_intensity"], "gcp_region_intensity.csv", "carbon_intensity")))
+            (_year(r["year"], "gcp_region_intensity.csv"),
+             _number(r["carbon_intensity"], "gcp_region_intensity.csv", "carbon_intensity")))
     out = {}
     for region in sorted(by_region):
         rows = sorted(by_region[region], key=lambda row: row[0])
