@@ -39,6 +39,8 @@ DEFAULT_SAMPLER_CONFIG = {"sampler": "auto", "draws": 4000, "tune": 2000, "chain
 REPORT_FORMATS = ("markdown", "latex", "bibtex", "hf-card", "json")
 EXPORT_FORMATS = ("boamps", "eu-ai-act", "eu-ai-act-json", "hf-co2")
 MEASUREMENT_FORMATS = ("codecarbon", "model-card", "csv")
+#: Every format ``carbon-bayes report`` and the service's ``/v1/report`` write: the reports, then the exports.
+ALL_FORMATS = REPORT_FORMATS + EXPORT_FORMATS
 
 
 def __getattr__(name: str) -> object:

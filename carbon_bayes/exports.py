@@ -19,12 +19,10 @@ import math
 from datetime import UTC, datetime
 from pathlib import Path
 
-from carbon_bayes.constants import CI_LEVEL, EXPORT_FORMATS
+from carbon_bayes.constants import ALL_FORMATS, CI_LEVEL, EXPORT_FORMATS
 from carbon_bayes.errors import InputError
 from carbon_bayes.report import _NAMES, FORMATS, _hf_card, _level, format_name, report, report_data, sig2
 
-#: Every format ``carbon-bayes report`` and the service's ``/v1/report`` write: the reports, then the exports.
-ALL_FORMATS = FORMATS + EXPORT_FORMATS
 #: The media type of each format's text (``hf-card`` is a YAML block; ``hf-co2`` markdown with YAML front matter).
 MEDIA_TYPES = {"markdown": "text/markdown", "latex": "application/x-tex", "bibtex": "application/x-bibtex",
                "hf-card": "application/yaml", "json": "application/json", "boamps": "application/json",

@@ -8,7 +8,7 @@ ORDER = 14
 def register(sub) -> None:
     """Add the ``report`` subcommand to ``sub`` (the subparsers of the main parser)."""
     from carbon_bayes.cli.common import add_prediction_flags, add_run_flags
-    from carbon_bayes.constants import EXPORT_FORMATS, REPORT_FORMATS
+    from carbon_bayes.constants import ALL_FORMATS
 
     p = sub.add_parser(
         "report", help="report an estimate for a paper or a model card (markdown, LaTeX, BibTeX, HF card, JSON) "
@@ -22,7 +22,7 @@ def register(sub) -> None:
         epilog="Example: carbon-bayes report --parameters 7e9 --training-tokens 2e12 --hardware H100 --n-devices 256 "
                "--region gcp:europe-north1 --year 2024 --format hf-card")
     add_run_flags(p)
-    p.add_argument("--format", choices=REPORT_FORMATS + EXPORT_FORMATS, default="markdown",
+    p.add_argument("--format", choices=ALL_FORMATS, default="markdown",
                    help="output format (default markdown); see docs/exports.md for the reporting-scheme exports")
     p.add_argument("--output", metavar="FILE", help="write the report to FILE (atomically) instead of stdout")
     add_prediction_flags(p)

@@ -13,9 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from carbon_bayes.constants import CI_LEVEL, N_DRAWS_MAX
+from carbon_bayes.constants import ALL_FORMATS, CI_LEVEL, EXPORT_FORMATS, N_DRAWS_MAX
 from carbon_bayes.contract import CATEGORIES, COLUMNS, Column
-from carbon_bayes.exports import ALL_FORMATS, EXPORT_FORMATS
 
 
 def _extra(c: Column) -> dict[str, Any]:
