@@ -265,7 +265,9 @@ def main(argv=None) -> int:
     text = markdown(rows, overhead, soaked, args, load_before, load_after)
     print(text)
     if args.out:
-        Path(args.out).write_text(text)
+        from carbon_bayes.safeio import write_text
+
+        write_text(args.out, text)
     if args.doc:
         write_doc(args.doc, text)
     return 0

@@ -522,7 +522,9 @@ def main(argv=None) -> None:
     text = report(info, imp, single, batches)
     print(text)
     if a.out:
-        Path(a.out).write_text(text)
+        from carbon_bayes.safeio import write_text
+
+        write_text(a.out, text)
     if a.doc:
         write_doc_section(a.doc, "bench-speed", text, sha)
 

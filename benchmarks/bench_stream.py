@@ -178,7 +178,9 @@ def finish(lines: list[str], out: str | None) -> None:
     text = "\n".join(lines)
     print(text)
     if out:
-        Path(out).write_text(text + "\n")
+        from carbon_bayes.safeio import write_text
+
+        write_text(out, text + "\n")
 
 
 if __name__ == "__main__":

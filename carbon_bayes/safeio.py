@@ -109,6 +109,11 @@ def atomic_write(path: str | Path, write: Callable[[str], object], field: str = 
     return path
 
 
+def write_text(path: str | Path, text: str, field: str = "--output") -> Path:
+    """Write ``text`` to ``path`` atomically (:func:`atomic_write`): the old file stays whole until the new one is."""
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text), field)
+
+
 @contextlib.contextmanager
 def file_lock(path: str | Path, timeout: float = 600.0, field: str = "out") -> Iterator[None]:
     """Hold an exclusive lock on ``path`` (a ``.lock`` file next to it) while the block runs.

@@ -21,6 +21,7 @@ import carbon_bayes as cb
 from carbon_bayes.plots import effects_table
 from carbon_bayes.posterior import load_posterior
 from carbon_bayes.provenance import posterior_sha256, stamp
+from carbon_bayes.safeio import write_text
 
 ROOT = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parent.parent)
 CB = [sys.executable, "-m", "carbon_bayes"]
@@ -278,7 +279,7 @@ Monte-Carlo noise (here {voi['width_now'].iloc[0]:.1f} vs {est_w:.1f}: the 5% an
 so wide a distribution move by several percent each). The analysis is seeded (`seed=`) and reproducible. `estimate --voi` accepts at most
 50 runs (each costs about 1 + 20 x 5 re-estimates).
 """
-open(f"{ROOT}/docs/budgeting.md", "w").write(stamp(budgeting, SHA))
+write_text(f"{ROOT}/docs/budgeting.md", stamp(budgeting, SHA))
 
 # ---------------------------------------------------------------- reporting
 rep = ["report", "--parameters", "7e9", "--training-tokens", "2e12", "--hardware", "H100", "--n-devices", "256",
@@ -418,5 +419,5 @@ An excerpt (the full output also has `citations` with the keys, `bibtex`, `hf_ca
 - The hashes identify the posterior exactly: the same inputs, posterior and seed give the same
   report.
 """
-open(f"{ROOT}/docs/reporting.md", "w").write(stamp(reporting, SHA))
+write_text(f"{ROOT}/docs/reporting.md", stamp(reporting, SHA))
 print("ok", PROV)

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from carbon_bayes.provenance import posterior_sha256, replace_section
+from carbon_bayes.safeio import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 LOG = ROOT / "docs" / "examples" / "fedhenet_emissions.csv"
@@ -142,7 +143,7 @@ def main() -> None:
         _against_the_log(),
     ]
     text = DOC.read_text()
-    DOC.write_text(replace_section(text, "reading-example", "\n\n".join(parts) + "\n", sha))
+    write_text(DOC, replace_section(text, "reading-example", "\n\n".join(parts) + "\n", sha))
     print(f"wrote the reading-example section of {DOC.relative_to(ROOT)}")
 
 

@@ -20,9 +20,10 @@ import warnings
 import pandas as pd
 
 from carbon_bayes.dataset import load_training_runs
-from carbon_bayes.posterior import atomic_write, load_posterior
+from carbon_bayes.posterior import load_posterior
 from carbon_bayes.ppc import predictive_check, prior_posterior, summarise_check
 from carbon_bayes.provenance import posterior_sha256, replace_section_in_file, stamp
+from carbon_bayes.safeio import write_text
 
 TIER_NAMES = {"T1": "T1 hours known", "T2": "T2 compute known", "T3": "T3 metadata only"}
 
@@ -99,7 +100,7 @@ cross-validation in docs/validation.md checks generalisation).
 {table(postc)}
 """
     text = stamp(text, sha)
-    atomic_write(a.out, lambda tmp: open(tmp, "w").write(text))
+    write_text(a.out, text)
     print(f"wrote {a.out}", file=sys.stderr)
     if a.model_doc:
         replace_section_in_file(a.model_doc, "model-checks", summary(prior, postc), sha)

@@ -222,13 +222,16 @@ def adopt_saved_run(report: str, sha: str) -> str:
         return f"{run.relative_to(ROOT)} records no posterior and is left so ({why}): rerun it to stamp it"
     meta = {**meta, "posterior_sha256": sha,
             "posterior_sha256_source": f"recorded by scripts/rebuild.py --stamp-only on {dt.date.today()}: {why}"}
-    run.write_text(json.dumps(meta, indent=1))
+    from carbon_bayes.safeio import write_text
+
+    write_text(run, json.dumps(meta, indent=1))
     return f"{run.relative_to(ROOT)}: posterior {sha[:12]} recorded ({why})"
 
 
 def adopt_section(doc: str, name: str, sha: str) -> str:
     """Put the marker of ``sha`` on a section without one, if git shows its content was produced from it."""
     from carbon_bayes.provenance import recorded, replace_section, section
+    from carbon_bayes.safeio import write_text
 
     text = (ROOT / doc).read_text()
     body = section(text, name)
@@ -237,7 +240,7 @@ def adopt_section(doc: str, name: str, sha: str) -> str:
     ok, why = produced_from_current_posterior(_introduced(doc, body))
     if not ok:
         return f"{doc} [{name}] has no marker and is left so ({why}): rerun its step to stamp it"
-    (ROOT / doc).write_text(replace_section(text, name, body, sha))
+    write_text(ROOT / doc, replace_section(text, name, body, sha))
     return f"{doc} [{name}]: posterior {sha[:12]} recorded ({why})"
 
 
