@@ -8,7 +8,11 @@ number; when the package's PyMC path hands NUTS to nutpie (PyMC >= 6 does so whe
 installed), a second run with ``nuts_sampler="pymc"`` times PyMC's own NUTS. The sampler
 settings are the package defaults (``DEFAULT_SAMPLER_CONFIG``) unless overridden. Prints a
 markdown table with the machine, the command, which library ran NUTS, the gate result and the
-effective samples per second (the smallest bulk ESS of any variable over the sampling time).
+effective samples per second (the smallest bulk ESS of any variable over the sampling time) and
+what a draw costs: the mean leapfrog steps per draw (tree depth, step size) and the time of one
+gradient evaluation that implies (sampling time x cores over the steps of every chain, tuning
+included). ``--adaptation low_rank`` (or ``draw_diag``, comma-separated) adds nutpie runs with another
+mass-matrix adaptation on the same compiled model, beside the package's (``diag``).
 ``--update`` also times ``carbon-bayes update`` of the shipped posterior with the CodeCarbon
 fixture of the tests (the update example of docs/updating.md; target <= 45 s), in its own process.
 
@@ -20,6 +24,7 @@ Usage::
     python benchmarks/bench_fit.py --draws 500 --tune 500   # a quicker, non-default run
     python benchmarks/bench_fit.py --sampler both --doc docs/benchmarks.md   # rewrite its "bench-fit" section
     python benchmarks/bench_fit.py --update           # + carbon-bayes update, timed
+    python benchmarks/bench_fit.py --adaptation low_rank   # + nutpie with a low-rank mass matrix
 """
 
 from __future__ import annotations
@@ -59,7 +64,27 @@ def _force_pymc_nuts(model, cfg: dict):
                          nuts_sampler="pymc")
 
 
-def fit_once(sampler: str, overrides: dict, force_pymc: bool = False) -> dict:
+def _trajectories(tree, cfg: dict, sample_s: float) -> dict:
+    """Mean leapfrog steps per kept draw, tree depth and step size; seconds per gradient evaluation.
+
+    Tuning draws are not saved, so their steps are taken to be the kept draws' mean (the step size
+    only grows to its final value during tuning: an upper bound on the steps, a lower one on the time).
+    """
+    import os
+
+    import numpy as np
+
+    ss = tree["sample_stats"]
+    steps = float(np.mean(ss["n_steps"].values))
+    depth = float(np.mean(ss["tree_depth" if "tree_depth" in ss else "depth"].values))
+    cores = min(cfg["chains"], os.cpu_count() or 1)
+    evals = steps * (cfg["draws"] + cfg["tune"]) * cfg["chains"]
+    return {"steps": steps, "depth": depth, "step_size": float(np.mean(ss["step_size"].values)),
+            "grad_us": sample_s * cores / evals * 1e6}
+
+
+def fit_once(sampler: str, overrides: dict, force_pymc: bool = False, adaptation: str | None = None,
+             compiled=None) -> dict:
     t = time.perf_counter()
     import carbon_bayes.fitting as cm
     from carbon_bayes.dataset import load_training_runs
@@ -72,9 +97,8 @@ def fit_once(sampler: str, overrides: dict, force_pymc: bool = False) -> dict:
     model = model_obj.build(dataset)
     t_build = time.perf_counter() - t
     used = cm.resolve_sampler(sampler)
-    compiled = None
     t_compile = None
-    if used == "nutpie":
+    if used == "nutpie" and compiled is None:
         import nutpie
 
         t = time.perf_counter()
@@ -83,14 +107,26 @@ def fit_once(sampler: str, overrides: dict, force_pymc: bool = False) -> dict:
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tree = _force_pymc_nuts(model, cfg) if force_pymc else cm.sample(model, cfg, compiled=compiled)
+        if adaptation:  # the package's sample() with another mass-matrix adaptation
+            import os
+
+            import nutpie
+
+            tree = nutpie.sample(compiled, draws=cfg["draws"], tune=cfg["tune"], chains=cfg["chains"],
+                                 cores=min(cfg["chains"], os.cpu_count() or 1), seed=cfg["seed"],
+                                 target_accept=cfg["target_accept"], progress_bar=False, save_warmup=False,
+                                 adaptation=adaptation)
+        else:
+            tree = _force_pymc_nuts(model, cfg) if force_pymc else cm.sample(model, cfg, compiled=compiled)
     t_sample = time.perf_counter() - t
     library = tree["posterior"].attrs.get("inference_library", used if used == "nutpie" else "unknown")
     t = time.perf_counter()
     rep = cm.convergence_report(tree, cm.free_variable_names(model))
     t_report = time.perf_counter() - t
-    label = "PyMC NUTS (forced nuts_sampler='pymc')" if force_pymc else f"--sampler {sampler}"
-    return {"sampler": used, "label": label, "library": library,
+    label = ("PyMC NUTS (forced nuts_sampler='pymc')" if force_pymc
+             else f"nutpie, adaptation={adaptation!r} (the package: 'diag')" if adaptation else f"--sampler {sampler}")
+    return {"sampler": used, "label": label, "library": library, "compiled": compiled,
+            **_trajectories(tree, cfg, t_sample),
             "cfg": {k: cfg[k] for k in ("draws", "tune", "chains", "target_accept", "seed")},
             "import_s": t_import, "build_s": t_build, "compile_s": t_compile, "sample_s": t_sample,
             "report_s": t_report, "report": rep, "gate": cm.format_report(rep),
@@ -118,7 +154,7 @@ def time_update() -> dict:
 def report(info: dict, results: list[dict], update: dict | None = None) -> str:
     lines = ["## Machine", "", "| | |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in info.items()], ""]
     for r in results:
-        total = r["build_s"] + (r["compile_s"] or 0) + r["sample_s"] + r["report_s"]
+        total = r["build_s"] + (r["compile_s"] or 0) + r["sample_s"] + r["report_s"]  # without a reused compile
         verdict = "met" if total <= TARGET_S else f"**missed** ({total / TARGET_S:.1f}x the target)"
         c = r["cfg"]
         lines += [f"## Full fit, {r['label']} (NUTS run by: {r['library']}): {c['chains']} chains x "
@@ -130,8 +166,9 @@ def report(info: dict, results: list[dict], update: dict | None = None) -> str:
         lines += ["| stage | seconds |", "| --- | --- |",
                   f"| import carbon_bayes.fitting (PyMC, PyTensor) | {r['import_s']:.1f} |",
                   f"| build the PyMC graph | {r['build_s']:.1f} |"]
-        if r["compile_s"] is not None:
-            lines.append(f"| compile (nutpie.compile_pymc_model) | {r['compile_s']:.1f} |")
+        if r["compile_s"] is not None or r["sampler"] == "nutpie":
+            compile_s = "the model compiled above" if r["compile_s"] is None else f"{r['compile_s']:.1f}"
+            lines.append(f"| compile (nutpie.compile_pymc_model) | {compile_s} |")
             lines.append(f"| sample | {r['sample_s']:.1f} |")
         else:
             lines.append(f"| compile + sample (pm.sample) | {r['sample_s']:.1f} |")
@@ -140,7 +177,12 @@ def report(info: dict, results: list[dict], update: dict | None = None) -> str:
                   "", f"{r['n_free']} free variables; {r['n_labels']} labels.", "", f"Gate: {r['gate']}", "",
                   f"Effective samples per second: {r['report']['ess_bulk_min'] / r['sample_s']:.1f} (smallest bulk "
                   f"ESS, {r['report']['ess_bulk_min']:.0f} for {r['report']['ess_bulk_worst']}, over the "
-                  f"{r['sample_s']:.1f} s of sampling).", ""]
+                  f"{r['sample_s']:.1f} s of sampling).", "",
+                  f"A draw: {r['steps']:.1f} leapfrog steps on average (tree depth {r['depth']:.2f}, step size "
+                  f"{r['step_size']:.3f}), so one gradient evaluation of the model takes about "
+                  f"{r['grad_us']:.0f} us per core"
+                  + (" (an upper bound: pm.sample's time includes its compile)." if r["sampler"] == "pymc" else ".")
+                  , ""]
     if update:
         verdict = ("met" if update["seconds"] <= UPDATE_TARGET_S
                    else f"**missed** ({update['seconds'] / UPDATE_TARGET_S:.1f}x the target)")
@@ -164,6 +206,9 @@ def main(argv=None) -> None:
     p.add_argument("--no-force-pymc", action="store_true",
                    help="with --sampler pymc, do not add a run of PyMC's own NUTS when the package's path ran nutpie")
     p.add_argument("--update", action="store_true", help="also time carbon-bayes update (docs/updating.md's example)")
+    p.add_argument("--adaptation", default="",
+                   help="also sample nutpie's compiled model with these mass-matrix adaptations (comma-separated: "
+                        "low_rank, draw_diag), beside the package's diag")
     a = p.parse_args(argv)
     overrides = {k: v for k, v in (("draws", a.draws), ("tune", a.tune), ("chains", a.chains), ("seed", a.seed))
                  if v is not None}
@@ -181,6 +226,12 @@ def main(argv=None) -> None:
             print("--sampler pymc ran nutpie; fitting again with PyMC's own NUTS ...", file=sys.stderr)
             results.append(fit_once(s, overrides, force_pymc=True))
             print(results[-1]["gate"], file=sys.stderr)
+    nutpie_run = next((r for r in results if r["sampler"] == "nutpie" and r["compiled"] is not None), None)
+    for adaptation in filter(None, a.adaptation.split(",")):
+        print(f"nutpie with adaptation={adaptation} ...", file=sys.stderr)
+        results.append(fit_once("nutpie", overrides, adaptation=adaptation,
+                                compiled=nutpie_run["compiled"] if nutpie_run else None))
+        print(results[-1]["gate"], file=sys.stderr)
     update = None
     if a.update:
         print("updating ...", file=sys.stderr)
@@ -189,7 +240,9 @@ def main(argv=None) -> None:
     text = report(info, results, update)
     print(text)
     if a.out:
-        Path(a.out).write_text(text)
+        from carbon_bayes.safeio import write_text
+
+        write_text(a.out, text)
     if a.doc:
         write_doc_section(a.doc, "bench-fit", text, sha)
 
