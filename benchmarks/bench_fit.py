@@ -13,6 +13,11 @@ what a draw costs: the mean leapfrog steps per draw (tree depth, step size) and 
 gradient evaluation that implies (sampling time x cores over the steps of every chain, tuning
 included). ``--adaptation low_rank`` (or ``draw_diag``, comma-separated) adds nutpie runs with another
 mass-matrix adaptation on the same compiled model, beside the package's (``diag``).
+``--geometry`` adds why a draw takes the steps it takes: a short run on the same compiled model
+(2 chains x 1,000 draws after 1,000 tuning steps) keeps its unconstrained draws, and the table
+gives the ratio of the longest to the shortest posterior scale after the diagonal scaling NUTS
+adapts (the square root of the condition number of their correlation matrix), the parameters
+of the narrowest and longest directions and the strongest correlations.
 ``--update`` also times ``carbon-bayes update`` of the shipped posterior with the CodeCarbon
 fixture of the tests (the update example of docs/updating.md; target <= 45 s), in its own process.
 
@@ -25,6 +30,7 @@ Usage::
     python benchmarks/bench_fit.py --sampler both --doc docs/benchmarks.md   # rewrite its "bench-fit" section
     python benchmarks/bench_fit.py --update           # + carbon-bayes update, timed
     python benchmarks/bench_fit.py --adaptation low_rank   # + nutpie with a low-rank mass matrix
+    python benchmarks/bench_fit.py --geometry              # + the posterior's narrow and long directions
 """
 
 from __future__ import annotations
@@ -133,6 +139,34 @@ def fit_once(sampler: str, overrides: dict, force_pymc: bool = False, adaptation
             "n_free": len(model.free_RVs), "n_labels": len(model.coords["label"]) if "label" in model.coords else None}
 
 
+def geometry(compiled, seed: int, top: int = 4) -> dict:
+    """Narrowest and longest directions of the posterior in NUTS's diagonally scaled, unconstrained space."""
+    import os
+
+    import numpy as np
+    import nutpie
+
+    t = time.perf_counter()
+    tree = nutpie.sample(compiled, draws=1000, tune=1000, chains=2, cores=min(2, os.cpu_count() or 1), seed=seed,
+                         progress_bar=False, save_warmup=False, store_unconstrained=True, target_accept=0.95)
+    draws = tree["sample_stats"]["unconstrained_draw"]
+    names = [str(n) for n in draws.coords["unconstrained_parameter"].values]
+    x = draws.values.reshape(-1, draws.shape[-1])
+    corr = np.corrcoef(x.T)
+    w, v = np.linalg.eigh(corr)
+
+    def direction(k: int) -> str:
+        idx = np.argsort(-np.abs(v[:, k]))[:5]
+        return ", ".join(f"{names[i]} {v[i, k]:+.2f}" for i in idx)
+
+    iu = np.triu_indices_from(corr, 1)
+    strongest = np.argsort(-np.abs(corr[iu]))[:8]
+    return {"seconds": time.perf_counter() - t, "n": len(names), "ratio": float(np.sqrt(w[-1] / w[0])),
+            "narrow": [(float(w[k]), direction(k)) for k in range(top)],
+            "long": [(float(w[-1 - k]), direction(-1 - k)) for k in range(2)],
+            "pairs": [(float(corr[iu[0][o], iu[1][o]]), names[iu[0][o]], names[iu[1][o]]) for o in strongest]}
+
+
 def time_update() -> dict:
     """Time ``carbon-bayes update`` (:data:`UPDATE`) in a fresh process, its posterior in a scratch directory."""
     import os
@@ -151,7 +185,7 @@ def time_update() -> dict:
     return {"seconds": seconds, "gate": gate + (" (so update wrote no posterior)" if r.returncode else "")}
 
 
-def report(info: dict, results: list[dict], update: dict | None = None) -> str:
+def report(info: dict, results: list[dict], update: dict | None = None, geo: dict | None = None) -> str:
     lines = ["## Machine", "", "| | |", "| --- | --- |", *[f"| {k} | {v} |" for k, v in info.items()], ""]
     for r in results:
         total = r["build_s"] + (r["compile_s"] or 0) + r["sample_s"] + r["report_s"]  # without a reused compile
@@ -183,6 +217,16 @@ def report(info: dict, results: list[dict], update: dict | None = None) -> str:
                   f"{r['grad_us']:.0f} us per core"
                   + (" (an upper bound: pm.sample's time includes its compile)." if r["sampler"] == "pymc" else ".")
                   , ""]
+    if geo:
+        lines += ["## Posterior geometry (what sets the steps per draw)", "",
+                  f"A run of 2 chains x 1,000 draws on the compiled model ({geo['seconds']:.0f} s), its {geo['n']} "
+                  "unconstrained values standardised (the diagonal mass matrix's scaling): the longest posterior "
+                  f"scale is **{geo['ratio']:.1f}x** the shortest (square root of the correlation matrix's "
+                  "condition number), which NUTS crosses with steps sized for the shortest.", "",
+                  "| direction | eigenvalue | largest loadings |", "| --- | --- | --- |",
+                  *[f"| narrowest {k + 1} | {e:.3f} | {d} |" for k, (e, d) in enumerate(geo["narrow"])],
+                  *[f"| longest {k + 1} | {e:.2f} | {d} |" for k, (e, d) in enumerate(geo["long"])], "",
+                  "Strongest correlations: " + "; ".join(f"{a} ~ {b} {c:+.2f}" for c, a, b in geo["pairs"]) + ".", ""]
     if update:
         verdict = ("met" if update["seconds"] <= UPDATE_TARGET_S
                    else f"**missed** ({update['seconds'] / UPDATE_TARGET_S:.1f}x the target)")
@@ -206,6 +250,8 @@ def main(argv=None) -> None:
     p.add_argument("--no-force-pymc", action="store_true",
                    help="with --sampler pymc, do not add a run of PyMC's own NUTS when the package's path ran nutpie")
     p.add_argument("--update", action="store_true", help="also time carbon-bayes update (docs/updating.md's example)")
+    p.add_argument("--geometry", action="store_true",
+                   help="also report the posterior's narrowest and longest directions (a short run, about 1 minute)")
     p.add_argument("--adaptation", default="",
                    help="also sample nutpie's compiled model with these mass-matrix adaptations (comma-separated: "
                         "low_rank, draw_diag), beside the package's diag")
@@ -232,12 +278,18 @@ def main(argv=None) -> None:
         results.append(fit_once("nutpie", overrides, adaptation=adaptation,
                                 compiled=nutpie_run["compiled"] if nutpie_run else None))
         print(results[-1]["gate"], file=sys.stderr)
+    geo = None
+    if a.geometry:
+        print("posterior geometry ...", file=sys.stderr)
+        if nutpie_run is None:
+            raise SystemExit("--geometry needs a nutpie fit in the same run (--sampler nutpie, auto or both)")
+        geo = geometry(nutpie_run["compiled"], seed=overrides.get("seed", 1))
     update = None
     if a.update:
         print("updating ...", file=sys.stderr)
         update = time_update()
         print(f"update: {update['seconds']:.1f} s", file=sys.stderr)
-    text = report(info, results, update)
+    text = report(info, results, update, geo)
     print(text)
     if a.out:
         from carbon_bayes.safeio import write_text
