@@ -244,6 +244,7 @@ def main(argv=None) -> None:
     p.add_argument("--tune", type=int)
     p.add_argument("--chains", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--target-accept", type=float, help="NUTS target acceptance (default: the package's, 0.95)")
     p.add_argument("--out", help="also write the markdown to this file")
     p.add_argument("--doc", help="also rewrite the 'bench-fit' section of this markdown file (docs/benchmarks.md), "
                                  "with the shipped posterior's marker")
@@ -256,7 +257,8 @@ def main(argv=None) -> None:
                    help="also sample nutpie's compiled model with these mass-matrix adaptations (comma-separated: "
                         "low_rank, draw_diag), beside the package's diag")
     a = p.parse_args(argv)
-    overrides = {k: v for k, v in (("draws", a.draws), ("tune", a.tune), ("chains", a.chains), ("seed", a.seed))
+    overrides = {k: v for k, v in (("draws", a.draws), ("tune", a.tune), ("chains", a.chains), ("seed", a.seed),
+                                   ("target_accept", a.target_accept))
                  if v is not None}
     from carbon_bayes.provenance import posterior_sha256
 
