@@ -57,6 +57,10 @@ def _to_frame(runs) -> pd.DataFrame:
     if len(df) == 0:
         raise InputError("runs", "empty", "give at least one run")
     df.columns = [str(c).strip() for c in df.columns]
+    twice = df.columns[df.columns.duplicated()]
+    if len(twice):
+        raise InputError("column", twice[0], "is given twice (names are compared without surrounding spaces); "
+                         "keep one of the two")
     return df.reset_index(drop=True)
 
 
