@@ -55,9 +55,16 @@ def _build_hardware_index(rows: dict[str, dict]) -> dict[str, str]:
     return index
 
 
+#: Words in brackets that name a variant of a part (form factor, memory, power): a name whose bracketed
+#: text has one is not resolved by dropping the brackets ("H800 (PCIe)" is not the SXM5 H800).
+_VARIANT_WORDS = re.compile(r"pcie|sxm|nvl|oam|hgx|dgx|laptop|mobile|notebook|max-?q|hbm|\d+\s*(gb|w)\b", re.I)
+
+
 def _lookup_hardware(name: str, index: dict[str, str]) -> str | None:
     """Resolve ``name`` in ``index`` (see :func:`resolve_hardware`); None when unknown."""
-    for cand in (name, re.sub(r"\(.*?\)", " ", name)):
+    bracketed = " ".join(re.findall(r"\((.*?)\)", name))
+    candidates = [name] if _VARIANT_WORDS.search(bracketed) else [name, re.sub(r"\(.*?\)", " ", name)]
+    for cand in candidates:
         key = _norm_hw(cand)
         if key in index:
             return index[key]
