@@ -135,10 +135,13 @@ def common_draws(inputs: Runs, n_draws: int | None = None, posterior=None, seed:
 
 
 def check_n_draws(n_draws) -> int:
-    """Return ``n_draws`` as an int; raise :class:`InputError` unless it is a whole number >= 100."""
-    if isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100:
-        raise InputError("n_draws", n_draws, "give a whole number of draws >= 100 (default: by tier, "
-                         f"{', '.join(f'{k} {v:,}' for k, v in N_DRAWS_BY_TIER.items())})")
+    """Return ``n_draws`` as an int; raise :class:`InputError` unless it is a whole number in [100, N_DRAWS_MAX]."""
+    if (isinstance(n_draws, bool) or not isinstance(n_draws, (int, np.integer)) or n_draws < 100
+            or n_draws > N_DRAWS_MAX):
+        raise InputError("n_draws", n_draws, f"give a whole number of draws >= 100 and <= {N_DRAWS_MAX:,} (the most "
+                         "the default draw policy uses; default: by tier, "
+                         f"{', '.join(f'{k} {v:,}' for k, v in N_DRAWS_BY_TIER.items())}, more until the "
+                         "median is steady)")
     return int(n_draws)
 
 
