@@ -211,9 +211,13 @@ def alternative_runs(ref: pd.DataFrame, alternatives) -> tuple[pd.DataFrame, lis
         overrides.append(a)
     inputs = schema.normalise_runs(pd.DataFrame(rows, columns=list(schema.COLUMN_NAMES)))
     comparable = [tuple(map(str, r)) for r in inputs[list(schema.COLUMN_NAMES[1:])].itertuples(index=False)]
+    # An alternative whose overrides normalise to the reference's own values is the reference, even where
+    # applying them re-derived something (new hardware re-derives device-hours from the compute).
+    same_as_ref = [i > 0 and all(str(inputs.iloc[i][k]) == str(inputs.iloc[0][k]) for k in overrides[i])
+                   for i in range(len(rows))]
     keep, seen = [], set()
     for i, key in enumerate(comparable):
-        if key not in seen:
+        if key not in seen and not same_as_ref[i]:
             seen.add(key)
             keep.append(i)
     if len(keep) == 1:
