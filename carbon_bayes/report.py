@@ -40,6 +40,7 @@ from carbon_bayes.citations import (  # noqa: F401  (part of this module's API: 
 )
 from carbon_bayes.constants import CI_LEVEL, INTERVAL_KIND, REPORT_FORMATS
 from carbon_bayes.errors import InputError
+from carbon_bayes.textable import percent
 
 FORMATS = REPORT_FORMATS
 _DEFAULTS = {"accounting": "location_based", "energy_basis": "measured", "power_scope": "system",
@@ -82,7 +83,7 @@ def _num(v) -> str:
 
 
 def _level(ci_level: float) -> str:
-    return f"{float(ci_level) * 100:.4g}%"
+    return percent(ci_level)
 
 
 def _missing(v) -> bool:

@@ -50,3 +50,8 @@ def format_table(columns: Mapping[str, Sequence], names: Sequence[str] | None = 
     widths = [max(len(c) for c in col) for col in cells]
     rows = zip(*cells, strict=True) if cells else iter(())
     return "\n".join("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows)
+
+
+def percent(fraction: float) -> str:
+    """Format a fraction as a percentage to four significant digits ("90%", "99.9%", "95.5%"), as reports do."""
+    return f"{float(fraction) * 100:.4g}%"

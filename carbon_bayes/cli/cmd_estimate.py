@@ -38,6 +38,18 @@ def run(args) -> int:
     from carbon_bayes.cli.common import runs_from_args, write_table
     from carbon_bayes.estimator import estimate
 
+    if args.output:  # a path the writer would refuse fails before any work
+        from pathlib import Path
+
+        from carbon_bayes.errors import InputError
+        from carbon_bayes.runblocks import file_kind
+        from carbon_bayes.safeio import check_output_path
+
+        out = check_output_path(args.output, "--output")
+        file_kind(args.output, "--output")
+        if args.input and Path(args.input).exists() and out.exists() and Path(args.input).samefile(out):
+            raise InputError("--output", args.output, "is the --input file: the estimates would replace your runs; "
+                             "give another file name")
     if args.input and not args.voi:
         return _streamed(args)
     if args.scheduler or args.chunk_size is not None:
@@ -45,12 +57,6 @@ def run(args) -> int:
 
         flag = "--scheduler" if args.scheduler else "--chunk-size"
         raise InputError(flag, args.scheduler or args.chunk_size, "blocks are for --input FILE (without --voi)")
-    if args.output:  # a path the writer would refuse fails before any work
-        from carbon_bayes.runblocks import file_kind
-        from carbon_bayes.safeio import check_output_path
-
-        check_output_path(args.output, "--output")
-        file_kind(args.output, "--output")
     runs = runs_from_args(args, one_as_dict=True)  # one run from flags: a dict, checked without pandas
     n_runs = 1 if isinstance(runs, dict) else len(runs)
     if args.voi:

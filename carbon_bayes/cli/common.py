@@ -12,7 +12,7 @@ from carbon_bayes.constants import CI_LEVEL, N_DRAWS_BY_TIER
 from carbon_bayes.contract import COLUMNS
 from carbon_bayes.errors import InputError
 from carbon_bayes.frames import is_frame
-from carbon_bayes.textable import as_columns, format_table
+from carbon_bayes.textable import as_columns, format_table, percent
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -130,7 +130,7 @@ def print_human(df: pd.DataFrame | Mapping, ci_level: float | None = None, width
     key = "run_id" if "run_id" in cols else None
     main = {c: v for c, v in cols.items() if c not in ("warnings", *_VOI)}
     if ci_level is not None and any(str(c).endswith(("_lower", "_upper")) for c in cols):
-        print(f"{ci_level:.0%} equal-tailed credible interval: *_lower to *_upper")
+        print(f"{percent(ci_level)} equal-tailed credible interval: *_lower to *_upper")
     for block in _blocks(main, key, width):
         print(block)
     voi = [c for c in _VOI if c in cols]
