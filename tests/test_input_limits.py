@@ -1,0 +1,92 @@
+"""Inputs that used to give a silently wrong number or a traceback, each now a clear error (or a right answer)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import carbon_bayes as cb
+from carbon_bayes.cli import main
+from carbon_bayes.constants import N_DRAWS_MAX
+from carbon_bayes.errors import InputError
+from carbon_bayes.reference import resolve_hardware
+
+BASE = {"parameters": 7e9, "year": 2023, "hardware": "A100", "country": "US"}
+
+
+def _error(run) -> InputError:
+    with pytest.raises(InputError) as e:
+        cb.estimate(run)
+    return e.value
+
+
+@pytest.mark.parametrize("run, field, words", [
+    ({"n_devices": 2.5, "device_hours": 184_320}, "n_devices", "whole number"),
+    ({"n_devices": 1.024, "training_days": 3.5}, "n_devices", "1024"),  # a thousands point read as a decimal
+    ({"n_devices": 1, "device_hours": 1e9}, "device_hours", "days of wall-clock"),
+    ({"training_days": 1000, "device_hours": 1}, "device_hours", "fewer than one device"),
+    ({"parameters": 1e14, "training_tokens": 1e15}, "training_tokens", "6 x N x D"),
+    ({"device_hours": 1000, "power_per_device_w": 1e-9, "hardware": ""}, "power_per_device_w", "1 W"),
+])
+def test_impossible_runs_are_refused_naming_the_field(run, field, words):
+    e = _error({**BASE, **run})
+    assert e.field == field and words in str(e)
+
+
+def test_the_limits_leave_real_runs_alone():
+    ok = cb.estimate({**BASE, "n_devices": 1024, "device_hours": 1024 * 24 * 1999})  # 1,999 days
+    assert ok.to_frame()["energy_mwh_median"].iloc[0] > 0
+    ok = cb.estimate({**BASE, "training_days": 10, "device_hours": 240})  # one device for ten days
+    assert ok.to_frame()["tier"].iloc[0] == "T1"
+
+
+def test_a_column_given_twice_is_an_error_not_a_traceback():
+    for runs in (pd.DataFrame([[7e9, 8e9]], columns=["parameters", "parameters"]),
+                 {"parameters": 7e9, "parameters ": 8e9}):
+        e = _error(runs)
+        assert e.field == "column" and e.value == "parameters" and "twice" in str(e)
+
+
+def test_n_draws_above_the_policy_s_most_is_refused(capsys):
+    e = pytest.raises(InputError, cb.estimate, BASE, n_draws=N_DRAWS_MAX + 1).value
+    assert e.field == "n_draws" and f"{N_DRAWS_MAX:,}" in str(e)
+    assert cb.estimate(BASE, n_draws=N_DRAWS_MAX).to_frame(mcse=True)["n_draws"].iloc[0] == N_DRAWS_MAX
+    assert main(["estimate", "--parameters", "7e9", "--year", "2023", "--n-draws", "10000000000000"]) == 2
+    assert "n_draws=10000000000000" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["H800 (PCIe)", "H100 (PCIe, 350 W)", "A100 (laptop)"])
+def test_a_bracketed_variant_is_not_dropped_to_resolve_another_part(name):
+    with pytest.raises(InputError) as e:
+        resolve_hardware(name)
+    assert e.value.field == "hardware" and "did you mean" in str(e.value)
+
+
+def test_brackets_without_a_variant_still_resolve():
+    assert resolve_hardware("A100 (80GB)") == "A100-SXM4-80GB"  # the bracket is part of the name
+    assert resolve_hardware("V100 (Volta)") == resolve_hardware("V100")
+
+
+BUDGET = ["budget", "--parameters", "7e9", "--training-tokens", "2e12", "--device-hours", "184320", "--country",
+          "US", "--year", "2023", "--budget-t", "40", "--format", "csv"]
+
+
+def test_a_budget_alternative_equal_to_the_reference_is_not_ranked(capsys):
+    assert main([*BUDGET, "--hardware", "A100-80GB", "H100"]) == 0
+    out = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
+    assert out["hardware"].tolist() == ["A100-SXM4-80GB", "H100-SXM5"] and out["is_reference"].tolist() == [True, False]
+    assert main([*BUDGET, "--hardware", "A100-80GB", "A100 80GB"]) == 2  # both spellings are the reference
+    assert "every alternative equals the reference" in capsys.readouterr().err
+
+
+def test_output_onto_the_input_file_is_refused(tmp_path, capsys):
+    runs = tmp_path / "runs.csv"
+    runs.write_text("parameters,year\n7e9,2023\n")
+    assert main(["estimate", "--input", str(runs), "--output", str(runs)]) == 2
+    assert "is the --input file" in capsys.readouterr().err
+    assert runs.read_text() == "parameters,year\n7e9,2023\n"
+
+
+def test_the_table_names_a_level_it_was_given(capsys):
+    assert main(["estimate", "--parameters", "7e9", "--year", "2023", "--ci-level", "0.999"]) == 0
+    assert capsys.readouterr().out.startswith("99.9% equal-tailed credible interval")
