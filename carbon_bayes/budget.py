@@ -214,6 +214,8 @@ def check_trials(n_trials, allow_none: bool = True):
     if n_trials is None and allow_none:
         return None
     try:
+        if isinstance(n_trials, (bool, np.bool_)):
+            raise TypeError
         n = int(n_trials)
         if n != float(n_trials):
             raise ValueError

@@ -247,6 +247,8 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     """
     ci = check_ci_level(ci_level)
     noise_seed(seed)  # a bad seed fails before any work
+    if keep_draws is not None and not isinstance(keep_draws, (bool, np.bool_)):
+        raise InputError("keep_draws", keep_draws, "give True, False, or leave it unset (kept when they fit in memory)")
     if type(runs).__module__.split(".")[0] in ("dask", "xarray"):  # this function mapped over its partitions
         from functools import partial
 

@@ -74,6 +74,27 @@ class _KeptDraws:
         return xr.Dataset(data, coords={"run": self.run_ids, "draw": np.arange(self.max_s)}, attrs={"ci": self.ci})
 
 
+def check_levels(q, field: str = "q") -> np.ndarray:
+    """Return quantile levels ``q`` (a number or a flat list of them) as a float array, each in [0, 1].
+
+    Raises
+    ------
+    InputError
+        For booleans, None, text, nested lists, NaN or a level outside [0, 1].
+    """
+    fix = "give a quantile level or a list of them, fractions between 0 and 1 (e.g. 0.95 or [0.05, 0.95])"
+    flat = q if isinstance(q, (list, tuple, np.ndarray)) else [q]
+    if any(v is None or isinstance(v, (bool, np.bool_, str, bytes, list, tuple, dict)) for v in flat):
+        raise InputError(field, q, fix)
+    try:
+        qs = np.atleast_1d(np.asarray(q, dtype=float))
+    except (TypeError, ValueError):
+        raise InputError(field, q, fix) from None
+    if qs.ndim != 1 or not len(qs) or np.any(np.isnan(qs) | (qs < 0) | (qs > 1)):
+        raise InputError(field, q, fix)
+    return qs
+
+
 class Estimate:
     """Credible estimates of energy and CO2e for a batch of runs.
 
@@ -160,8 +181,9 @@ class Estimate:
     def draws(self) -> xr.Dataset:
         """Predictive draws: ``energy_mwh`` and ``co2_t`` with dims (run, draw)."""
         if self._kept is None:
-            raise RuntimeError("draws were not kept for this batch (too large); call estimate(..., keep_draws=True) "
-                               "on fewer runs")
+            raise RuntimeError("draws were not kept for this estimate (keep_draws=False, or more runs x draws than "
+                               "are kept by default); call estimate(..., keep_draws=True), on fewer runs if they "
+                               "are many")
         return self._draws  # type: ignore[return-value]  # kept: not None
 
     def _values(self, quantity: str) -> np.ndarray:
@@ -189,9 +211,7 @@ class Estimate:
         """
         import pandas as pd
 
-        qs = np.atleast_1d(np.asarray(q, dtype=float))
-        if np.any((qs < 0) | (qs > 1)):
-            raise InputError("q", q, "quantiles are fractions between 0 and 1")
+        qs = check_levels(q)
         vals = np.nanquantile(self._checked_values(quantity), qs, axis=1).T  # NaN pads runs with fewer draws
         return pd.DataFrame(vals, index=pd.Index(self.summary["run_id"], name="run_id"),
                             columns=pd.Index([f"{quantity}_q{x:g}" for x in qs], name=quantity))
@@ -205,6 +225,8 @@ class Estimate:
                              "give exactly one threshold, e.g. prob_exceeds(co2_t=100)")
         quantity, thr = ("co2_t", co2_t) if co2_t is not None else ("energy_mwh", energy_mwh)
         fix = "give a budget >= 0 in " + ("t CO2e" if quantity == "co2_t" else "MWh")
+        if isinstance(thr, (bool, np.bool_)):
+            raise InputError(quantity, thr, fix)
         try:
             thr = float(thr)
         except (TypeError, ValueError):

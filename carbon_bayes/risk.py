@@ -34,6 +34,8 @@ def _values(draws) -> np.ndarray:
 
 def check_budget(budget_t, field: str = "budget_t") -> float:
     """Check a budget: return it as a finite positive float, or raise :class:`InputError` naming ``field``."""
+    if isinstance(budget_t, (bool, np.bool_)):
+        raise InputError(field, budget_t, "give the budget as a number of tonnes CO2e, e.g. 100")
     try:
         b = float(budget_t)
     except (TypeError, ValueError):
@@ -93,6 +95,8 @@ def carbon_at_risk(draws, q: float = 0.95):
         The quantile (linear interpolation, as ``numpy.quantile``) per leading index.
     """
     try:
+        if isinstance(q, (bool, np.bool_)):
+            raise TypeError
         qf = float(q)
     except (TypeError, ValueError):
         raise InputError("q", q, "give a quantile level between 0 and 1, e.g. 0.95") from None

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import carbon_bayes as cb
+from carbon_bayes.budget import check_trials
 from carbon_bayes.cli import main
 from carbon_bayes.constants import N_DRAWS_MAX
 from carbon_bayes.errors import InputError
@@ -90,3 +91,29 @@ def test_output_onto_the_input_file_is_refused(tmp_path, capsys):
 def test_the_table_names_a_level_it_was_given(capsys):
     assert main(["estimate", "--parameters", "7e9", "--year", "2023", "--ci-level", "0.999"]) == 0
     assert capsys.readouterr().out.startswith("99.9% equal-tailed credible interval")
+
+
+@pytest.fixture(scope="module")
+def one_estimate():
+    return cb.estimate(BASE, keep_draws=True)
+
+
+@pytest.mark.parametrize("q", [float("nan"), None, True, [[0.5]], "0.5", [], [0.5, None]])
+def test_quantile_levels_that_are_not_fractions_are_an_input_error(one_estimate, q):
+    with pytest.raises(InputError) as e:
+        one_estimate.quantile(q)
+    assert e.value.field == "q"
+
+
+def test_booleans_are_not_numbers_for_the_risk_methods(one_estimate):
+    for call in (lambda: one_estimate.prob_exceeds(co2_t=True), lambda: one_estimate.carbon_at_risk(True),
+                 lambda: one_estimate.expected_shortfall(True), lambda: cb.estimate(BASE, keep_draws="no"),
+                 lambda: check_trials(True)):
+        with pytest.raises(InputError):
+            call()
+    assert one_estimate.quantile([0.05, 0.95]).shape == (1, 2)  # real levels still work
+
+
+def test_not_kept_draws_say_why():
+    with pytest.raises(RuntimeError, match="keep_draws=False"):
+        cb.estimate(BASE, keep_draws=False).quantile(0.5)
