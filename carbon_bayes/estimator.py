@@ -246,9 +246,8 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     >>> est.to_frame()[["co2_t_median", "co2_t_lower", "co2_t_upper"]]  # doctest: +SKIP
     """
     ci = check_ci_level(ci_level)
-    noise_seed(seed)  # a bad seed fails before any work
-    if keep_draws is not None and not isinstance(keep_draws, (bool, np.bool_)):
-        raise InputError("keep_draws", keep_draws, "give True, False, or leave it unset (kept when they fit in memory)")
+    noise_seed(seed)  # a bad seed (or keep_draws) fails before any work
+    _check_keep_draws(keep_draws)
     if type(runs).__module__.split(".")[0] in ("dask", "xarray"):  # this function mapped over its partitions
         from functools import partial
 
@@ -286,6 +285,11 @@ def estimate(runs, ci_level: float = CI_LEVEL, posterior=None, *, n_draws: int |
     one = keep_draws and n == 1 and len(results[-1][0]) == 1
     return Estimate(summary=summary, ci_level=ci, inputs=inputs, _draws=draws,
                     simulation=results[-1][2] if one else None)
+
+
+def _check_keep_draws(keep_draws) -> None:
+    if keep_draws is not None and not isinstance(keep_draws, (bool, np.bool_)):
+        raise InputError("keep_draws", keep_draws, "give True, False, or leave it unset (kept when they fit in memory)")
 
 
 def _more_draws_after(results, per_run: np.ndarray, inputs: Runs) -> np.ndarray:
