@@ -193,7 +193,9 @@ def test_cli_input_file(capsys, tmp_path):
     (["--energy-so-far-mwh", "5", "--fraction-done", "0.5", "--hardware", "H1000"], "hardware"),
 ])
 def test_cli_errors_are_one_line_with_exit_2(capsys, argv, field):
-    code = main([*FLAGS, *argv])
+    given = {a for a in argv if a.startswith("--")}
+    base = [x for k, v in zip(FLAGS[1::2], FLAGS[2::2], strict=True) if k not in given for x in (k, v)]
+    code = main([FLAGS[0], *base, *argv])  # a flag of argv replaces the one of FLAGS (given twice is refused)
     out, err = capsys.readouterr()
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert code == 2 and len(lines) == 1 and lines[0].startswith(f"error: {field}=")

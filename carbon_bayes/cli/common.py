@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+class _RunFlag(argparse.Action):
+    """Store a run flag; a flag given twice with two values is recorded, and refused by :func:`check_one_source`."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        old = getattr(namespace, self.dest, None)
+        if old is not None and old != values:
+            namespace.repeated_flags = [*getattr(namespace, "repeated_flags", []), (option_string, old, values)]
+        setattr(namespace, self.dest, values)
+
+
 def add_run_flags(parser: argparse.ArgumentParser, *, input_help: str = "CSV of runs, one per row, columns of the "
                   "input contract") -> None:
     """``--input FILE`` or one run from flags named after the input columns (``--device-hours`` ...)."""
@@ -26,7 +36,7 @@ def add_run_flags(parser: argparse.ArgumentParser, *, input_help: str = "CSV of 
     for c in COLUMNS:
         g.add_argument(f"--{c.name.replace('_', '-')}", dest=f"run_{c.name}", metavar=("NUMBER" if c.unit == "-" else
                                                                    c.unit.upper().replace(" ", "_"))
-                       if c.kind == "number" else "TEXT", help=f"{c.description} ({c.unit})")
+                       if c.kind == "number" else "TEXT", help=f"{c.description} ({c.unit})", action=_RunFlag)
 
 
 def read_table(path: str, field: str = "input") -> pd.DataFrame:
@@ -37,7 +47,12 @@ def read_table(path: str, field: str = "input") -> pd.DataFrame:
 
 
 def check_one_source(args) -> dict:
-    """Return the run flags given; refuse them beside ``--input``."""
+    """Return the run flags given; refuse them beside ``--input``, and a flag given twice with two values."""
+    for flag, old, new in getattr(args, "repeated_flags", []):
+        several = isinstance(old, list)
+        shown = " and ".join(" ".join(v) if several else str(v) for v in (old, new))
+        raise InputError(flag, shown, "is given twice (only the last would be used); give it once"
+                         + (f", with every value after it: {flag} {' '.join([*old, *new])}" if several else ""))
     flags = {c.name: getattr(args, f"run_{c.name}") for c in COLUMNS if getattr(args, f"run_{c.name}") is not None}
     if args.input and flags:
         raise InputError("--input", args.input, "give either --input FILE or run flags, not both")
