@@ -98,7 +98,8 @@ def decimal_point(cell: str) -> str:
 
 #: The first bytes of files people give for a CSV that are not text, and what each is.
 _MAGIC = {b"\x1f\x8b": "gzip-compressed: decompress it first, e.g. gunzip", b"PK\x03\x04": "a zip or Excel workbook",
-          b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16", b"PAR1": "a Parquet file: name it .parquet"}
+          b"\xff\xfe": "UTF-16", b"\xfe\xff": "UTF-16",
+          b"PAR1": "a Parquet file, which `carbon-bayes estimate --input` reads when it is named .parquet"}
 
 
 def not_text_kind(path: str | Path) -> str:

@@ -34,8 +34,9 @@ def _cell(value: object, float_format: Callable[[float], str]) -> str:
     return str(value).translate(_ESCAPES)
 
 
-#: Control characters a cell shows escaped (as pandas' ``to_string`` does), so that text cannot break a table's rows.
-_ESCAPES = {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+#: Control characters a cell shows escaped (as pandas' ``to_string`` does for the first three), so that text
+#: cannot break a table's rows or send terminal codes.
+_ESCAPES = {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t", 0x1B: "\\x1b"}  # ESC: no terminal codes
 
 
 def format_table(columns: Mapping[str, Sequence], names: Sequence[str] | None = None,

@@ -117,3 +117,27 @@ def test_booleans_are_not_numbers_for_the_risk_methods(one_estimate):
 def test_not_kept_draws_say_why():
     with pytest.raises(RuntimeError, match="keep_draws=False"):
         cb.estimate(BASE, keep_draws=False).quantile(0.5)
+
+
+def test_a_run_flag_given_twice_with_two_values_is_refused(capsys):
+    assert main(["estimate", "--parameters", "7e9", "--year", "2023", "--country", "US", "--country", "FR"]) == 2
+    assert "--country='US and FR'" in capsys.readouterr().err
+    assert main(["estimate", "--parameters", "7e9", "--year", "2023", "--country", "US", "--country", "US"]) == 0
+    assert main([*BUDGET, "--hardware", "H100", "--region", "gcp:us-central1", "--region", "gcp:europe-north1"]) == 2
+    assert "--region gcp:us-central1 gcp:europe-north1" in capsys.readouterr().err
+
+
+def test_terminal_escape_codes_in_a_cell_are_shown_not_sent():
+    from carbon_bayes.textable import format_table
+
+    assert "\x1b" not in format_table({"run_id": ["\x1b[31mred"], "x": [1.0]})
+
+
+def test_budget_errors_name_the_flag_and_the_command_s_reader(tmp_path, capsys):
+    assert main([*BUDGET, "--hardware", "H100", "--plot", str(tmp_path)]) == 2  # a directory
+    assert capsys.readouterr().err.startswith("error: --plot=")
+    pytest.importorskip("pyarrow")
+    pq = tmp_path / "runs.csv"
+    pd.DataFrame({"parameters": [7e9], "year": [2023]}).to_parquet(pq)
+    assert main(["budget", "--input", str(pq), "--budget-t", "40"]) == 2
+    assert "Parquet file, which `carbon-bayes estimate --input` reads" in capsys.readouterr().err

@@ -80,6 +80,10 @@ def _single_runs(runs, b: float, risk: float, common: dict, plot):
 
 def run(args) -> int:
     """Run ``carbon-bayes budget`` with the parsed ``args``; return the exit status."""
+    if args.plot:  # a path the figure cannot be written to fails before any work
+        from carbon_bayes.safeio import check_output_path
+
+        check_output_path(args.plot, "--plot")
     from carbon_bayes import budget
     from carbon_bayes.cli.common import read_table, runs_from_args, write_table
     from carbon_bayes.errors import InputError
@@ -134,7 +138,7 @@ def run(args) -> int:
     if fig is not None:
         from carbon_bayes.posterior import atomic_write
 
-        atomic_write(args.plot, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
+        atomic_write(args.plot, lambda tmp: fig.savefig(tmp, format="png", dpi=120), field="--plot")
         import sys
 
         print(f"wrote {args.plot}", file=sys.stderr)
