@@ -307,6 +307,11 @@ def paragraph(rec: dict, data: dict, cite=None, name: bool = False, dash: str = 
 
 
 # --------------------------------------------------------------------------- renderers
+def _md_cell(text: str) -> str:
+    """Text for a markdown table cell: a ``|`` or a line break would end the cell or the row."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
+
+
 def _markdown(data: dict) -> str:
     level = _level(data["ci"])
     cite = lambda keys: "[" + "; ".join(f"@{k}" for k in keys) + "]"  # noqa: E731 (pandoc citations)
@@ -318,7 +323,7 @@ def _markdown(data: dict) -> str:
             "| --- | ---: | ---: | ---: | ---: | --- |"]
     for rec in data["runs"]:
         e, co = rec["energy_mwh"], rec["co2_t"]
-        out.append(f"| {rec['run_id']} | {sig2(e['median'])} | {sig2(e['lower'])}-{sig2(e['upper'])} | "
+        out.append(f"| {_md_cell(rec['run_id'])} | {sig2(e['median'])} | {sig2(e['lower'])}-{sig2(e['upper'])} | "
                    f"{sig2(co['median'])} | {sig2(co['lower'])}-{sig2(co['upper'])} | {rec['tier']} |")
     out += ["", "### Assumptions", ""]
     for rec in data["runs"]:

@@ -32,6 +32,10 @@ def _values(draws) -> np.ndarray:
     return arr
 
 
+#: The largest budget accepted, t CO2e (the world emits about 5e10 t a year).
+MAX_BUDGET_T = 1e12
+
+
 def check_budget(budget_t, field: str = "budget_t") -> float:
     """Check a budget: return it as a finite positive float, or raise :class:`InputError` naming ``field``."""
     if isinstance(budget_t, (bool, np.bool_)):
@@ -42,6 +46,9 @@ def check_budget(budget_t, field: str = "budget_t") -> float:
         raise InputError(field, budget_t, "give the budget as a number of tonnes CO2e, e.g. 100") from None
     if not np.isfinite(b) or b <= 0:
         raise InputError(field, budget_t, "the budget must be a positive number of tonnes CO2e, e.g. 100")
+    if b > MAX_BUDGET_T:
+        raise InputError(field, budget_t, f"is more than {MAX_BUDGET_T:.0e} t CO2e, over twenty years of the world's "
+                         "emissions; give the budget in tonnes")
     return b
 
 

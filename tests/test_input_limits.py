@@ -141,3 +141,19 @@ def test_budget_errors_name_the_flag_and_the_command_s_reader(tmp_path, capsys):
     pd.DataFrame({"parameters": [7e9], "year": [2023]}).to_parquet(pq)
     assert main(["budget", "--input", str(pq), "--budget-t", "40"]) == 2
     assert "Parquet file, which `carbon-bayes estimate --input` reads" in capsys.readouterr().err
+
+
+def test_a_run_id_with_a_bar_or_a_newline_keeps_the_markdown_table_whole():
+    from carbon_bayes.exports import write
+
+    text = write({**BASE, "device_hours": 1e5, "run_id": "a|b\nc"}, format="markdown")
+    rows = [ln for ln in text.splitlines() if ln.startswith("| a")]
+    assert len(rows) == 1 and rows[0].startswith("| a\\|b c |")
+    assert len(rows[0].replace("\\|", "").split("|")) == 8  # the header's six cells and the two outer bars
+
+
+def test_a_budget_beyond_any_emissions_is_refused_and_an_empty_output_name_too(capsys):
+    assert main([*BUDGET[:-4], "--budget-t", "1e300", "--hardware", "H100"]) == 2
+    assert "--budget-t=" in capsys.readouterr().err
+    assert main(["estimate", "--parameters", "7e9", "--year", "2023", "--output", ""]) == 2
+    assert "--output=''" in capsys.readouterr().err

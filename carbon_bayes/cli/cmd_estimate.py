@@ -38,6 +38,11 @@ def run(args) -> int:
     from carbon_bayes.cli.common import runs_from_args, write_table
     from carbon_bayes.estimator import estimate
 
+    if args.output is not None and not args.output.strip():
+        from carbon_bayes.errors import InputError
+
+        raise InputError("--output", args.output, "give a file name ending in .csv or .parquet, or leave --output out "
+                         "to print the table")
     if args.output:  # a path the writer would refuse fails before any work
         from pathlib import Path
 
