@@ -180,10 +180,11 @@ def load_posterior(path: str | Path | None = None) -> Posterior:
     """
     path = Path(path) if path is not None else default_posterior_path()
     if not path.is_file():
+        what = ("is a directory" if path.is_dir() else "is not a regular file" if path.exists() else "not found")
         hint = ("the shipped posterior is missing; rebuild it with `python scripts/build_default_posterior.py`"
                 if path == default_posterior_path()
-                else "check the path, or fit one with `carbon-bayes fit --out FILE`")
-        raise PosteriorFileError(f"posterior file {str(path)!r} not found: {hint}")
+                else "check the path: give a posterior file (.nc), or fit one with `carbon-bayes fit --out FILE`")
+        raise PosteriorFileError(f"posterior file {str(path)!r} {what}: {hint}")
     from carbon_bayes import posterior_h5
 
     names = {*PREDICTOR_VARIABLES, *effects.LEGACY_NAMES, "u_cluster", "rho_cluster"}

@@ -68,6 +68,11 @@ def get_predictor(posterior: str | Path | Posterior | Predictor | None = None) -
 
         raise InputError("posterior", posterior, "give the path of a posterior file (.nc), a loaded Posterior, "
                          "or leave it unset for the shipped posterior")
+    if isinstance(given, str) and not given.strip():
+        from carbon_bayes.errors import InputError
+
+        raise InputError("posterior", posterior, "give the path of a posterior file (.nc), or leave it unset for the "
+                         "shipped posterior")
     path = Path(posterior) if posterior is not None else default_posterior_path()
     key = (_resolved(str(path), os.getcwd()), path.stat().st_mtime_ns if path.exists() else 0)
     if key not in _CACHE:

@@ -157,3 +157,13 @@ def test_a_budget_beyond_any_emissions_is_refused_and_an_empty_output_name_too(c
     assert "--budget-t=" in capsys.readouterr().err
     assert main(["estimate", "--parameters", "7e9", "--year", "2023", "--output", ""]) == 2
     assert "--output=''" in capsys.readouterr().err
+
+
+def test_a_posterior_path_that_is_not_a_file_says_what_it_is(tmp_path):
+    from carbon_bayes.errors import PosteriorFileError
+
+    with pytest.raises(PosteriorFileError, match="is a directory"):
+        cb.estimate(BASE, posterior=str(tmp_path))
+    with pytest.raises(InputError) as e:
+        cb.estimate(BASE, posterior="")
+    assert e.value.field == "posterior"
