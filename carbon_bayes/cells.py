@@ -31,6 +31,8 @@ def _to_frame(runs) -> pd.DataFrame:
 
     if isinstance(runs, pd.DataFrame):
         df = runs.copy()
+        if df.index.name == "run_id" and "run_id" not in df.columns:  # run ids kept as the index: keep them
+            df = df.reset_index()
     elif isinstance(runs, pd.Series):
         df = runs.to_frame().T
     elif isinstance(runs, Mapping):
@@ -42,6 +44,10 @@ def _to_frame(runs) -> pd.DataFrame:
                 shown = ", ".join(f"{k} {n}" for k, n in lengths.items())
                 raise InputError("runs", f"columns of lengths {shown}", "a dict of columns needs the same length "
                                  "in each (one value per run), or pass a list of dicts, one per run")
+            indexes = [v.index for v in runs.values() if isinstance(v, pd.Series)]
+            if any(not ix.equals(indexes[0]) for ix in indexes[1:]):  # pandas would align them into NaN rows
+                raise InputError("runs", "Series with different indexes", "give the columns as lists or arrays, or "
+                                 "Series with one index, so that each run's values stay together")
             try:
                 df = pd.DataFrame(dict(runs))
             except (ValueError, TypeError) as e:  # e.g. a dict value beside lists

@@ -167,3 +167,14 @@ def test_a_posterior_path_that_is_not_a_file_says_what_it_is(tmp_path):
     with pytest.raises(InputError) as e:
         cb.estimate(BASE, posterior="")
     assert e.value.field == "posterior"
+
+
+def test_run_ids_in_the_index_are_kept_and_misaligned_series_are_refused():
+    frame = pd.DataFrame({"parameters": [7e9, 1e9], "year": [2023, 2022]},
+                         index=pd.Index(["mine", "theirs"], name="run_id"))
+    assert cb.estimate(frame).to_frame()["run_id"].tolist() == ["mine", "theirs"]
+    runs = {"parameters": pd.Series([7e9, 1e9], index=[3, 4]), "year": pd.Series([2023, 2022], index=[0, 1])}
+    e = _error(runs)
+    assert e.field == "runs" and "different indexes" in str(e)
+    same = {"parameters": pd.Series([7e9, 1e9], index=[3, 4]), "year": pd.Series([2023, 2022], index=[3, 4])}
+    assert len(cb.estimate(same).to_frame()) == 2
