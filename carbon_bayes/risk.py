@@ -60,7 +60,7 @@ def check_risk(max_risk, field: str = "max_risk") -> float:
         raise InputError(field, max_risk, "give a probability between 0 and 1, e.g. 0.05") from None
     if not 0 < r < 1:
         fix = ("give a fraction, e.g. 0.05 for 5%" if 1 < r <= 100 else
-               "give a probability strictly between 0 and 1 (1 would accept any run, 0 none), e.g. 0.05")
+               "give a probability strictly between 0 and 1, e.g. 0.05 for 5% (1 would accept any run, 0 none)")
         raise InputError(field, max_risk, fix)
     return r
 
