@@ -15,7 +15,7 @@ import numpy as np
 
 from carbon_bayes import reference
 from carbon_bayes.cells import Table, _row_label
-from carbon_bayes.contract import COLUMNS, FLOPS_TOLERANCE, HOURS_CONTRADICTION, HOURS_WARNING
+from carbon_bayes.contract import FLOPS_TOLERANCE, HOURS_CONTRADICTION, HOURS_WARNING, largest_value
 from carbon_bayes.errors import InputError
 
 #: Implied utilisation of the dense peak (compute / (device-hours x peak)) outside this band is an error...
@@ -27,7 +27,7 @@ UTILISATION_WARN = (1e-3, 0.8)
 #: Average watts per device below which no training accelerator runs.
 MIN_WATTS = 1.0
 #: The longest wall-clock training the contract accepts, in days (``training_days``' upper bound).
-MAX_DAYS = next(c.upper for c in COLUMNS if c.name == "training_days")
+MAX_DAYS = largest_value("training_days")
 
 
 def reconcile_hours(out: dict[str, np.ndarray], df: Table, notes: list[list[str]]) -> None:
@@ -100,7 +100,7 @@ def check_compute_and_power(out: dict[str, np.ndarray], df: Table, notes: list[l
 
 
 #: The most compute the contract accepts (``training_flops``' upper bound); 6 N D implied beyond it is refused.
-MAX_FLOPS = next(c.upper for c in COLUMNS if c.name == "training_flops")
+MAX_FLOPS = largest_value("training_flops")
 
 
 def chip_peak(hardware: str, precision: str) -> tuple[float, str]:

@@ -88,6 +88,14 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 _BY_NAME = {c.name: c for c in COLUMNS}
 
+
+def largest_value(column: str) -> float:
+    """Return the contract's largest accepted value of ``column`` (its ``upper``)."""
+    upper = _BY_NAME[column].upper
+    if upper is None:
+        raise RuntimeError(f"the input contract gives no upper bound for {column!r}")
+    return float(upper)
+
 CATEGORIES: dict[str, tuple[str, ...]] = {
     "task": ("language", "vision", "image_generation", "speech", "multimodal", "other"),
     "architecture": ("dense_transformer", "moe_transformer", "cnn", "diffusion_unet", "rnn", "other"),

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from carbon_bayes import blocks, design, effects, formula, reference, schema
+from carbon_bayes import blocks, design, effects, formula, reference
+from carbon_bayes.contract import largest_value
 from carbon_bayes.posterior import Posterior, load_posterior
 from carbon_bayes.streams import Streams
 
@@ -31,17 +32,9 @@ if TYPE_CHECKING:
 _CACHE: dict[tuple, Predictor] = {}
 
 
-def _largest_value(column: str) -> float:
-    """Return the input contract's largest accepted value of ``column`` (its ``upper``)."""
-    upper = next(c.upper for c in schema.COLUMNS if c.name == column)
-    if upper is None:
-        raise RuntimeError(f"the input contract gives no upper bound for {column!r}")
-    return float(upper)
-
-
 #: Drawn carbon intensities are capped at the input contract's largest value (kg CO2e/kWh, the
 #: dirtiest grids): a heavy-tailed draw on a poorly known operator must not reach 1,000 kg/kWh.
-CI_MAX = _largest_value("carbon_intensity")
+CI_MAX = largest_value("carbon_intensity")
 
 
 @functools.lru_cache(maxsize=64)

@@ -36,17 +36,15 @@ def register(sub) -> None:
 def run(args) -> int:
     """Run ``carbon-bayes estimate`` with the parsed ``args``; return the exit status."""
     from carbon_bayes.cli.common import runs_from_args, write_table
+    from carbon_bayes.errors import InputError
     from carbon_bayes.estimator import estimate
 
     if args.output is not None and not args.output.strip():
-        from carbon_bayes.errors import InputError
-
         raise InputError("--output", args.output, "give a file name ending in .csv or .parquet, or leave --output out "
                          "to print the table")
     if args.output:  # a path the writer would refuse fails before any work
         from pathlib import Path
 
-        from carbon_bayes.errors import InputError
         from carbon_bayes.runblocks import file_kind
         from carbon_bayes.safeio import check_output_path
 
@@ -58,14 +56,11 @@ def run(args) -> int:
     if args.input and not args.voi:
         return _streamed(args)
     if args.scheduler or args.chunk_size is not None:
-        from carbon_bayes.errors import InputError
-
         flag = "--scheduler" if args.scheduler else "--chunk-size"
         raise InputError(flag, args.scheduler or args.chunk_size, "blocks are for --input FILE (without --voi)")
     runs = runs_from_args(args, one_as_dict=True)  # one run from flags: a dict, checked without pandas
     n_runs = 1 if isinstance(runs, dict) else len(runs)
     if args.voi:
-        from carbon_bayes.errors import InputError
         from carbon_bayes.voi import MAX_VOI_RUNS
 
         if n_runs > MAX_VOI_RUNS:

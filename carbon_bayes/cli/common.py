@@ -48,7 +48,9 @@ def read_table(path: str, field: str = "input") -> pd.DataFrame:
 
 def check_one_source(args) -> dict:
     """Return the run flags given; refuse them beside ``--input``, and a flag given twice with two values."""
-    for flag, old, new in getattr(args, "repeated_flags", []):
+    repeated = getattr(args, "repeated_flags", [])
+    if repeated:
+        flag, old, new = repeated[0]
         several = isinstance(old, list)
         shown = " and ".join(" ".join(v) if several else str(v) for v in (old, new))
         raise InputError(flag, shown, "is given twice (only the last would be used); give it once"
